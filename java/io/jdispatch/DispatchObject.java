@@ -1,0 +1,114 @@
+package io.jdispatch;
+
+import io.jdispatch.internal.JDispatchNative;
+import io.jdispatch.internal.NativeLibrary;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
+
+/**
+ * Base of every wrapper that owns one libdispatch object (dispatch_object_t): the object is released
+ * exactly once, by {@link #close()} or, if the user forgot, by a {@link Cleaner} after this wrapper became
+ * unreachable.
+ *
+ * <p>Each native call on the object runs between {@link #acquire()} and {@link #releaseUse()}, so a
+ * {@code close()} racing with a call never frees the object under it: the release happens when the last
+ * such call returns.
+ */
+public abstract class DispatchObject implements AutoCloseable {
+    static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(r, "jdispatch-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private static final int CLOSED = 0x8000_0000;
+    private static final VarHandle STATE;
+
+    static {
+        NativeLibrary.ensure();
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(DispatchObject.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final long address;
+    private final Cleaner.Cleanable cleanable;
+    /** CLOSED bit | number of native calls in progress. */
+    @SuppressWarnings("unused")
+    private volatile int state;
+
+    /**
+     * @param address the object, owned from now on by this wrapper
+     * @param owned false for objects libdispatch owns (the global queues): never released
+     */
+    DispatchObject(long address, boolean owned) {
+        if (address == 0) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": libdispatch returned NULL");
+        }
+        this.address = address;
+        this.cleanable = owned ? CLEANER.register(this, new Release(address)) : null;
+    }
+
+    /** Marks the start of a native call; throws if the object is closed. Pair with {@link #releaseUse()}. */
+    final long acquire() {
+        int s;
+        do {
+            s = state;
+            if ((s & CLOSED) != 0) {
+                throw new IllegalStateException(this + " is closed");
+            }
+        } while (!STATE.weakCompareAndSet(this, s, s + 1));
+        return address;
+    }
+
+    final void releaseUse() {
+        if ((int) STATE.getAndAdd(this, -1) == (CLOSED | 1)) {
+            dispose();
+        }
+    }
+
+    /** The raw dispatch_object_t, for code that knows the object stays open (e.g. inside its own callbacks). */
+    final long address() {
+        return address;
+    }
+
+    public final boolean isClosed() {
+        return (state & CLOSED) != 0;
+    }
+
+    /** Releases the libdispatch object (once; later calls do nothing). Work already submitted still runs. */
+    @Override
+    public void close() {
+        int s;
+        do {
+            s = state;
+            if ((s & CLOSED) != 0) {
+                return;
+            }
+        } while (!STATE.weakCompareAndSet(this, s, s | CLOSED));
+        beforeRelease();
+        if (s == 0) {
+            dispose();
+        }
+    }
+
+    /** Hook for subclasses that must do something (e.g. cancel) before the last reference goes. */
+    void beforeRelease() {}
+
+    private void dispose() {
+        if (cleanable != null) {
+            cleanable.clean();
+        }
+    }
+
+    private record Release(long address) implements Runnable {
+        @Override
+        public void run() {
+            JDispatchNative.dispatch_release(address);
+        }
+    }
+}

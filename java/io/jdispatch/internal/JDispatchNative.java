@@ -1,0 +1,102 @@
+package io.jdispatch.internal;
+
+import org.bytedeco.javacpp.FunctionPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * The JavaCPP mapping of libdispatch and of the project's C shim ({@code native/include/jdispatch.h}).
+ * Hand-written; the JavaCPP Maven plugin generates the JNI C++ from it and CMake compiles that into
+ * {@code libjnijdispatch}. Other mapping classes inherit these properties so that all of them live in one
+ * library.
+ *
+ * <p>libdispatch objects cross as {@code long} addresses (no Pointer object per call). Names are the C
+ * names, so {@code man dispatch_queue_create} documents them. Nothing here checks its arguments: the public
+ * classes in {@code io.jdispatch} do.
+ */
+@Properties(value = {
+        @Platform(include = {"<dispatch/dispatch.h>", "jdispatch.h"},
+                  preload = {"BlocksRuntime", "dispatch"},
+                  library = "jnijdispatch"),
+        @Platform(value = "macosx", include = {"<dispatch/dispatch.h>", "jdispatch.h"}, preload = {},
+                  library = "jnijdispatch")})
+public final class JDispatchNative {
+    static {
+        Loader.load();
+    }
+
+    private JDispatchNative() {}
+
+    // ---- callbacks: one trampoline per kind, a context id says what to run -------------------------------
+
+    /** Called by libdispatch worker threads for every task; {@code id} names the task in {@link Handles}. */
+    public static final class TaskFn extends FunctionPointer {
+        static {
+            Loader.load();
+        }
+
+        TaskFn() {
+            allocate();
+        }
+
+        private native void allocate();
+
+        // Nothing may escape: JavaCPP turns a Java exception into a C++ throw through libdispatch's C frames.
+        public void call(@Cast("int64_t") long id) {
+            try {
+                Upcalls.task(id);
+            } catch (Throwable t) {
+                Upcalls.lastResort(t);
+            }
+        }
+    }
+
+    /** Called by dispatch_apply_f once per iteration. */
+    public static final class ApplyFn extends FunctionPointer {
+        static {
+            Loader.load();
+        }
+
+        ApplyFn() {
+            allocate();
+        }
+
+        private native void allocate();
+
+        public void call(@Cast("int64_t") long id, @Cast("int64_t") long index) {
+            try {
+                Upcalls.apply(id, index);
+            } catch (Throwable t) {
+                Upcalls.lastResort(t);
+            }
+        }
+    }
+
+    public static native void jd_callbacks_install(@Cast("jd_task_fn") TaskFn task, @Cast("jd_apply_fn") ApplyFn apply);
+
+    // ---- queues ------------------------------------------------------------------------------------------
+
+    public static native @Cast("intptr_t") long dispatch_queue_create(String label, @Cast("dispatch_queue_attr_t") long attr);
+
+    public static native @Cast("intptr_t") long dispatch_get_global_queue(@Cast("intptr_t") long identifier, @Cast("uintptr_t") long flags);
+
+    public static native void jd_queue_async(@Cast("dispatch_queue_t") long queue, @Cast("int64_t") long id);
+
+    public static native void jd_queue_sync(@Cast("dispatch_queue_t") long queue, @Cast("int64_t") long id);
+
+    public static native @Cast("const char*") String dispatch_queue_get_label(@Cast("dispatch_queue_t") long queue);
+
+    // ---- objects -----------------------------------------------------------------------------------------
+
+    public static native void dispatch_release(@Cast("dispatch_object_t") long object);
+
+    public static native void dispatch_retain(@Cast("dispatch_object_t") long object);
+
+    // ---- library -----------------------------------------------------------------------------------------
+
+    public static native @Cast("const char*") String jd_libdispatch_version();
+
+    public static native @Cast("int64_t") long jd_thread_id();
+}

@@ -1,0 +1,43 @@
+/*
+ * The C side of JDispatch's JNI layer: what libdispatch needs a shim for (callbacks into Java,
+ * constants that are macros). Everything else is mapped straight to libdispatch by
+ * io.jdispatch.internal.JDispatchNative. Functions are `jd_<unit>_<fn>`; errors are returned as -errno.
+ */
+#ifndef JDISPATCH_H
+#define JDISPATCH_H
+
+#include <dispatch/dispatch.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Callbacks into Java. Each kind has exactly one Java trampoline, installed once when the library loads;
+ * what to run is named by a context id that the Java side maps to an object. libdispatch passes the id
+ * through its `void *context`.
+ */
+typedef void (*jd_task_fn)(int64_t id);
+typedef void (*jd_apply_fn)(int64_t id, int64_t index);
+
+void jd_callbacks_install(jd_task_fn task, jd_apply_fn apply);
+
+/* The function libdispatch calls for a task whose context is a Java id. */
+void jd_task_trampoline(void *context);
+void jd_apply_trampoline(void *context, size_t index);
+
+/* dispatch_*_f with a Java id as context. */
+void jd_queue_async(dispatch_queue_t queue, int64_t id);
+void jd_queue_sync(dispatch_queue_t queue, int64_t id);
+
+/* The version of libdispatch this library was built against, e.g. "swift-corelibs-libdispatch 6.0.3". */
+const char *jd_libdispatch_version(void);
+
+/* The calling thread's kernel id (gettid on Linux), for tests of thread attachment. */
+int64_t jd_thread_id(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JDISPATCH_H */

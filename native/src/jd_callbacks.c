@@ -1,0 +1,52 @@
+#include "jdispatch.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <pthread.h>
+#endif
+
+#ifndef JD_LIBDISPATCH_VERSION
+#define JD_LIBDISPATCH_VERSION "system libdispatch"
+#endif
+
+static jd_task_fn task_fn;
+static jd_apply_fn apply_fn;
+
+void jd_callbacks_install(jd_task_fn task, jd_apply_fn apply) {
+    task_fn = task;
+    apply_fn = apply;
+}
+
+void jd_task_trampoline(void *context) {
+    task_fn((int64_t)(intptr_t)context);
+}
+
+void jd_apply_trampoline(void *context, size_t index) {
+    apply_fn((int64_t)(intptr_t)context, (int64_t)index);
+}
+
+void jd_queue_async(dispatch_queue_t queue, int64_t id) {
+    dispatch_async_f(queue, (void *)(intptr_t)id, jd_task_trampoline);
+}
+
+void jd_queue_sync(dispatch_queue_t queue, int64_t id) {
+    dispatch_sync_f(queue, (void *)(intptr_t)id, jd_task_trampoline);
+}
+
+const char *jd_libdispatch_version(void) {
+    return JD_LIBDISPATCH_VERSION;
+}
+
+int64_t jd_thread_id(void) {
+#ifdef __linux__
+    return (int64_t)syscall(SYS_gettid);
+#else
+    uint64_t tid = 0;
+    pthread_threadid_np(NULL, &tid);
+    return (int64_t)tid;
+#endif
+}
