@@ -34,6 +34,9 @@ void jd_queue_sync(dispatch_queue_t queue, int64_t id);
 /* The version of libdispatch this library was built against, e.g. "swift-corelibs-libdispatch 6.0.3". */
 const char *jd_libdispatch_version(void);
 
+/* Does nothing: the cost of calling it from Java is the cost of a JNI crossing (benchmarks). */
+void jd_noop(void);
+
 /* The calling thread's kernel id (gettid on Linux), for tests of thread attachment. */
 int64_t jd_thread_id(void);
 

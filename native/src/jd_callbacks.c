@@ -41,6 +41,8 @@ const char *jd_libdispatch_version(void) {
     return JD_LIBDISPATCH_VERSION;
 }
 
+void jd_noop(void) {}
+
 int64_t jd_thread_id(void) {
 #ifdef __linux__
     return (int64_t)syscall(SYS_gettid);

@@ -99,4 +99,6 @@ public final class JDispatchNative {
     public static native @Cast("const char*") String jd_libdispatch_version();
 
     public static native @Cast("int64_t") long jd_thread_id();
+
+    public static native void jd_noop();
 }
