@@ -9,6 +9,12 @@ import org.bytedeco.javacpp.Loader;
 public final class NativeLibrary {
     public static final String NAME = "jnijdispatch";
 
+    /**
+     * The installed trampolines, strongly held: JavaCPP keeps only a weak reference to a FunctionPointer,
+     * and a callback through a collected one aborts the process.
+     */
+    private static final Object[] TRAMPOLINES = new Object[2];
+
     private static final Throwable CAUSE = load();
 
     private NativeLibrary() {}
@@ -16,7 +22,11 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
-            JDispatchNative.jd_callbacks_install(new JDispatchNative.TaskFn(), new JDispatchNative.ApplyFn());
+            JDispatchNative.TaskFn task = new JDispatchNative.TaskFn();
+            JDispatchNative.ApplyFn apply = new JDispatchNative.ApplyFn();
+            TRAMPOLINES[0] = task;
+            TRAMPOLINES[1] = apply;
+            JDispatchNative.jd_callbacks_install(task, apply);
             return null;
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME

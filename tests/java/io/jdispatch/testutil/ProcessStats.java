@@ -1,0 +1,51 @@
+package io.jdispatch.testutil;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** Open fds, resident memory and live heap of this process, for stress tests that must end flat. */
+public record ProcessStats(long openFds, long rssKiB, long heapUsedKiB) {
+
+    public static ProcessStats now() {
+        return new ProcessStats(countOpenFds(), currentRssKiB(), heapAfterGc());
+    }
+
+    public static long countOpenFds() {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static long currentRssKiB() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/status"))) {
+            return lines.filter(l -> l.startsWith("VmRSS:")).findFirst()
+                    .map(l -> Long.parseLong(l.replaceAll("\\D", ""))).orElseThrow();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Used heap after a few full collections (so what is left is live). */
+    public static long heapAfterGc() {
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return (rt.totalMemory() - rt.freeMemory()) / 1024;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("fds=%d rss=%d KiB heap=%d KiB", openFds, rssKiB, heapUsedKiB);
+    }
+}
