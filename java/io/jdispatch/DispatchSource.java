@@ -3,6 +3,7 @@ package io.jdispatch;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.SourceNative;
 
+import java.io.FileDescriptor;
 import java.nio.channels.Channel;
 import java.util.Objects;
 
@@ -146,19 +147,32 @@ public final class DispatchSource extends DispatchObject {
     }
 
     /**
-     * The file descriptor of an open java.nio channel of the JDK (SocketChannel, ServerSocketChannel,
-     * DatagramChannel, Pipe.SourceChannel / SinkChannel), for READ and WRITE sources. The channel keeps owning
-     * it: close the channel only after the source's cancel handler ran (e.g. close it in that handler).
+     * The file descriptor of an open JDK channel (SocketChannel, ServerSocketChannel, DatagramChannel,
+     * Pipe.SourceChannel / SinkChannel, FileChannel), for READ, WRITE and VNODE sources. The channel keeps
+     * owning it: close the channel only once the source's cancel handler has run (e.g. in that handler).
      */
     public static int fileDescriptor(Channel channel) {
         Objects.requireNonNull(channel, "fileDescriptor: channel is null");
         if (!channel.isOpen()) {
             throw new IllegalArgumentException("fileDescriptor: " + channel + " is closed");
         }
-        int fd = SourceNative.jd_channel_fd(channel);
+        return fdOf(channel);
+    }
+
+    /** The int behind a java.io.FileDescriptor (of a FileInputStream, RandomAccessFile...). */
+    public static int fileDescriptor(FileDescriptor descriptor) {
+        Objects.requireNonNull(descriptor, "fileDescriptor: descriptor is null");
+        if (!descriptor.valid()) {
+            throw new IllegalArgumentException("fileDescriptor: " + descriptor + " is not valid (closed)");
+        }
+        return fdOf(descriptor);
+    }
+
+    private static int fdOf(Object o) {
+        int fd = SourceNative.jd_channel_fd(o);
         if (fd < 0) {
-            throw new IllegalArgumentException("fileDescriptor: " + channel.getClass().getName()
-                    + " has no file descriptor field (only the JDK's own socket, datagram and pipe channels do)");
+            throw new IllegalArgumentException("fileDescriptor: " + o.getClass().getName()
+                    + " has no file descriptor field (only the JDK's own socket, datagram, pipe and file channels do)");
         }
         return fd;
     }
