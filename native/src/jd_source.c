@@ -17,6 +17,7 @@ static jd_source_fn source_fn;
 /* The context of every user-visible source. */
 typedef struct jd_source_ctx {
     int64_t id;
+    dispatch_source_t self;    /* our own reference: handlers may use the source until the cancel handler ends */
     _Atomic int close_fd;      /* closed right after the cancel handler, -1: none */
     dispatch_source_t hidden;  /* the kernel watcher feeding this source (PROC, VNODE, MEMORYPRESSURE) */
 } jd_source_ctx;
@@ -45,6 +46,7 @@ static void cancel_trampoline(void *context) {
         dispatch_source_cancel(ctx->hidden);
         dispatch_release(ctx->hidden);
     }
+    dispatch_release(ctx->self);
     free(ctx);
 }
 
@@ -141,6 +143,8 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
         return -ENOTSUP;
 #endif
     }
+    ctx->self = source;
+    dispatch_retain(source);
     dispatch_set_context(source, ctx);
     dispatch_source_set_cancel_handler_f(source, cancel_trampoline);
     return (int64_t)(intptr_t)source;

@@ -351,6 +351,11 @@ public final class DispatchSource extends DispatchObject {
      * last value, a fire or signal count, a byte estimate, or the observed mask bits, by type).
      */
     public long getData() {
+        if (callbacks.handlerThread == Thread.currentThread()) {
+            // Inside a handler the source is alive even after close(): the C side keeps a reference until
+            // the cancel handler has returned.
+            return SourceNative.dispatch_source_get_data(address());
+        }
         long s = acquire();
         try {
             return SourceNative.dispatch_source_get_data(s);
@@ -527,6 +532,8 @@ public final class DispatchSource extends DispatchObject {
         volatile Runnable registration;
         // Keeps the source reachable until its cancel handler completed (an armed source must not be GC'd).
         volatile DispatchSource owner;
+        // The thread running one of this source's handlers (handlers never overlap), else null.
+        volatile Thread handlerThread;
 
         @Override
         public void sourceCallback(int kind) {
@@ -548,12 +555,15 @@ public final class DispatchSource extends DispatchObject {
             }
         }
 
-        private static void run(Runnable r) {
+        private void run(Runnable r) {
             if (r != null) {
+                handlerThread = Thread.currentThread();
                 try {
                     r.run();
                 } catch (Throwable t) {
                     Dispatch.reportException(t);
+                } finally {
+                    handlerThread = null;
                 }
             }
         }

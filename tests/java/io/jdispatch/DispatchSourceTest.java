@@ -397,6 +397,38 @@ class DispatchSourceTest {
     }
 
     @Test
+    void aHandlerRunningWhileTheSourceIsClosedCanStillReadItsData() throws Exception {
+        Thread.UncaughtExceptionHandler previous = Dispatch.getUncaughtExceptionHandler();
+        BlockingQueue<Throwable> reported = new LinkedBlockingQueue<>();
+        Dispatch.setUncaughtExceptionHandler((t, e) -> reported.add(e));
+        try {
+            DispatchSource s = DispatchSource.dataAdd(queue);
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch closed = new CountDownLatch(1);
+            BlockingQueue<Long> seen = new LinkedBlockingQueue<>();
+            s.setEventHandler(() -> {
+                entered.countDown();
+                try {
+                    closed.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                seen.add(s.getData());
+            });
+            s.resume();
+            s.mergeData(42);
+            await(entered, "handler start");
+            s.close(); // releases the Java reference while the handler runs
+            closed.countDown();
+            assertEquals(42, take(seen));
+            drain();
+            assertTrue(reported.isEmpty(), "handler failed: " + reported);
+        } finally {
+            Dispatch.setUncaughtExceptionHandler(previous);
+        }
+    }
+
+    @Test
     void closingAnInactiveOrSuspendedSourceIsSafe() throws Exception {
         int before = Handles.size();
         CountDownLatch cancelled = new CountDownLatch(2);
