@@ -9,6 +9,11 @@ import org.bytedeco.javacpp.Loader;
 public final class NativeLibrary {
     public static final String NAME = "jnijdispatch";
 
+    // JavaCPP holds a FunctionPointer only weakly: these strong references keep the installed trampolines
+    // alive (a collected one makes the next callback abort the process with a C++ NullPointerException).
+    private static JDispatchNative.TaskFn taskFn;
+    private static JDispatchNative.ApplyFn applyFn;
+
     private static final Throwable CAUSE = load();
 
     private NativeLibrary() {}
@@ -16,7 +21,9 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
-            JDispatchNative.jd_callbacks_install(new JDispatchNative.TaskFn(), new JDispatchNative.ApplyFn());
+            taskFn = new JDispatchNative.TaskFn();
+            applyFn = new JDispatchNative.ApplyFn();
+            JDispatchNative.jd_callbacks_install(taskFn, applyFn);
             return null;
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME

@@ -15,9 +15,14 @@ import org.bytedeco.javacpp.annotation.Raw;
 @Properties(inherit = JDispatchNative.class,
             value = @Platform(include = {"jd_source.h", "jd_source_jni.h"}, library = "jnijdispatch"))
 public final class SourceNative {
+    // JavaCPP holds a FunctionPointer only weakly: without this strong reference the trampoline is collected
+    // and the next callback aborts the process (a C++ throw of NullPointerException).
+    private static final SourceFn SOURCE_FN;
+
     static {
         Loader.load();
-        jd_source_install(new SourceFn());
+        SOURCE_FN = new SourceFn();
+        jd_source_install(SOURCE_FN);
     }
 
     private SourceNative() {}

@@ -180,6 +180,49 @@ class DispatchSourceTest {
     }
 
     @Test
+    void handlersRunOnTheTargetQueueAndTheDefaultTargetIsTheGlobalQueue() throws Exception {
+        try (DispatchSource s = DispatchSource.dataAdd(queue)) {
+            BlockingQueue<Long> seen = collect(s);
+            s.resume();
+            CountDownLatch release = new CountDownLatch(1);
+            queue.async(() -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            s.mergeData(1);
+            assertNull(seen.poll(50, TimeUnit.MILLISECONDS), "the handler ran although its serial queue was busy");
+            release.countDown();
+            assertEquals(1, take(seen));
+        }
+        try (DispatchSource s = DispatchSource.create(DispatchSource.Type.DATA_ADD, 0, 0, null)) {
+            BlockingQueue<Long> seen = collect(s);
+            s.resume();
+            s.mergeData(9);
+            assertEquals(9, take(seen), "DISPATCH_TARGET_QUEUE_DEFAULT delivers on the global queue");
+        }
+    }
+
+    @Test
+    void callbacksSurviveGarbageCollection() throws Exception {
+        // JavaCPP holds trampolines weakly: a collected one would abort the JVM on the next callback.
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(50);
+            // JavaCPP runs the deallocators of collected Pointers when the next one is allocated.
+            new org.bytedeco.javacpp.BytePointer(16).close();
+        }
+        try (DispatchSource s = DispatchSource.dataAdd(queue)) {
+            BlockingQueue<Long> seen = collect(s);
+            s.resume();
+            s.mergeData(5);
+            assertEquals(5, take(seen));
+        }
+    }
+
+    @Test
     void registrationHandlerRunsBeforeTheFirstEvent() throws Exception {
         try (DispatchSource s = DispatchSource.dataAdd(queue)) {
             List<String> order = new CopyOnWriteArrayList<>();

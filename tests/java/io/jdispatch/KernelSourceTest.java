@@ -229,6 +229,8 @@ class KernelSourceTest {
         Process child = new ProcessBuilder("cat").start(); // exits when its stdin closes
         try (DispatchSource s = DispatchSource.proc(child.pid(), DispatchSource.PROC_EXIT, queue)) {
             BlockingQueue<Long> seen = collect(s);
+            java.util.concurrent.atomic.AtomicInteger cancels = new java.util.concurrent.atomic.AtomicInteger();
+            s.setCancelHandler(cancels::incrementAndGet);
             s.resume();
             drain();
             assertTrue(seen.isEmpty(), "no event while the child runs");
@@ -237,6 +239,9 @@ class KernelSourceTest {
             assertEquals(child.pid(), s.getHandle());
             assertEquals(DispatchSource.PROC_EXIT, s.getMask());
             assertEquals(0, child.waitFor());
+            drain();
+            assertFalse(s.isCancelled(), "the process ending does not cancel the source");
+            assertEquals(0, cancels.get(), "the cancel handler runs only because of cancel()");
         }
     }
 
