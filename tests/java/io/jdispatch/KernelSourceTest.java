@@ -101,44 +101,51 @@ class KernelSourceTest {
         return sb.toString();
     }
 
+    /** The man page's rule for fd sources: the fd may be closed only once the cancel handler has run. */
+    static void cancelAndAwait(DispatchSource s) throws InterruptedException {
+        CountDownLatch cancelled = new CountDownLatch(1);
+        s.setCancelHandler(cancelled::countDown);
+        s.cancel();
+        await(cancelled, "cancel handler of " + s);
+        s.close();
+    }
+
     @Test
     void readAndWriteSourcesOnARealTcpConnection() throws Exception {
-        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+        try (ServerSocketChannel server = ServerSocketChannel.open();
+             SocketChannel client = SocketChannel.open()) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             server.configureBlocking(false);
             // An incoming connection makes the listening socket readable.
-            BlockingQueue<Long> accepts = new LinkedBlockingQueue<>();
-            try (DispatchSource acceptSource = DispatchSource.read(DispatchSource.fileDescriptor(server), queue);
-                 SocketChannel client = SocketChannel.open()) {
-                acceptSource.setEventHandler(() -> accepts.add(acceptSource.getData()));
-                acceptSource.resume();
-                client.connect(server.getLocalAddress());
-                assertTrue(take(accepts) >= 1, "READ on a listening socket: pending connections");
-                acceptSource.cancel();
-                try (SocketChannel accepted = server.accept()) {
-                    accepted.configureBlocking(false);
-                    BlockingQueue<String> got = new LinkedBlockingQueue<>();
-                    try (DispatchSource reader = DispatchSource.read(DispatchSource.fileDescriptor(accepted), queue);
-                         DispatchSource writer = DispatchSource.write(DispatchSource.fileDescriptor(client), queue)) {
-                        reader.setEventHandler(() -> {
-                            ByteBuffer buf = ByteBuffer.allocate(64);
-                            try {
-                                accepted.read(buf);
-                            } catch (IOException e) {
-                                throw new RuntimeException(e);
-                            }
-                            got.add(new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII));
-                        });
-                        BlockingQueue<Long> writable = collect(writer);
-                        writer.resume();
-                        // The event itself says "writable"; the man page defines no WRITE data (Linux reports 0).
-                        assertEquals(0L, take(writable), "WRITE: a fresh socket has buffer space");
-                        writer.cancel();
-                        reader.resume();
-                        client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
-                        assertEquals("ping", got.poll(WAIT_S, TimeUnit.SECONDS));
+            DispatchSource acceptSource = DispatchSource.read(DispatchSource.fileDescriptor(server), queue);
+            BlockingQueue<Long> accepts = collect(acceptSource);
+            acceptSource.resume();
+            client.connect(server.getLocalAddress());
+            assertTrue(take(accepts) >= 1, "READ on a listening socket: pending connections");
+            cancelAndAwait(acceptSource);
+            try (SocketChannel accepted = server.accept()) {
+                accepted.configureBlocking(false);
+                BlockingQueue<String> got = new LinkedBlockingQueue<>();
+                DispatchSource reader = DispatchSource.read(DispatchSource.fileDescriptor(accepted), queue);
+                DispatchSource writer = DispatchSource.write(DispatchSource.fileDescriptor(client), queue);
+                reader.setEventHandler(() -> {
+                    ByteBuffer buf = ByteBuffer.allocate(64);
+                    try {
+                        accepted.read(buf);
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
                     }
-                }
+                    got.add(new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII));
+                });
+                BlockingQueue<Long> writable = collect(writer);
+                writer.resume();
+                // The event itself says "writable"; the man page defines no WRITE data (Linux reports 0).
+                assertEquals(0L, take(writable), "WRITE: a fresh socket has buffer space");
+                cancelAndAwait(writer);
+                reader.resume();
+                client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+                assertEquals("ping", got.poll(WAIT_S, TimeUnit.SECONDS));
+                cancelAndAwait(reader);
             }
         }
     }
