@@ -9,11 +9,10 @@ import org.bytedeco.javacpp.Loader;
 public final class NativeLibrary {
     public static final String NAME = "jnijdispatch";
 
-    /**
-     * The installed trampolines, strongly held: JavaCPP keeps only a weak reference to a FunctionPointer,
-     * and a callback through a collected one aborts the process.
-     */
-    private static final Object[] TRAMPOLINES = new Object[2];
+    // JavaCPP holds a FunctionPointer only weakly: these strong references keep the installed trampolines
+    // alive (a collected one makes the next callback abort the process with a C++ NullPointerException).
+    private static JDispatchNative.TaskFn taskFn;
+    private static JDispatchNative.ApplyFn applyFn;
 
     private static final Throwable CAUSE = load();
 
@@ -22,11 +21,9 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
-            JDispatchNative.TaskFn task = new JDispatchNative.TaskFn();
-            JDispatchNative.ApplyFn apply = new JDispatchNative.ApplyFn();
-            TRAMPOLINES[0] = task;
-            TRAMPOLINES[1] = apply;
-            JDispatchNative.jd_callbacks_install(task, apply);
+            taskFn = new JDispatchNative.TaskFn();
+            applyFn = new JDispatchNative.ApplyFn();
+            JDispatchNative.jd_callbacks_install(taskFn, applyFn);
             return null;
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME

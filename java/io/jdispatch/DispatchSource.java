@@ -1,0 +1,571 @@
+package io.jdispatch;
+
+import io.jdispatch.internal.Handles;
+import io.jdispatch.internal.SourceNative;
+
+import java.io.FileDescriptor;
+import java.nio.channels.Channel;
+import java.util.Objects;
+
+/**
+ * A dispatch source (dispatch_source_t, {@code man dispatch_source_create}): watches a kernel event or
+ * application data and submits its event handler to its target queue.
+ *
+ * <p>Like in C, a new source is inactive: set its handlers, then {@link #resume()} (or {@link #activate()}).
+ * Handlers run on the target queue, never concurrently with themselves; an exception thrown by a handler
+ * goes to {@link Dispatch#reportException} and the source keeps working. After {@link #cancel()} the cancel
+ * handler runs exactly once, and it is the last callback: no handler of this source runs after it.
+ *
+ * <p>Linux: DATA_ADD / DATA_OR / DATA_REPLACE, READ, WRITE, SIGNAL and TIMER are libdispatch's own sources.
+ * PROC (pidfd), VNODE (inotify) and MEMORYPRESSURE (PSI triggers) are DATA_OR sources fed by a hidden
+ * libdispatch READ source on the kernel object, so suspension, coalescing and {@link #getData()} behave as
+ * for any source. MACH_SEND / MACH_RECV exist only on macOS. See the README for what Linux cannot observe.
+ *
+ * <p>The misuses that make libdispatch crash the process are refused here with an exception: resuming a
+ * source that is not suspended, suspending one not yet activated or already cancelled, changing handlers
+ * or the timer of a cancelled source.
+ */
+public final class DispatchSource extends DispatchObject {
+    /** DISPATCH_SOURCE_TYPE_*. */
+    public enum Type {
+        DATA_ADD, DATA_OR, DATA_REPLACE, MACH_SEND, MACH_RECV, MEMORYPRESSURE, PROC, READ, SIGNAL, TIMER, VNODE, WRITE;
+
+        /** The code jd_source.h uses (JD_TYPE_*). */
+        int code() {
+            return ordinal() + 1;
+        }
+    }
+
+    /** dispatch_time_t values (a later DispatchTime type may carry these). */
+    public static final long TIME_NOW = 0L, TIME_FOREVER = ~0L;
+
+    public static final long MACH_SEND_DEAD = 0x1;
+    public static final long MEMORYPRESSURE_NORMAL = 0x01, MEMORYPRESSURE_WARN = 0x02, MEMORYPRESSURE_CRITICAL = 0x04;
+    public static final long PROC_EXIT = 0x80000000L, PROC_FORK = 0x40000000L, PROC_EXEC = 0x20000000L,
+            PROC_SIGNAL = 0x08000000L;
+    public static final long VNODE_DELETE = 0x1, VNODE_WRITE = 0x2, VNODE_EXTEND = 0x4, VNODE_ATTRIB = 0x8,
+            VNODE_LINK = 0x10, VNODE_RENAME = 0x20, VNODE_REVOKE = 0x40, VNODE_FUNLOCK = 0x100;
+    public static final long TIMER_STRICT = 0x1;
+
+    private final Type type;
+    private final long handle;
+    private final long mask;
+    private final long id;
+    private final Callbacks callbacks;
+    // Guarded by this: the suspension state libdispatch would crash on if misused.
+    private boolean activated;
+    private boolean cancelled;
+    private int suspendCount;
+
+    static {
+        SourceNative.ensureLoaded();
+    }
+
+    private DispatchSource(long address, Type type, long handle, long mask, long id, Callbacks callbacks) {
+        super(address, true);
+        this.type = type;
+        this.handle = handle;
+        this.mask = mask;
+        this.id = id;
+        this.callbacks = callbacks;
+        callbacks.owner = this;
+    }
+
+    /**
+     * dispatch_source_create(type, handle, mask, queue). The source starts inactive; {@code queue} null means
+     * DISPATCH_TARGET_QUEUE_DEFAULT (the default global queue).
+     *
+     * @throws UnsupportedOperationException for the Mach types, for mask bits this OS cannot observe, and for
+     *         MEMORYPRESSURE where the kernel offers no pressure events
+     * @throws IllegalArgumentException for a handle or mask the type does not accept (the message names the
+     *         call, the value and the rule)
+     */
+    public static DispatchSource create(Type type, long handle, long mask, DispatchQueue queue) {
+        Objects.requireNonNull(type, "dispatch_source_create: type is null");
+        validate(type, handle, mask);
+        DispatchQueue target = queue != null ? queue : DispatchQueue.global();
+        Callbacks callbacks = new Callbacks();
+        long id = Handles.register(callbacks);
+        long q = target.acquire();
+        long address;
+        try {
+            address = SourceNative.jd_source_create(type.code(), handle, mask, q, id);
+        } finally {
+            target.releaseUse();
+        }
+        if (address < 0) {
+            Handles.remove(id);
+            String msg = call(type, handle, mask) + ": " + SourceNative.jd_strerror((int) -address)
+                    + explain(type);
+            throw type == Type.MEMORYPRESSURE ? new UnsupportedOperationException(msg)
+                    : new IllegalArgumentException(msg);
+        }
+        return new DispatchSource(address, type, handle, mask, id, callbacks);
+    }
+
+    // ---- typed factories ----------------------------------------------------------------------------------
+
+    /** A TIMER source; configure it with {@link #setTimer}. {@code strict}: DISPATCH_TIMER_STRICT. */
+    public static DispatchSource timer(boolean strict, DispatchQueue queue) {
+        return create(Type.TIMER, 0, strict ? TIMER_STRICT : 0, queue);
+    }
+
+    public static DispatchSource read(int fd, DispatchQueue queue) {
+        return create(Type.READ, fd, 0, queue);
+    }
+
+    public static DispatchSource write(int fd, DispatchQueue queue) {
+        return create(Type.WRITE, fd, 0, queue);
+    }
+
+    public static DispatchSource signal(int signo, DispatchQueue queue) {
+        return create(Type.SIGNAL, signo, 0, queue);
+    }
+
+    public static DispatchSource dataAdd(DispatchQueue queue) {
+        return create(Type.DATA_ADD, 0, 0, queue);
+    }
+
+    public static DispatchSource dataOr(DispatchQueue queue) {
+        return create(Type.DATA_OR, 0, 0, queue);
+    }
+
+    public static DispatchSource dataReplace(DispatchQueue queue) {
+        return create(Type.DATA_REPLACE, 0, 0, queue);
+    }
+
+    public static DispatchSource proc(long pid, long mask, DispatchQueue queue) {
+        return create(Type.PROC, pid, mask, queue);
+    }
+
+    public static DispatchSource vnode(int fd, long mask, DispatchQueue queue) {
+        return create(Type.VNODE, fd, mask, queue);
+    }
+
+    public static DispatchSource memoryPressure(long mask, DispatchQueue queue) {
+        return create(Type.MEMORYPRESSURE, 0, mask, queue);
+    }
+
+    /**
+     * The file descriptor of an open JDK channel (SocketChannel, ServerSocketChannel, DatagramChannel,
+     * Pipe.SourceChannel / SinkChannel, FileChannel), for READ, WRITE and VNODE sources. The channel keeps
+     * owning it: close the channel only once the source's cancel handler has run (e.g. in that handler).
+     */
+    public static int fileDescriptor(Channel channel) {
+        Objects.requireNonNull(channel, "fileDescriptor: channel is null");
+        if (!channel.isOpen()) {
+            throw new IllegalArgumentException("fileDescriptor: " + channel + " is closed");
+        }
+        return fdOf(channel);
+    }
+
+    /** The int behind a java.io.FileDescriptor (of a FileInputStream, RandomAccessFile...). */
+    public static int fileDescriptor(FileDescriptor descriptor) {
+        Objects.requireNonNull(descriptor, "fileDescriptor: descriptor is null");
+        if (!descriptor.valid()) {
+            throw new IllegalArgumentException("fileDescriptor: " + descriptor + " is not valid (closed)");
+        }
+        return fdOf(descriptor);
+    }
+
+    private static int fdOf(Object o) {
+        int fd = SourceNative.jd_channel_fd(o);
+        if (fd < 0) {
+            throw new IllegalArgumentException("fileDescriptor: " + o.getClass().getName()
+                    + " has no file descriptor field (only the JDK's own socket, datagram, pipe and file channels do)");
+        }
+        return fd;
+    }
+
+    /** dispatch_time(when, delta): {@code when} is TIME_NOW or an earlier result; uptime clock. */
+    public static long dispatchTime(long when, long deltaNanos) {
+        return SourceNative.jd_time(when, deltaNanos);
+    }
+
+    /** dispatch_walltime: {@code epochNanos} since 1970 (0: now) plus delta; wall clock (gettimeofday). */
+    public static long dispatchWalltime(long epochNanos, long deltaNanos) {
+        return SourceNative.jd_walltime(epochNanos, deltaNanos);
+    }
+
+    // ---- handlers -----------------------------------------------------------------------------------------
+
+    /** dispatch_source_set_event_handler_f; null unsets it. */
+    public void setEventHandler(Runnable handler) {
+        long s = acquireLive("dispatch_source_set_event_handler");
+        try {
+            callbacks.event = handler;
+            SourceNative.jd_source_set_event(s, handler != null ? 1 : 0);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * dispatch_source_set_cancel_handler_f; null unsets it. For fd sources the handler is where the fd may
+     * be closed (or use {@link #setCloseOnCancel}).
+     */
+    public void setCancelHandler(Runnable handler) {
+        acquireLive("dispatch_source_set_cancel_handler");
+        try {
+            callbacks.cancel = handler; // the C cancel trampoline stays: it ends the source's Java life
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_source_set_registration_handler_f; null unsets it. */
+    public void setRegistrationHandler(Runnable handler) {
+        long s = acquireLive("dispatch_source_set_registration_handler");
+        try {
+            callbacks.registration = handler;
+            SourceNative.jd_source_set_registration(s, handler != null ? 1 : 0);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * For READ, WRITE and VNODE sources: closes the handle (the fd) right after the cancel handler returned,
+     * which is the man page's rule for closing a descriptor safely. The fd then belongs to this source: do
+     * not close it elsewhere (for a channel's fd, close the channel in the cancel handler instead).
+     */
+    public void setCloseOnCancel(boolean close) {
+        if (type != Type.READ && type != Type.WRITE && type != Type.VNODE) {
+            throw new IllegalStateException("setCloseOnCancel: " + type + " sources have no file descriptor");
+        }
+        long s = acquireLive("setCloseOnCancel");
+        try {
+            SourceNative.jd_source_close_on_cancel(s, close ? (int) handle : -1);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    // ---- state --------------------------------------------------------------------------------------------
+
+    /** dispatch_activate: starts delivering events (idempotent). */
+    public void activate() {
+        long s = acquire();
+        try {
+            synchronized (this) {
+                if (!activated) {
+                    activated = true;
+                    SourceNative.dispatch_activate(s);
+                }
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * dispatch_resume: activates a new source, or undoes one {@link #suspend()}.
+     *
+     * @throws IllegalStateException if the source is active and not suspended (libdispatch would crash)
+     */
+    public void resume() {
+        long s = acquire();
+        try {
+            synchronized (this) {
+                if (suspendCount > 0) {
+                    suspendCount--;
+                } else if (!activated) {
+                    activated = true;
+                } else {
+                    throw new IllegalStateException("dispatch_resume: " + this + " is not suspended: each resume "
+                            + "must balance a suspend (a new source needs exactly one resume to activate)");
+                }
+                SourceNative.dispatch_resume(s);
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_suspend: events that happen while suspended coalesce and are delivered on resume. */
+    public void suspend() {
+        long s = acquire();
+        try {
+            synchronized (this) {
+                if (!activated) {
+                    throw new IllegalStateException("dispatch_suspend: " + this + " is not activated yet "
+                            + "(a new source is already suspended: resume or activate it first)");
+                }
+                if (cancelled) {
+                    throw new IllegalStateException("dispatch_suspend: " + this + " is cancelled");
+                }
+                suspendCount++;
+                SourceNative.dispatch_suspend(s);
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * dispatch_source_cancel: no new events are delivered; the cancel handler then runs once on the target
+     * queue (after the source was activated and while it is not suspended). Idempotent.
+     */
+    public void cancel() {
+        long s = acquire();
+        try {
+            synchronized (this) {
+                if (!cancelled) {
+                    cancelled = true;
+                    SourceNative.dispatch_source_cancel(s);
+                }
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_source_testcancel. */
+    public boolean isCancelled() {
+        long s = acquire();
+        try {
+            return SourceNative.dispatch_source_testcancel(s) != 0;
+        } finally {
+            releaseUse();
+        }
+    }
+
+    // ---- data ---------------------------------------------------------------------------------------------
+
+    /** dispatch_source_get_handle: the handle given to create (fd, pid, signal number; 0 for the others). */
+    public long getHandle() {
+        return handle;
+    }
+
+    /** dispatch_source_get_mask: the mask given to create. */
+    public long getMask() {
+        return mask;
+    }
+
+    public Type getType() {
+        return type;
+    }
+
+    /**
+     * dispatch_source_get_data: the pending data, meaningful inside the event handler (a sum, an OR, the
+     * last value, a fire or signal count, a byte estimate, or the observed mask bits, by type).
+     */
+    public long getData() {
+        if (callbacks.handlerThread == Thread.currentThread()) {
+            // Inside a handler the source is alive even after close(): the C side keeps a reference until
+            // the cancel handler has returned.
+            return SourceNative.dispatch_source_get_data(address());
+        }
+        long s = acquire();
+        try {
+            return SourceNative.dispatch_source_get_data(s);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_source_merge_data, for DATA_ADD / DATA_OR / DATA_REPLACE sources only. */
+    public void mergeData(long value) {
+        if (type != Type.DATA_ADD && type != Type.DATA_OR && type != Type.DATA_REPLACE) {
+            throw new IllegalStateException("dispatch_source_merge_data: " + this
+                    + " is not a DATA_ADD, DATA_OR or DATA_REPLACE source (undefined for other types)");
+        }
+        long s = acquire();
+        try {
+            SourceNative.dispatch_source_merge_data(s, value);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * dispatch_source_set_timer: clears the pending fire count; the next fire is at {@code start} (TIME_NOW or
+     * {@link #dispatchTime}: uptime clock; {@link #dispatchWalltime}: wall clock; TIME_FOREVER: never), then
+     * every {@code intervalNanos}. Interval 0 or TIME_FOREVER means one shot (libdispatch itself would take
+     * 0 as a 1 ns period, a busy timer). Linux libdispatch ignores {@code leewayNanos} (timerfd fires at the
+     * deadline); it is passed on for macOS.
+     */
+    public void setTimer(long start, long intervalNanos, long leewayNanos) {
+        if (type != Type.TIMER) {
+            throw new IllegalStateException("dispatch_source_set_timer: " + this + " is not a TIMER source");
+        }
+        long s = acquireLive("dispatch_source_set_timer");
+        try {
+            SourceNative.dispatch_source_set_timer(s, start, intervalNanos == 0 ? TIME_FOREVER : intervalNanos,
+                    leewayNanos);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    @Override
+    void beforeRelease() {
+        // libdispatch crashes on releasing an inactive or suspended source: cancel, activate, balance.
+        long s = address();
+        synchronized (this) {
+            if (!cancelled) {
+                cancelled = true;
+                SourceNative.dispatch_source_cancel(s);
+            }
+            if (!activated) {
+                activated = true;
+                SourceNative.dispatch_activate(s);
+            }
+            for (; suspendCount > 0; suspendCount--) {
+                SourceNative.dispatch_resume(s);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DispatchSource[" + type + ", handle=" + handle + ", mask=0x" + Long.toHexString(mask) + ", id=" + id + "]";
+    }
+
+    private long acquireLive(String call) {
+        long s = acquire();
+        synchronized (this) {
+            if (cancelled) {
+                releaseUse();
+                throw new IllegalStateException(call + ": " + this + " is cancelled");
+            }
+        }
+        return s;
+    }
+
+    // ---- validation ---------------------------------------------------------------------------------------
+
+    private static String call(Type type, long handle, long mask) {
+        return "dispatch_source_create(" + type + ", " + handle + ", 0x" + Long.toHexString(mask) + ")";
+    }
+
+    private static void validate(Type type, long handle, long mask) {
+        String call = call(type, handle, mask);
+        switch (type) {
+            case MACH_SEND, MACH_RECV -> throw new UnsupportedOperationException(call + ": Mach ports exist only on "
+                    + "macOS; DISPATCH_SOURCE_TYPE_" + type + " is not available on " + Dispatch.platform());
+            case DATA_ADD, DATA_OR, DATA_REPLACE -> {
+                requireZero(call, "handle", handle);
+                requireZero(call, "mask", mask);
+            }
+            case TIMER -> {
+                requireZero(call, "handle", handle);
+                if ((mask & ~TIMER_STRICT) != 0) {
+                    throw new IllegalArgumentException(call + ": a TIMER mask may only hold DISPATCH_TIMER_STRICT");
+                }
+            }
+            case READ, WRITE -> {
+                requireFd(call, handle);
+                requireZero(call, "mask", mask);
+            }
+            case SIGNAL -> {
+                requireZero(call, "mask", mask);
+                String refusal = handle < 1 || handle > Integer.MAX_VALUE
+                        ? "out of range: signal numbers are 1 .. NSIG-1" : SourceNative.jd_signal_refusal((int) handle);
+                if (refusal != null) {
+                    throw new IllegalArgumentException(call + ": signal " + handle + " cannot be watched in a JVM: "
+                            + refusal);
+                }
+            }
+            case PROC -> {
+                if (handle <= 0 || handle > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException(call + ": the handle must be a process id (> 0)");
+                }
+                unobservable(call, mask, PROC_FORK, "DISPATCH_PROC_FORK");
+                unobservable(call, mask, PROC_EXEC, "DISPATCH_PROC_EXEC");
+                unobservable(call, mask, PROC_SIGNAL, "DISPATCH_PROC_SIGNAL");
+                unknownBits(call, mask, PROC_EXIT);
+            }
+            case VNODE -> {
+                requireFd(call, handle);
+                unobservable(call, mask, VNODE_FUNLOCK, "DISPATCH_VNODE_FUNLOCK");
+                unknownBits(call, mask, VNODE_DELETE | VNODE_WRITE | VNODE_EXTEND | VNODE_ATTRIB | VNODE_LINK
+                        | VNODE_RENAME | VNODE_REVOKE);
+            }
+            case MEMORYPRESSURE -> {
+                requireZero(call, "handle", handle);
+                unknownBits(call, mask, MEMORYPRESSURE_NORMAL | MEMORYPRESSURE_WARN | MEMORYPRESSURE_CRITICAL);
+            }
+        }
+    }
+
+    private static void requireZero(String call, String what, long value) {
+        if (value != 0) {
+            throw new IllegalArgumentException(call + ": the " + what + " is unused for this type and must be 0");
+        }
+    }
+
+    private static void requireFd(String call, long fd) {
+        if (fd < 0 || fd > Integer.MAX_VALUE || SourceNative.jd_fd_check((int) fd) != 0) {
+            throw new IllegalArgumentException(call + ": " + fd + " is not an open file descriptor");
+        }
+    }
+
+    private static void unobservable(String call, long mask, long bit, String name) {
+        if ((mask & bit) != 0) {
+            throw new UnsupportedOperationException(call + ": " + name + " cannot be observed on "
+                    + Dispatch.platform() + " (the kernel reports no such event for another process/file)");
+        }
+    }
+
+    private static void unknownBits(String call, long mask, long allowed) {
+        if ((mask & ~allowed) != 0) {
+            throw new IllegalArgumentException(call + ": unknown mask bits 0x" + Long.toHexString(mask & ~allowed));
+        }
+    }
+
+    private static String explain(Type type) {
+        return switch (type) {
+            case PROC -> " (pidfd_open failed: no such process, or not permitted)";
+            case VNODE -> " (inotify needs a path that still names the fd's file: not deleted, renamed away, "
+                    + "or a pipe/socket)";
+            case MEMORYPRESSURE -> " (no PSI memory triggers here: /proc/pressure/memory is missing, or writing a "
+                    + "trigger was refused)";
+            default -> "";
+        };
+    }
+
+    /** What the native trampoline finds in {@link Handles}: the handlers, and the source kept reachable. */
+    private static final class Callbacks implements SourceNative.SourceCallback {
+        volatile Runnable event;
+        volatile Runnable cancel;
+        volatile Runnable registration;
+        // Keeps the source reachable until its cancel handler completed (an armed source must not be GC'd).
+        volatile DispatchSource owner;
+        // The thread running one of this source's handlers (handlers never overlap), else null.
+        volatile Thread handlerThread;
+
+        @Override
+        public void sourceCallback(int kind) {
+            switch (kind) {
+                case SourceNative.EVENT -> run(event);
+                case SourceNative.REGISTRATION -> run(registration);
+                case SourceNative.CANCEL -> {
+                    try {
+                        run(cancel);
+                    } finally {
+                        DispatchSource s = owner;
+                        owner = null;
+                        if (s != null) {
+                            Handles.remove(s.id);
+                        }
+                    }
+                }
+                default -> { }
+            }
+        }
+
+        private void run(Runnable r) {
+            if (r != null) {
+                handlerThread = Thread.currentThread();
+                try {
+                    r.run();
+                } catch (Throwable t) {
+                    Dispatch.reportException(t);
+                } finally {
+                    handlerThread = null;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.jdispatch.internal;
+
+import org.bytedeco.javacpp.FunctionPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+import org.bytedeco.javacpp.annotation.Raw;
+
+/**
+ * JavaCPP mapping of the dispatch-source shim ({@code native/include/jd_source.h}) and of the libdispatch
+ * source functions that need no shim. Sources cross as {@code long} addresses; nothing here checks its
+ * arguments ({@link io.jdispatch.DispatchSource} does).
+ */
+@Properties(inherit = JDispatchNative.class,
+            value = @Platform(include = {"jd_source.h", "jd_source_jni.h"}, library = "jnijdispatch"))
+public final class SourceNative {
+    // JavaCPP holds a FunctionPointer only weakly: without this strong reference the trampoline is collected
+    // and the next callback aborts the process (a C++ throw of NullPointerException).
+    private static final SourceFn SOURCE_FN;
+
+    static {
+        Loader.load();
+        SOURCE_FN = new SourceFn();
+        jd_source_install(SOURCE_FN);
+    }
+
+    private SourceNative() {}
+
+    /** Kinds passed to {@link SourceCallback#sourceCallback(int)}; same values as in jd_source.h. */
+    public static final int EVENT = 0, CANCEL = 1, REGISTRATION = 2;
+
+    /** What {@link Handles} maps a source's id to. */
+    public interface SourceCallback {
+        void sourceCallback(int kind);
+    }
+
+    /** The one trampoline for every source handler; {@code id} names the source in {@link Handles}. */
+    public static final class SourceFn extends FunctionPointer {
+        static {
+            Loader.load();
+        }
+
+        SourceFn() {
+            allocate();
+        }
+
+        private native void allocate();
+
+        // Nothing may escape: JavaCPP turns a Java exception into a C++ throw through libdispatch's C frames.
+        public void call(@Cast("int64_t") long id, int kind) {
+            try {
+                Object target = Handles.get(id);
+                if (target instanceof SourceCallback callback) {
+                    callback.sourceCallback(kind);
+                }
+            } catch (Throwable t) {
+                Upcalls.lastResort(t);
+            }
+        }
+    }
+
+    /** Loads the library and installs the trampoline (idempotent; class initialization does the work). */
+    public static void ensureLoaded() {}
+
+    static native void jd_source_install(@Cast("jd_source_fn") SourceFn fn);
+
+    public static native @Cast("int64_t") long jd_source_create(int type, @Cast("uint64_t") long handle,
+            @Cast("uint64_t") long mask, @Cast("dispatch_queue_t") long queue, @Cast("int64_t") long id);
+
+    public static native void jd_source_set_event(@Cast("dispatch_source_t") long source, int on);
+
+    public static native void jd_source_set_registration(@Cast("dispatch_source_t") long source, int on);
+
+    public static native void jd_source_close_on_cancel(@Cast("dispatch_source_t") long source, int fd);
+
+    public static native int jd_fd_check(int fd);
+
+    public static native @Cast("uint64_t") long jd_time(@Cast("uint64_t") long when, @Cast("int64_t") long delta);
+
+    public static native @Cast("uint64_t") long jd_walltime(@Cast("int64_t") long epochNanos, @Cast("int64_t") long delta);
+
+    public static native int jd_channel_fd(@Raw(withEnv = true) Object channel);
+
+    public static native void dispatch_source_cancel(@Cast("dispatch_source_t") long source);
+
+    public static native @Cast("intptr_t") long dispatch_source_testcancel(@Cast("dispatch_source_t") long source);
+
+    public static native @Cast("uintptr_t") long dispatch_source_get_data(@Cast("dispatch_source_t") long source);
+
+    public static native void dispatch_source_merge_data(@Cast("dispatch_source_t") long source, @Cast("uintptr_t") long value);
+
+    public static native void dispatch_source_set_timer(@Cast("dispatch_source_t") long source,
+            @Cast("dispatch_time_t") long start, @Cast("uint64_t") long interval, @Cast("uint64_t") long leeway);
+
+    public static native void dispatch_resume(@Cast("dispatch_object_t") long object);
+
+    public static native void dispatch_suspend(@Cast("dispatch_object_t") long object);
+
+    public static native void dispatch_activate(@Cast("dispatch_object_t") long object);
+
+    public static native @Cast("const char*") String jd_signal_refusal(int signo);
+
+    /** strerror(errnum): native errors are reported by their text, errno values are never hard-coded in Java. */
+    public static native @Cast("const char*") String jd_strerror(int errnum);
+}

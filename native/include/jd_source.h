@@ -1,0 +1,71 @@
+/*
+ * Dispatch sources (dispatch_source_create(3)) for io.jdispatch.DispatchSource.
+ *
+ * Every source's libdispatch context is a jd_source_ctx: the Java id plus what must happen when the source
+ * is cancelled. Handlers are the three C trampolines below, which call the one Java callback with
+ * (id, JD_SOURCE_EVENT | JD_SOURCE_CANCEL | JD_SOURCE_REGISTRATION).
+ *
+ * Types Linux libdispatch lacks (PROC, VNODE, MEMORYPRESSURE) are a user-visible DATA_OR source fed by a
+ * hidden READ source on a kernel fd (pidfd, inotify, epoll over PSI triggers) whose handler maps the kernel
+ * event to the man page's mask bits and calls dispatch_source_merge_data. Errors are returned as -errno.
+ */
+#ifndef JD_SOURCE_H
+#define JD_SOURCE_H
+
+#include <dispatch/dispatch.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { JD_SOURCE_EVENT = 0, JD_SOURCE_CANCEL = 1, JD_SOURCE_REGISTRATION = 2 };
+
+/* Type codes shared with DispatchSource.Type (ordinal + 1). */
+enum {
+    JD_TYPE_DATA_ADD = 1, JD_TYPE_DATA_OR, JD_TYPE_DATA_REPLACE, JD_TYPE_MACH_SEND, JD_TYPE_MACH_RECV,
+    JD_TYPE_MEMORYPRESSURE, JD_TYPE_PROC, JD_TYPE_READ, JD_TYPE_SIGNAL, JD_TYPE_TIMER, JD_TYPE_VNODE,
+    JD_TYPE_WRITE
+};
+
+/* Mask bits the Linux backends can observe (the others are refused by jd_source_create with -ENOTSUP). */
+#define JD_PROC_SUPPORTED  0x80000000u /* DISPATCH_PROC_EXIT */
+#define JD_VNODE_SUPPORTED 0x7fu       /* DELETE WRITE EXTEND ATTRIB LINK RENAME REVOKE (not FUNLOCK) */
+#define JD_MEMORYPRESSURE_SUPPORTED 0x7u
+
+/* PSI triggers (window 2 s: the kernel's minimum multiple for callers without CAP_SYS_RESOURCE). */
+#define JD_PSI_WARN     "some 100000 2000000" /* some task stalled on memory >= 100 ms per 2 s */
+#define JD_PSI_CRITICAL "full 100000 2000000" /* all tasks stalled on memory >= 100 ms per 2 s */
+#define JD_PSI_NORMAL_AFTER_NS 4000000000ull  /* two quiet windows after the last trigger -> NORMAL */
+
+typedef void (*jd_source_fn)(int64_t id, int32_t kind);
+
+void jd_source_install(jd_source_fn fn);
+
+/* Creates an inactive source with `id` as context; returns the dispatch_source_t, or -errno. */
+int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t queue, int64_t id);
+
+/* Installs (on != 0) or unsets the event / registration handler trampoline. */
+void jd_source_set_event(dispatch_source_t source, int32_t on);
+void jd_source_set_registration(dispatch_source_t source, int32_t on);
+
+/* Closes fd right after the cancel handler returned (-1: close nothing). */
+void jd_source_close_on_cancel(dispatch_source_t source, int32_t fd);
+
+/* dispatch_time / dispatch_walltime with int64 arguments (walltime: nanoseconds since the epoch, 0 = now). */
+uint64_t jd_time(uint64_t when, int64_t delta);
+uint64_t jd_walltime(int64_t epoch_nanos, int64_t delta);
+
+/* Why a signal may not be watched in a JVM (a sentence naming the signal and the rule), or NULL if it may. */
+const char *jd_signal_refusal(int32_t signo);
+
+/* strerror(errnum), for messages on the Java side. */
+const char *jd_strerror(int32_t errnum);
+
+/* 0 when fd is an open descriptor, else -errno (EBADF). */
+int32_t jd_fd_check(int32_t fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JD_SOURCE_H */

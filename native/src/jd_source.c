@@ -1,0 +1,175 @@
+#include "jd_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include "jd_source_linux.h"
+#endif
+
+static jd_source_fn source_fn;
+
+/* The context of every user-visible source. */
+typedef struct jd_source_ctx {
+    int64_t id;
+    dispatch_source_t self;    /* our own reference: handlers may use the source until the cancel handler ends */
+    _Atomic int close_fd;      /* closed right after the cancel handler, -1: none */
+    dispatch_source_t hidden;  /* the kernel watcher feeding this source (PROC, VNODE, MEMORYPRESSURE) */
+} jd_source_ctx;
+
+void jd_source_install(jd_source_fn fn) {
+    source_fn = fn;
+}
+
+static void event_trampoline(void *context) {
+    source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_EVENT);
+}
+
+static void registration_trampoline(void *context) {
+    source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_REGISTRATION);
+}
+
+/* Runs once, as the source's last callback: Java's cancel handler, then the fd and the kernel watcher. */
+static void cancel_trampoline(void *context) {
+    jd_source_ctx *ctx = context;
+    source_fn(ctx->id, JD_SOURCE_CANCEL);
+    int fd = atomic_exchange(&ctx->close_fd, -1);
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (ctx->hidden) {
+        dispatch_source_cancel(ctx->hidden);
+        dispatch_release(ctx->hidden);
+    }
+    dispatch_release(ctx->self);
+    free(ctx);
+}
+
+const char *jd_signal_refusal(int32_t signo) {
+    switch (signo) {
+    case SIGSEGV: return "SIGSEGV: HotSpot turns it into NullPointerException, safepoint polls and stack banging";
+    case SIGBUS: return "SIGBUS: HotSpot handles it (e.g. on truncated mapped files)";
+    case SIGFPE: return "SIGFPE: HotSpot turns it into ArithmeticException";
+    case SIGILL: return "SIGILL: HotSpot uses it for deoptimization traps";
+    case SIGTRAP: return "SIGTRAP: HotSpot and debuggers use it";
+    case SIGABRT: return "SIGABRT: abort() of a fatal JVM error (hs_err) must stay fatal";
+    case SIGQUIT: return "SIGQUIT: the JVM prints a thread dump on it";
+    case SIGUSR2: return "SIGUSR2: HotSpot's thread suspend/resume signal";
+    case SIGPIPE: return "SIGPIPE: the JVM handles it so that writes to closed sockets fail with IOException";
+    case SIGXFSZ: return "SIGXFSZ: the JVM handles it so that writes past the size limit fail with IOException";
+    case SIGINT: return "SIGINT: the JVM runs its shutdown hooks on it, and Linux libdispatch would replace that handler";
+    case SIGTERM: return "SIGTERM: the JVM runs its shutdown hooks on it, and Linux libdispatch would replace that handler";
+    case SIGHUP: return "SIGHUP: the JVM runs its shutdown hooks on it, and Linux libdispatch would replace that handler";
+    case SIGKILL: return "SIGKILL: it cannot be caught or observed";
+    case SIGSTOP: return "SIGSTOP: it cannot be caught or observed";
+    default:
+        if (signo < 1 || signo >= NSIG) {
+            return "out of range: signal numbers are 1 .. NSIG-1";
+        }
+#ifdef SIGRTMIN
+        if (signo > SIGSYS && signo < SIGRTMIN) {
+            return "reserved: glibc uses the signals below SIGRTMIN for thread cancellation and setxid";
+        }
+#endif
+        return NULL;
+    }
+}
+
+const char *jd_strerror(int32_t errnum) {
+    return strerror(errnum);
+}
+
+int32_t jd_fd_check(int32_t fd) {
+    return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? 0 : -EBADF;
+}
+
+static dispatch_source_type_t libdispatch_type(int32_t type) {
+    switch (type) {
+    case JD_TYPE_DATA_ADD: return DISPATCH_SOURCE_TYPE_DATA_ADD;
+    case JD_TYPE_DATA_OR: return DISPATCH_SOURCE_TYPE_DATA_OR;
+    case JD_TYPE_DATA_REPLACE: return DISPATCH_SOURCE_TYPE_DATA_REPLACE;
+    case JD_TYPE_READ: return DISPATCH_SOURCE_TYPE_READ;
+    case JD_TYPE_WRITE: return DISPATCH_SOURCE_TYPE_WRITE;
+    case JD_TYPE_SIGNAL: return DISPATCH_SOURCE_TYPE_SIGNAL;
+    case JD_TYPE_TIMER: return DISPATCH_SOURCE_TYPE_TIMER;
+    default: return NULL;
+    }
+}
+
+int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t queue, int64_t id) {
+    jd_source_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        return -ENOMEM;
+    }
+    ctx->id = id;
+    atomic_init(&ctx->close_fd, -1);
+    dispatch_source_t source;
+    dispatch_source_type_t native = libdispatch_type(type);
+    if (native) {
+        if ((type == JD_TYPE_READ || type == JD_TYPE_WRITE) && jd_fd_check((int32_t)handle) != 0) {
+            free(ctx);
+            return -EBADF;
+        }
+        if (type == JD_TYPE_SIGNAL && (handle < 1 || handle >= NSIG)) {
+            free(ctx);
+            return -EINVAL;
+        }
+        source = dispatch_source_create(native, (uintptr_t)handle, (uintptr_t)mask, queue);
+        if (!source) {
+            free(ctx);
+            return -EINVAL;
+        }
+    } else {
+#ifdef __linux__
+        source = dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_OR, 0, 0, queue);
+        if (!source) {
+            free(ctx);
+            return -ENOMEM;
+        }
+        int rc = jd_kernel_watch_create(type, handle, mask, source, &ctx->hidden);
+        if (rc < 0) {
+            dispatch_activate(source); /* an inactive object must not be released */
+            dispatch_release(source);
+            free(ctx);
+            return rc;
+        }
+#else
+        free(ctx);
+        return -ENOTSUP;
+#endif
+    }
+    ctx->self = source;
+    dispatch_retain(source);
+    dispatch_set_context(source, ctx);
+    dispatch_source_set_cancel_handler_f(source, cancel_trampoline);
+    return (int64_t)(intptr_t)source;
+}
+
+void jd_source_set_event(dispatch_source_t source, int32_t on) {
+    dispatch_source_set_event_handler_f(source, on ? event_trampoline : NULL);
+}
+
+void jd_source_set_registration(dispatch_source_t source, int32_t on) {
+    dispatch_source_set_registration_handler_f(source, on ? registration_trampoline : NULL);
+}
+
+void jd_source_close_on_cancel(dispatch_source_t source, int32_t fd) {
+    atomic_store(&((jd_source_ctx *)dispatch_get_context(source))->close_fd, fd);
+}
+
+uint64_t jd_time(uint64_t when, int64_t delta) {
+    return dispatch_time((dispatch_time_t)when, delta);
+}
+
+uint64_t jd_walltime(int64_t epoch_nanos, int64_t delta) {
+    if (epoch_nanos == 0) {
+        return dispatch_walltime(NULL, delta);
+    }
+    struct timespec ts = {.tv_sec = epoch_nanos / 1000000000, .tv_nsec = epoch_nanos % 1000000000};
+    return dispatch_walltime(&ts, delta);
+}

@@ -1,0 +1,285 @@
+#ifdef __linux__
+#include "jd_source_linux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PROC_EXIT 0x80000000u
+#define VNODE_DELETE 0x1u
+#define VNODE_WRITE 0x2u
+#define VNODE_EXTEND 0x4u
+#define VNODE_ATTRIB 0x8u
+#define VNODE_LINK 0x10u
+#define VNODE_RENAME 0x20u
+#define VNODE_REVOKE 0x40u
+#define MP_NORMAL 0x1u
+#define MP_WARN 0x2u
+#define MP_CRITICAL 0x4u
+
+typedef struct watch {
+    dispatch_source_t user;   /* retained */
+    dispatch_source_t self;   /* the hidden READ source */
+    int32_t type;
+    uint32_t mask;
+    int kfd;                  /* pidfd, inotify fd or epoll fd: watched by the READ source */
+    int aux[2];               /* VNODE: our dup of the user's fd; MEMORYPRESSURE: the two PSI fds */
+    off_t size;               /* VNODE: last seen size and link count */
+    nlink_t nlink;
+    dispatch_source_t normal; /* MEMORYPRESSURE: one-shot timer reporting NORMAL after quiet windows */
+} watch;
+
+/* All watchers share one serial queue: their handlers only read the kernel object and merge. */
+static dispatch_queue_t queue;
+
+static void create_queue(void *unused) {
+    (void)unused;
+    queue = dispatch_queue_create("io.jdispatch.source.kernel", DISPATCH_QUEUE_SERIAL);
+}
+
+static dispatch_queue_t watch_queue(void) {
+    static dispatch_once_t once;
+    dispatch_once_f(&once, NULL, create_queue);
+    return queue;
+}
+
+static void merge(watch *w, uint32_t bits) {
+    bits &= w->mask;
+    if (bits) {
+        dispatch_source_merge_data(w->user, bits);
+    }
+}
+
+static void proc_event(void *context) {
+    watch *w = context;
+    merge(w, PROC_EXIT);
+    dispatch_source_cancel(w->self); /* a pidfd stays readable after exit: one event is all there is */
+}
+
+static void vnode_event(void *context) {
+    watch *w = context;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    uint32_t bits = 0, in = 0;
+    ssize_t n;
+    while ((n = read(w->kfd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len) {
+            in |= ((struct inotify_event *)p)->mask;
+        }
+    }
+    struct stat st;
+    int have = fstat(w->aux[0], &st) == 0;
+    if (in & IN_MODIFY) {
+        bits |= VNODE_WRITE;
+    }
+    if (have && st.st_size > w->size) {
+        bits |= VNODE_EXTEND;
+    }
+    if (have && st.st_nlink != w->nlink) {
+        bits |= st.st_nlink == 0 ? VNODE_DELETE : VNODE_LINK;
+    } else if (in & IN_ATTRIB) {
+        bits |= VNODE_ATTRIB;
+    }
+    if (in & IN_DELETE_SELF) {
+        bits |= VNODE_DELETE;
+    }
+    if (in & IN_MOVE_SELF) {
+        bits |= VNODE_RENAME;
+    }
+    if (in & IN_UNMOUNT) {
+        bits |= VNODE_REVOKE;
+    }
+    if (have) {
+        w->size = st.st_size;
+        w->nlink = st.st_nlink;
+    }
+    merge(w, bits);
+}
+
+static void memorypressure_normal(void *context) {
+    merge(context, MP_NORMAL);
+}
+
+static void memorypressure_event(void *context) {
+    watch *w = context;
+    struct epoll_event ev[2];
+    uint32_t bits = 0;
+    int n = epoll_wait(w->kfd, ev, 2, 0); /* reading the PRI events re-arms the triggers */
+    for (int i = 0; i < n; i++) {
+        bits |= ev[i].data.u32;
+    }
+    merge(w, bits);
+    if (bits && w->normal) {
+        dispatch_source_set_timer(w->normal, dispatch_time(DISPATCH_TIME_NOW, JD_PSI_NORMAL_AFTER_NS),
+                                  DISPATCH_TIME_FOREVER, 0);
+    }
+}
+
+static void watch_cancelled(void *context) {
+    watch *w = context;
+    if (w->normal) {
+        dispatch_source_cancel(w->normal);
+        dispatch_release(w->normal);
+    }
+    close(w->kfd);
+    for (int i = 0; i < 2; i++) {
+        if (w->aux[i] >= 0) {
+            close(w->aux[i]);
+        }
+    }
+    dispatch_release(w->user);
+    free(w);
+}
+
+static int proc_open(uint64_t pid, watch *w) {
+    if (pid == 0 || pid > 0x7fffffff) {
+        return -EINVAL;
+    }
+    int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); /* pidfds are always close-on-exec */
+    if (fd < 0) {
+        return -errno;
+    }
+    w->kfd = fd;
+    return 0;
+}
+
+/* inotify watches a path: resolve the fd's path and check it still names the fd's inode. */
+static int vnode_open(uint64_t handle, watch *w) {
+    if (handle > 0x7fffffff || jd_fd_check((int32_t)handle) != 0) {
+        return -EBADF;
+    }
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", (int)handle);
+    ssize_t len = readlink(link, path, sizeof path - 1);
+    if (len < 0) {
+        return -errno;
+    }
+    path[len] = 0;
+    struct stat by_fd, by_path;
+    if (fstat((int)handle, &by_fd) != 0) {
+        return -errno;
+    }
+    if (path[0] != '/' || stat(path, &by_path) != 0 || by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev) {
+        return -ESTALE; /* deleted, renamed away, or not a filesystem node (pipe, socket) */
+    }
+    int dup = fcntl((int)handle, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+        return -errno;
+    }
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (in < 0) {
+        int e = errno;
+        close(dup);
+        return -e;
+    }
+    if (inotify_add_watch(in, path, IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
+        int e = errno;
+        close(dup);
+        close(in);
+        return -e;
+    }
+    w->kfd = in;
+    w->aux[0] = dup;
+    w->size = by_fd.st_size;
+    w->nlink = by_fd.st_nlink;
+    return 0;
+}
+
+static int psi_open(const char *trigger) {
+    int fd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (write(fd, trigger, strlen(trigger) + 1) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/* PSI triggers signal POLLPRI, which a READ source (EPOLLIN) never sees: an epoll fd of our own waits for
+ * EPOLLPRI and becomes readable itself, and that is what the READ source watches. */
+static int memorypressure_open(uint64_t mask, watch *w) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) {
+        return -errno;
+    }
+    const char *triggers[2] = {JD_PSI_WARN, JD_PSI_CRITICAL};
+    const uint32_t levels[2] = {MP_WARN, MP_CRITICAL};
+    w->kfd = ep;
+    for (int i = 0; i < 2; i++) {
+        int fd = psi_open(triggers[i]);
+        if (fd < 0) {
+            return fd;
+        }
+        w->aux[i] = fd;
+        struct epoll_event ev = {.events = EPOLLPRI, .data.u32 = levels[i]};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            return -errno;
+        }
+    }
+    if (mask & MP_NORMAL) {
+        w->normal = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, watch_queue());
+        dispatch_set_context(w->normal, w);
+        dispatch_source_set_event_handler_f(w->normal, memorypressure_normal);
+        dispatch_source_set_timer(w->normal, DISPATCH_TIME_FOREVER, DISPATCH_TIME_FOREVER, 0);
+        dispatch_activate(w->normal);
+    }
+    return 0;
+}
+
+int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_source_t user,
+                           dispatch_source_t *hidden) {
+    uint64_t supported = type == JD_TYPE_PROC ? JD_PROC_SUPPORTED
+                         : type == JD_TYPE_VNODE ? JD_VNODE_SUPPORTED
+                         : type == JD_TYPE_MEMORYPRESSURE ? JD_MEMORYPRESSURE_SUPPORTED : 0;
+    if (!supported) {
+        return -ENOTSUP;
+    }
+    if (mask & ~supported) {
+        return -ENOTSUP;
+    }
+    watch *w = calloc(1, sizeof *w);
+    if (!w) {
+        return -ENOMEM;
+    }
+    w->type = type;
+    w->mask = (uint32_t)mask;
+    w->kfd = w->aux[0] = w->aux[1] = -1;
+    dispatch_function_t on_event;
+    int rc;
+    switch (type) {
+    case JD_TYPE_PROC: rc = proc_open(handle, w); on_event = proc_event; break;
+    case JD_TYPE_VNODE: rc = vnode_open(handle, w); on_event = vnode_event; break;
+    default: rc = memorypressure_open(mask, w); on_event = memorypressure_event; break;
+    }
+    if (rc < 0) {
+        for (int i = 0; i < 2; i++) {
+            if (w->aux[i] >= 0) {
+                close(w->aux[i]);
+            }
+        }
+        if (w->kfd >= 0) {
+            close(w->kfd);
+        }
+        free(w);
+        return rc;
+    }
+    dispatch_retain(user);
+    w->user = user;
+    w->self = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)w->kfd, 0, watch_queue());
+    dispatch_set_context(w->self, w);
+    dispatch_source_set_event_handler_f(w->self, on_event);
+    dispatch_source_set_cancel_handler_f(w->self, watch_cancelled);
+    dispatch_activate(w->self); /* kernel events merge into the (still inactive) user source and wait there */
+    *hidden = w->self;
+    return 0;
+}
+#endif

@@ -1,0 +1,15 @@
+/* Linux kernel watchers behind the PROC, VNODE and MEMORYPRESSURE sources (private to jd_source.c). */
+#ifndef JD_SOURCE_LINUX_H
+#define JD_SOURCE_LINUX_H
+
+#include "jd_source.h"
+
+/*
+ * Opens the kernel object for `type` and starts a hidden READ source on it that merges the observed mask
+ * bits into `user` (a DATA_OR source, retained until the watcher is cancelled). Returns 0 and the hidden
+ * source in *hidden (to be cancelled and released by the caller), or -errno.
+ */
+int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_source_t user,
+                           dispatch_source_t *hidden);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * The libdispatch source rules the Java API relies on (checked on the libdispatch we bundle), and the Linux
+ * kernel watchers of jd_source_linux.c driven from C. Exits non-zero on the first failure.
+ */
+#include "jd_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(cond, ...)                                                                                  \
+    do {                                                                                                  \
+        if (!(cond)) {                                                                                    \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                               \
+            fprintf(stderr, __VA_ARGS__);                                                                 \
+            fputc('\n', stderr);                                                                          \
+            exit(1);                                                                                      \
+        }                                                                                                 \
+    } while (0)
+
+static _Atomic uint64_t last_data, calls;
+static _Atomic int cancels;
+
+/* The Java trampoline's stand-in: records each event's data and each cancel. */
+static dispatch_source_t current;
+static void on_source(int64_t id, int32_t kind) {
+    (void)id;
+    if (kind == JD_SOURCE_EVENT) {
+        atomic_fetch_or(&last_data, dispatch_source_get_data(current));
+        atomic_fetch_add(&calls, 1);
+    } else if (kind == JD_SOURCE_CANCEL) {
+        atomic_fetch_add(&cancels, 1);
+    }
+}
+
+static int wait_until(_Atomic uint64_t *v, uint64_t at_least) {
+    for (int i = 0; i < 10000 && atomic_load(v) < at_least; i++) {
+        usleep(1000);
+    }
+    return atomic_load(v) >= at_least;
+}
+
+static dispatch_source_t make(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t q) {
+    int64_t s = jd_source_create(type, handle, mask, q, 1);
+    CHECK(s > 0, "jd_source_create(%d, %llu, %#llx) = %lld", type, (unsigned long long)handle,
+          (unsigned long long)mask, (long long)s);
+    current = (dispatch_source_t)(intptr_t)s;
+    atomic_store(&last_data, 0);
+    atomic_store(&calls, 0);
+    jd_source_set_event(current, 1);
+    return current;
+}
+
+static void finish(dispatch_source_t s) {
+    int before = atomic_load(&cancels);
+    dispatch_source_cancel(s);
+    for (int i = 0; i < 10000 && atomic_load(&cancels) == before; i++) {
+        usleep(1000);
+    }
+    CHECK(atomic_load(&cancels) == before + 1, "cancel handler ran once");
+    dispatch_release(s);
+}
+
+int main(void) {
+    jd_source_install(on_source);
+    dispatch_queue_t q = dispatch_queue_create("test_source", DISPATCH_QUEUE_SERIAL);
+
+    /* Merges into an inactive source are kept and delivered on activation (what PROC/VNODE rely on). */
+    dispatch_source_t s = make(JD_TYPE_DATA_OR, 0, 0, q);
+    dispatch_source_merge_data(s, 1);
+    dispatch_source_merge_data(s, 4);
+    usleep(20000);
+    CHECK(atomic_load(&calls) == 0, "no event before activation");
+    dispatch_activate(s);
+    CHECK(wait_until(&calls, 1) && atomic_load(&last_data) == 5, "data %llu", (unsigned long long)last_data);
+    finish(s);
+
+    /* A timer with interval FOREVER fires once (Java maps interval 0 to it: libdispatch takes 0 as 1 ns). */
+    s = make(JD_TYPE_TIMER, 0, 0, q);
+    dispatch_source_set_timer(s, dispatch_time(DISPATCH_TIME_NOW, 1000000), DISPATCH_TIME_FOREVER, 0);
+    dispatch_activate(s);
+    CHECK(wait_until(&calls, 1), "one-shot timer fired");
+    usleep(30000);
+    CHECK(atomic_load(&calls) == 1, "one-shot timer fired %llu times", (unsigned long long)calls);
+    finish(s);
+
+    /* PROC: exit of a forked child through a pidfd. */
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    s = make(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, q);
+    dispatch_activate(s);
+    usleep(20000);
+    CHECK(atomic_load(&calls) == 0, "no exit event while the child runs");
+    kill(child, SIGKILL);
+    CHECK(wait_until(&calls, 1) && atomic_load(&last_data) == 0x80000000u, "PROC_EXIT, data %#llx",
+          (unsigned long long)last_data);
+    waitpid(child, NULL, 0);
+    finish(s);
+    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, q, 1) == -ESRCH, "reaped pid: ESRCH");
+    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)getpid(), 0x40000000u, q, 1) == -ENOTSUP, "PROC_FORK refused");
+
+    /* VNODE: write + delete of a temp file. */
+    char path[] = "/tmp/test_source_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
+    s = make(JD_TYPE_VNODE, (uint64_t)fd, 0x1 | 0x2 | 0x4, q);
+    dispatch_activate(s);
+    CHECK(write(fd, "abc", 3) == 3, "write");
+    CHECK(wait_until(&calls, 1), "vnode write event");
+    unlink(path);
+    for (int i = 0; i < 10000 && !(atomic_load(&last_data) & 0x1); i++) {
+        usleep(1000);
+    }
+    CHECK(atomic_load(&last_data) == (0x1 | 0x2 | 0x4), "WRITE|EXTEND|DELETE, data %#llx", (unsigned long long)last_data);
+    finish(s);
+    CHECK(jd_source_create(JD_TYPE_VNODE, (uint64_t)fd, 0x1, q, 1) == -ESTALE, "deleted file: ESTALE");
+    close(fd);
+
+    /* Bad input. */
+    CHECK(jd_source_create(JD_TYPE_READ, 1u << 20, 0, q, 1) == -EBADF, "bad fd: EBADF");
+    CHECK(jd_source_create(JD_TYPE_SIGNAL, 0, 0, q, 1) == -EINVAL, "signal 0: EINVAL");
+    CHECK(jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x8, q, 1) == -ENOTSUP, "unknown MEMORYPRESSURE bit");
+    CHECK(jd_source_create(JD_TYPE_MACH_RECV, 0, 0, q, 1) == -ENOTSUP, "MACH_RECV: ENOTSUP");
+    CHECK(jd_signal_refusal(SIGSEGV) != NULL && jd_signal_refusal(SIGUSR1) == NULL, "signal refusals");
+
+    /* MEMORYPRESSURE: creatable where PSI triggers can be written, else the error names why. */
+    int64_t mp = jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x7, q, 1);
+    if (access("/proc/pressure/memory", W_OK) == 0) {
+        CHECK(mp > 0, "MEMORYPRESSURE with PSI: %s", strerror((int)-mp));
+        current = (dispatch_source_t)(intptr_t)mp;
+        dispatch_activate(current);
+        finish(current);
+    } else {
+        CHECK(mp < 0, "MEMORYPRESSURE without PSI must fail");
+    }
+    puts("test_source: ok");
+    return 0;
+}
