@@ -50,7 +50,7 @@ public final class DispatchSource extends DispatchObject {
     private final Type type;
     private final long handle;
     private final long mask;
-    private final long id;
+    final long id; // the source's entry in Handles (package-private for tests)
     private final Callbacks callbacks;
     // Guarded by this: the suspension state libdispatch would crash on if misused.
     private boolean activated;
