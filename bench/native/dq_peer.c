@@ -2,6 +2,7 @@
  * A data queue peer process, for the cross-process tests and the C floor of the data queue benchmarks.
  *
  *   dq_peer produce <path> <count> <seed> <max_size>   attach by path, enqueue count entries
+ *                                                     (max_size "=N": every entry has N bytes)
  *   dq_peer consume <path> <count> <seed> <max_size>   attach by path, dequeue count entries (woken only by
  *                                                     DataAvailable), verify each
  *   dq_peer c2c <count> <size>                        floor: creates a memfd queue of 1 MiB, forks a consumer
@@ -136,7 +137,8 @@ int main(int argc, char **argv) {
     if (argc == 6 && (!strcmp(argv[1], "produce") || !strcmp(argv[1], "consume"))) {
         p.count = strtoull(argv[3], NULL, 10);
         p.seed = strtoull(argv[4], NULL, 10);
-        p.max_size = strtoull(argv[5], NULL, 10);
+        if (argv[5][0] == '=') p.fixed_size = strtoull(argv[5] + 1, NULL, 10);
+        else p.max_size = strtoull(argv[5], NULL, 10);
         p.q = jd_dq_attach_path(argv[2], queue, status);
         if (!p.q) {
             fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d\n", argv[2], (unsigned)status[0], status[1]);
