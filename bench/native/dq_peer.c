@@ -124,6 +124,14 @@ static void consume(struct peer *p) {
     }
 }
 
+static int finish(struct peer *p, dispatch_queue_t queue, int status) {
+    jd_dq_free(p->q);
+    dispatch_release(p->done);
+    dispatch_release(p->room);
+    dispatch_release(queue);
+    return status;
+}
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -151,7 +159,7 @@ int main(int argc, char **argv) {
         printf("%s %llu checksum %llu wakeups %llu entries/s %.0f %s\n", argv[1] + 0, (unsigned long long)p.next,
                (unsigned long long)p.checksum, (unsigned long long)p.wakeups, p.next / secs, p.failed ? "FAILED" : "OK");
         fflush(stdout);
-        return p.failed;
+        return finish(&p, queue, p.failed);
     }
     if (argc == 4 && !strcmp(argv[1], "c2c")) {
         p.count = strtoull(argv[2], NULL, 10);
@@ -171,7 +179,7 @@ int main(int argc, char **argv) {
         double secs = now() - t0;
         printf("c2c size %llu entries %llu entries/s %.0f %s\n", (unsigned long long)p.fixed_size,
                (unsigned long long)p.count, p.count / secs, p.failed || st ? "FAILED" : "OK");
-        return p.failed || st;
+        return finish(&p, queue, p.failed || st);
     }
     fprintf(stderr, "usage: dq_peer produce|consume <path> <count> <seed> <max_size> | dq_peer c2c <count> <size>\n");
     return 2;

@@ -285,6 +285,7 @@ static void dispatch_source_in_process(const char *path) {
     CHECK(atomic_load(&c.available) == after);
     jd_dq_free(q);
     if (path) CHECK(jd_dq_unlink(path) == 0);
+    dispatch_release(c.signal);
     dispatch_release(queue);
 }
 
