@@ -106,7 +106,10 @@ jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enque
     uint64_t entry_size = jd_dq_entry_size(size);
     uint32_t at;
     if (entry_size > qbc || !find_room(qbc, head, tail, entry_size, &at)) {
-        atomic_store_explicit(&h->need_serviced_callback, 1, memory_order_relaxed);
+        /* Written only when clear: a producer retrying on a full queue does not keep stealing the line. */
+        if (!atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
+            atomic_store_explicit(&h->need_serviced_callback, 1, memory_order_relaxed);
+        }
         *send_data_available = true; /* wake the consumer so that it makes room */
         return kIOReturnOverrun;
     }

@@ -101,7 +101,9 @@ public final class DataQueueMemory {
         long entrySize = entrySize(Integer.toUnsignedLong(size));
         long at = entrySize > queueByteCount ? -1 : findRoom(head, tail, entrySize);
         if (at < 0) {
-            region.put(NEED_SERVICED_OFFSET, (byte) 1);
+            if (region.get(NEED_SERVICED_OFFSET) == 0) { // a retrying producer does not keep stealing the line
+                region.put(NEED_SERVICED_OFFSET, (byte) 1);
+            }
             return Integer.toUnsignedLong(kIOReturnOverrun) | SEND; // wake the consumer so that it makes room
         }
         int data = (int) at + ENTRY_HEADER_SIZE;
