@@ -196,6 +196,14 @@ static jd_dataqueue *attach_owned(int mem, int avail, int serviced, dispatch_que
 
 jd_dataqueue *jd_dq_attach_path(const char *path, dispatch_queue_t queue, int32_t status[2]) {
     int mem = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    uint64_t qbc;
+    int err = 0;
+    jd_ioreturn ret = mem < 0 ? kIOReturnSuccess : region_byte_count(mem, &qbc, &err);
+    if (ret != kIOReturnSuccess) { /* not a region: say so before looking for its doorbells */
+        set_status(status, ret, err);
+        close(mem);
+        return NULL;
+    }
     int avail = mem < 0 ? -1 : open_fifo(path, ".avail", false);
     int serviced = avail < 0 ? -1 : open_fifo(path, ".serviced", false);
     if (serviced < 0) {

@@ -256,6 +256,36 @@ class IODataQueueDispatchSourceTest {
     }
 
     @Test
+    void secondSourceAttachesByPathAndTheyTalkThroughTheDoorbells() throws Exception {
+        try (IODataQueueDispatchSource consumer = create(256);
+             DispatchQueue producerQueue = DispatchQueue.createSerial("test.producer");
+             IODataQueueDispatchSource producer = IODataQueueDispatchSource.attach(path, producerQueue)) {
+            assertEquals(256, producer.queueByteCount(), "size taken from the file");
+            Semaphore available = new Semaphore(0);
+            consumer.setDataAvailableHandler(available::release);
+            assertEquals(kIOReturnSuccess, producer.enqueue(6, b -> fill(b, 4)));
+            assertTrue(available.tryAcquire(10, TimeUnit.SECONDS), "DataAvailable crossed from the attached side");
+            assertArrayEquals(new byte[] {4, 4, 4, 4, 4, 4}, take(consumer));
+        }
+        assertFalse(Files.exists(Path.of(path + ".avail")), "the creator removed its FIFOs");
+    }
+
+    @Test
+    void attachingToSomethingThatIsNotARegionIsRefused() throws Exception {
+        Files.write(path, new byte[130]); // 128 + 2: not a multiple of 4
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> IODataQueueDispatchSource.attach(path, queue));
+            assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
+            RuntimeException missing = assertThrows(RuntimeException.class,
+                    () -> IODataQueueDispatchSource.attach(Path.of(path + "-missing"), queue));
+            assertTrue(missing.getMessage().contains("errno 2"), missing.getMessage());
+        } finally {
+            Files.delete(path);
+        }
+    }
+
+    @Test
     void closedSourceRefusesControlCallsAndNegativeSizesAreRefused() {
         IODataQueueDispatchSource q = create(64);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.enqueue(-1, b -> {}));
