@@ -5,8 +5,8 @@
  *                                                     (max_size "=N": every entry has N bytes)
  *   dq_peer consume <path> <count> <seed> <max_size>   attach by path, dequeue count entries (woken only by
  *                                                     DataAvailable), verify each
- *   dq_peer c2c <count> <size>                        floor: creates a memfd queue of 1 MiB, forks a consumer
- *                                                     that attaches with the inherited fds, prints entries/s
+ *   dq_peer c2c <count> <size>                        floor: creates a 1 MiB queue under /dev/shm, spawns
+ *                                                     `dq_peer consume` on it, produces, prints entries/s
  *
  * Entry n has size splitmix64(seed ^ n) % (max_size + 1) and byte i = (uint8_t)(n * 131 + i * 7): the consumer
  * checks every entry (nothing lost, duplicated or reordered) and both sides print a checksum.
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,6 +139,8 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+extern char **environ;
+
 int main(int argc, char **argv) {
     struct peer p = {.done = dispatch_semaphore_create(0), .room = dispatch_semaphore_create(0), .fixed_size = UINT64_MAX};
     dispatch_queue_t queue = dispatch_queue_create("dq_peer", NULL);
@@ -162,24 +165,32 @@ int main(int argc, char **argv) {
         return finish(&p, queue, p.failed);
     }
     if (argc == 4 && !strcmp(argv[1], "c2c")) {
+        /* The same route as C -> Java: a region under /dev/shm with FIFO doorbells; the consumer is a fresh
+           process (this program, exec'ed), this one produces. */
+        char path[64], count[32], size[32];
+        snprintf(path, sizeof path, "/dev/shm/dq_peer-c2c-%d", (int)getpid());
+        snprintf(count, sizeof count, "%s", argv[2]);
+        snprintf(size, sizeof size, "=%s", argv[3]);
         p.count = strtoull(argv[2], NULL, 10);
         p.fixed_size = strtoull(argv[3], NULL, 10);
-        p.q = jd_dq_create(1 << 20, queue, NULL, status);
+        p.q = jd_dq_create(1 << 20, queue, path, status);
         if (!p.q) return 2;
         double t0 = now();
-        pid_t child = fork();
-        if (child == 0) { /* fresh libdispatch state is not guaranteed after fork: re-exec would be cleaner, but
-                             the child only uses the inherited region and fds and its own new queue */
-            consume(&p);
-            _exit(p.failed);
+        char *child_argv[] = {"dq_peer", "consume", path, count, "1", size, NULL};
+        pid_t child;
+        if (posix_spawn(&child, "/proc/self/exe", NULL, NULL, child_argv, environ) != 0) {
+            jd_dq_unlink(path);
+            return 2;
         }
         produce(&p);
         int st = 0;
         waitpid(child, &st, 0);
         double secs = now() - t0;
+        jd_dq_unlink(path);
+        int failed = p.failed || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
         printf("c2c size %llu entries %llu entries/s %.0f %s\n", (unsigned long long)p.fixed_size,
-               (unsigned long long)p.count, p.count / secs, p.failed || st ? "FAILED" : "OK");
-        return finish(&p, queue, p.failed || st);
+               (unsigned long long)p.count, p.count / secs, failed ? "FAILED" : "OK");
+        return finish(&p, queue, failed);
     }
     fprintf(stderr, "usage: dq_peer produce|consume <path> <count> <seed> <max_size> | dq_peer c2c <count> <size>\n");
     return 2;
