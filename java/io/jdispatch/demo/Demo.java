@@ -16,6 +16,7 @@ public final class Demo {
                 Dispatch.platform(), Dispatch.libdispatchVersion(), Runtime.version());
         queues();
         SourceDemo.run();
+        DataQueueDemo.run();
     }
 
     static void queues() throws InterruptedException {

@@ -1,0 +1,197 @@
+/*
+ * A data queue peer process, for the cross-process tests and the C floor of the data queue benchmarks.
+ *
+ *   dq_peer produce <path> <count> <seed> <max_size>   attach by path, enqueue count entries
+ *                                                     (max_size "=N": every entry has N bytes)
+ *   dq_peer consume <path> <count> <seed> <max_size>   attach by path, dequeue count entries (woken only by
+ *                                                     DataAvailable), verify each
+ *   dq_peer c2c <count> <size>                        floor: creates a 1 MiB queue under /dev/shm, spawns
+ *                                                     `dq_peer consume` on it, produces, prints entries/s
+ *
+ * Entry n has size splitmix64(seed ^ n) % (max_size + 1) and byte i = (uint8_t)(n * 131 + i * 7): the consumer
+ * checks every entry (nothing lost, duplicated or reordered) and both sides print a checksum.
+ * Exit status 0 on success; the line printed last says what happened.
+ */
+#include "jd_dataqueue.h"
+
+#include <dispatch/dispatch.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t splitmix64(uint64_t x) {
+    uint64_t z = x + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+struct peer {
+    jd_dataqueue *q;
+    uint64_t count, seed, max_size, fixed_size;
+    uint64_t next;     /* sequence number of the next entry */
+    uint64_t checksum; /* over every size and byte, in order */
+    uint64_t wakeups;
+    int failed;
+    dispatch_semaphore_t done, room;
+};
+
+static uint32_t size_of(struct peer *p, uint64_t n) {
+    return p->fixed_size != UINT64_MAX ? (uint32_t)p->fixed_size : (uint32_t)(splitmix64(p->seed ^ n) % (p->max_size + 1));
+}
+
+static void fill(void *ctx, void *data, size_t size) {
+    struct peer *p = ctx;
+    uint8_t *b = data;
+    for (size_t i = 0; i < size; i++) b[i] = (uint8_t)(p->next * 131 + i * 7);
+}
+
+static void check(void *ctx, const void *data, size_t size) {
+    struct peer *p = ctx;
+    const uint8_t *b = data;
+    if (size != size_of(p, p->next)) {
+        fprintf(stderr, "dq_peer: entry %llu has size %zu, expected %u\n", (unsigned long long)p->next, size,
+                size_of(p, p->next));
+        p->failed = 1;
+    }
+    for (size_t i = 0; i < size; i++) {
+        if (b[i] != (uint8_t)(p->next * 131 + i * 7) && !p->failed) {
+            fprintf(stderr, "dq_peer: entry %llu byte %zu is wrong\n", (unsigned long long)p->next, i);
+            p->failed = 1;
+        }
+        p->checksum = p->checksum * 31 + b[i];
+    }
+    p->checksum = p->checksum * 31 + size;
+}
+
+static void on_data_available(void *ctx, int32_t event) {
+    (void)event;
+    struct peer *p = ctx;
+    p->wakeups++;
+    while (p->next < p->count && !p->failed) {
+        jd_ioreturn ret = jd_dq_dequeue(p->q, check, p);
+        if (ret == kIOReturnUnderrun) return;
+        if (ret != kIOReturnSuccess) {
+            fprintf(stderr, "dq_peer: dequeue returned 0x%08X\n", (unsigned)ret);
+            p->failed = 1;
+            break;
+        }
+        p->next++;
+    }
+    dispatch_semaphore_signal(p->done);
+}
+
+static void on_data_serviced(void *ctx, int32_t event) {
+    (void)event;
+    dispatch_semaphore_signal(((struct peer *)ctx)->room);
+}
+
+static void produce(struct peer *p) {
+    jd_dq_set_data_serviced_handler(p->q, on_data_serviced, p);
+    for (p->next = 0; p->next < p->count;) {
+        uint32_t size = size_of(p, p->next);
+        jd_ioreturn ret = jd_dq_enqueue(p->q, size, fill, p);
+        if (ret == kIOReturnSuccess) {
+            for (uint32_t i = 0; i < size; i++) p->checksum = p->checksum * 31 + (uint8_t)(p->next * 131 + i * 7);
+            p->checksum = p->checksum * 31 + size;
+            p->next++;
+        } else if (ret == kIOReturnOverrun) {
+            /* Wait for DataServiced; the timeout only turns a lost wake-up into a failure instead of a hang. */
+            if (dispatch_semaphore_wait(p->room, dispatch_time(DISPATCH_TIME_NOW, 30 * NSEC_PER_SEC)) != 0) {
+                fprintf(stderr, "dq_peer: no DataServiced in 30 s at entry %llu\n", (unsigned long long)p->next);
+                p->failed = 1;
+                return;
+            }
+        } else {
+            fprintf(stderr, "dq_peer: enqueue returned 0x%08X\n", (unsigned)ret);
+            p->failed = 1;
+            return;
+        }
+    }
+}
+
+static void consume(struct peer *p) {
+    jd_dq_set_data_available_handler(p->q, on_data_available, p);
+    while (p->next < p->count && !p->failed) {
+        if (dispatch_semaphore_wait(p->done, dispatch_time(DISPATCH_TIME_NOW, 60 * NSEC_PER_SEC)) != 0) {
+            fprintf(stderr, "dq_peer: no DataAvailable in 60 s at entry %llu\n", (unsigned long long)p->next);
+            p->failed = 1;
+        }
+    }
+}
+
+static int finish(struct peer *p, dispatch_queue_t queue, int status) {
+    jd_dq_free(p->q);
+    dispatch_release(p->done);
+    dispatch_release(p->room);
+    dispatch_release(queue);
+    return status;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+extern char **environ;
+
+int main(int argc, char **argv) {
+    struct peer p = {.done = dispatch_semaphore_create(0), .room = dispatch_semaphore_create(0), .fixed_size = UINT64_MAX};
+    dispatch_queue_t queue = dispatch_queue_create("dq_peer", NULL);
+    int32_t status[2];
+    if (argc == 6 && (!strcmp(argv[1], "produce") || !strcmp(argv[1], "consume"))) {
+        p.count = strtoull(argv[3], NULL, 10);
+        p.seed = strtoull(argv[4], NULL, 10);
+        if (argv[5][0] == '=') p.fixed_size = strtoull(argv[5] + 1, NULL, 10);
+        else p.max_size = strtoull(argv[5], NULL, 10);
+        p.q = jd_dq_attach_path(argv[2], queue, status);
+        if (!p.q) {
+            fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d\n", argv[2], (unsigned)status[0], status[1]);
+            return 2;
+        }
+        double t0 = now();
+        if (argv[1][0] == 'p') produce(&p);
+        else consume(&p);
+        double secs = now() - t0;
+        printf("%s %llu checksum %llu wakeups %llu entries/s %.0f %s\n", argv[1] + 0, (unsigned long long)p.next,
+               (unsigned long long)p.checksum, (unsigned long long)p.wakeups, p.next / secs, p.failed ? "FAILED" : "OK");
+        fflush(stdout);
+        return finish(&p, queue, p.failed);
+    }
+    if (argc == 4 && !strcmp(argv[1], "c2c")) {
+        /* The same route as C -> Java: a region under /dev/shm with FIFO doorbells; the consumer is a fresh
+           process (this program, exec'ed), this one produces. */
+        char path[64], count[32], size[32];
+        snprintf(path, sizeof path, "/dev/shm/dq_peer-c2c-%d", (int)getpid());
+        snprintf(count, sizeof count, "%s", argv[2]);
+        snprintf(size, sizeof size, "=%s", argv[3]);
+        p.count = strtoull(argv[2], NULL, 10);
+        p.fixed_size = strtoull(argv[3], NULL, 10);
+        p.q = jd_dq_create(1 << 20, queue, path, status);
+        if (!p.q) return 2;
+        double t0 = now();
+        char *child_argv[] = {"dq_peer", "consume", path, count, "1", size, NULL};
+        pid_t child;
+        if (posix_spawn(&child, "/proc/self/exe", NULL, NULL, child_argv, environ) != 0) {
+            jd_dq_unlink(path);
+            return 2;
+        }
+        produce(&p);
+        int st = 0;
+        waitpid(child, &st, 0);
+        double secs = now() - t0;
+        jd_dq_unlink(path);
+        int failed = p.failed || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+        printf("c2c size %llu entries %llu entries/s %.0f %s\n", (unsigned long long)p.fixed_size,
+               (unsigned long long)p.count, p.count / secs, failed ? "FAILED" : "OK");
+        return finish(&p, queue, failed);
+    }
+    fprintf(stderr, "usage: dq_peer produce|consume <path> <count> <seed> <max_size> | dq_peer c2c <count> <size>\n");
+    return 2;
+}

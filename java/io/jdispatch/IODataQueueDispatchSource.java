@@ -1,0 +1,359 @@
+package io.jdispatch;
+
+import io.jdispatch.internal.DataQueueLayout;
+import io.jdispatch.internal.DataQueueMemory;
+import io.jdispatch.internal.DataQueueNative;
+import io.jdispatch.internal.DataQueueNative.HandlerFn;
+import io.jdispatch.internal.Handles;
+import io.jdispatch.internal.NativeLibrary;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * DriverKit's IODataQueueDispatchSource: a single-producer single-consumer queue of variable-size entries in
+ * shared memory, byte-compatible with DriverKit's layout ({@code native/include/jd_dataqueue.h},
+ * {@link DataQueueLayout}), with DataAvailable / DataServiced notifications that run handlers on a
+ * {@link DispatchQueue}, also across processes.
+ *
+ * <p>Zero copy, no JNI per message: {@link #enqueue} hands the block a direct ByteBuffer over the entry's
+ * bytes in the shared region ({@code remaining()} = size, starting at {@code position()}); {@link #dequeue}
+ * and {@link #peek} hand one over the entry's data. The buffer is valid only inside the block. A JNI call
+ * happens only to ring a doorbell: on the empty -> non-empty transition, and after an overrun.
+ *
+ * <p>Two processes: {@link #create(int, DispatchQueue, Path)} makes the region file and two FIFOs beside it
+ * ({@code <path>.avail}, {@code <path>.serviced}, owner-only); the other process calls
+ * {@link #attach(Path, DispatchQueue)} (a C process: {@code jd_dq_attach_path}). The consumer installs a
+ * DataAvailable handler, the producer a DataServiced handler.
+ *
+ * <p>Hostile memory: the other process can write anything into the region. A head, tail or size that cannot
+ * be right makes enqueue/dequeue/peek return {@link IOReturn#kIOReturnError}; nothing outside the region is
+ * ever touched. {@link #reset()} empties the queue afterwards (when both sides agree), or {@link #close()}.
+ *
+ * <p>Ownership: the region, fds and sources belong to this object; {@link #close()} releases them (a Cleaner
+ * too, if this object becomes unreachable; handlers that capture it keep it reachable, so close it).
+ */
+public final class IODataQueueDispatchSource implements AutoCloseable {
+    private final DataQueueMemory memory;
+    private final State state;
+    private final Cleaner.Cleanable cleanable;
+    private final String description;
+
+    /** What the Cleaner needs: never a reference back to the source. */
+    private static final class State implements Runnable {
+        final long queue;
+        final Path createdPath; // the creator removes the files at close
+        long handleAvailable, handleServiced;
+        boolean closed;
+
+        State(long queue, Path createdPath) {
+            this.queue = queue;
+            this.createdPath = createdPath;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            long[] ids = {handleAvailable, handleServiced};
+            // The handlers' ids go once no handler can run any more: when the cancellation completed.
+            DataQueueNative.jd_dq_cancel(queue, HandlerFn.INSTANCE, Handles.register((Runnable) () -> {
+                for (long id : ids) {
+                    Handles.remove(id);
+                }
+            }));
+            DataQueueNative.jd_dq_free(queue);
+            if (createdPath != null) {
+                DataQueueNative.jd_dq_unlink(createdPath.toString());
+            }
+        }
+    }
+
+    private IODataQueueDispatchSource(long queue, Path createdPath, String description) {
+        this.state = new State(queue, createdPath);
+        this.description = description;
+        this.cleanable = DispatchObject.CLEANER.register(this, state);
+        try {
+            int fd = DataQueueNative.jd_dq_memory_fd(queue);
+            int queueByteCount = DataQueueNative.jd_dq_queue_byte_count(queue);
+            // Java maps the region itself: the mapping lives as long as the buffer, so a close() racing with
+            // an enqueue/dequeue can never leave Java reading unmapped memory.
+            ByteBuffer region;
+            try (FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                region = ch.map(FileChannel.MapMode.READ_WRITE, 0, DataQueueLayout.HEADER_SIZE + (long) queueByteCount);
+            }
+            this.memory = new DataQueueMemory(region, queueByteCount);
+        } catch (IOException | RuntimeException e) {
+            cleanable.clean();
+            throw e instanceof IOException io ? new UncheckedIOException(description + ": cannot map the region", io)
+                    : (RuntimeException) e;
+        }
+    }
+
+    // ---- Create / attach -------------------------------------------------------------------------------------
+
+    /** Create: an anonymous shared region (memfd, sealed against resizing) of queueByteCount bytes. */
+    public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue) {
+        return create(queueByteCount, queue, null);
+    }
+
+    /**
+     * Create with a name: the region file {@code path} (created exclusively, mode 0600, e.g. under /dev/shm or
+     * on a shared volume) and the FIFOs {@code path.avail}, {@code path.serviced}, removed again by close().
+     *
+     * @throws IllegalArgumentException (kIOReturnBadArgument) when queueByteCount is not a positive multiple of 4
+     */
+    public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue, Path path) {
+        String bad = DataQueueLayout.checkQueueByteCount(queueByteCount);
+        if (bad != null) {
+            throw new IllegalArgumentException("IODataQueueDispatchSource.create: " + bad + " ("
+                    + IOReturn.name(IOReturn.kIOReturnBadArgument) + ")");
+        }
+        String what = "IODataQueueDispatchSource.create(" + queueByteCount + (path != null ? ", " + path : "") + ")";
+        return open(what, queue, path, (q, status) ->
+                DataQueueNative.jd_dq_create(queueByteCount, q, path == null ? null : path.toString(), status));
+    }
+
+    /** The second process: attaches to a queue created with a path; its size is the file's size - 128. */
+    public static IODataQueueDispatchSource attach(Path path, DispatchQueue queue) {
+        Objects.requireNonNull(path, "IODataQueueDispatchSource.attach: path is null");
+        return open("IODataQueueDispatchSource.attach(" + path + ")", queue, null,
+                (q, status) -> DataQueueNative.jd_dq_attach_path(path.toString(), q, status));
+    }
+
+    private interface Opener {
+        long open(long queue, int[] status);
+    }
+
+    private static IODataQueueDispatchSource open(String what, DispatchQueue queue, Path createdPath, Opener opener) {
+        NativeLibrary.ensure();
+        Objects.requireNonNull(queue, what + ": queue is null");
+        int[] status = new int[2];
+        long q;
+        long address = queue.acquire();
+        try {
+            q = opener.open(address, status);
+        } finally {
+            queue.releaseUse();
+        }
+        if (q == 0) {
+            String cause = status[1] != 0 ? " (errno " + status[1] + ")" : "";
+            if (status[0] == IOReturn.kIOReturnBadArgument) {
+                throw new IllegalArgumentException(what + ": " + IOReturn.name(status[0]) + cause
+                        + ": not a data queue region (its size must be 128 + a positive multiple of 4)");
+            }
+            throw new UncheckedIOException(new IOException(what + " failed: " + IOReturn.name(status[0]) + cause));
+        }
+        return new IODataQueueDispatchSource(q, createdPath, what);
+    }
+
+    // ---- the queue (no JNI unless a doorbell must ring) ------------------------------------------------------
+
+    /**
+     * Enqueue: reserves an entry of {@code size} bytes, lets the block fill it in place, publishes it, and sends
+     * DataAvailable when the queue was empty. kIOReturnOverrun when there is no room (sets
+     * needServicedCallback: a DataServiced notification follows the consumer's next dequeue).
+     * If the block throws, nothing is published and the exception propagates.
+     */
+    public int enqueue(int size, Consumer<ByteBuffer> block) {
+        long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueue: block is null"));
+        if (DataQueueMemory.send(r)) {
+            sendDataAvailable();
+        }
+        return DataQueueMemory.code(r);
+    }
+
+    /** EnqueueWithCoalesce: like enqueue, but sendDataAvailable[0] says whether to send DataAvailable. */
+    public int enqueueWithCoalesce(int size, boolean[] sendDataAvailable, Consumer<ByteBuffer> block) {
+        long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
+        sendDataAvailable[0] = DataQueueMemory.send(r);
+        return DataQueueMemory.code(r);
+    }
+
+    /**
+     * Dequeue: hands the next entry's data to the block, removes it, and sends DataServiced if a producer
+     * ran out of room. kIOReturnUnderrun when empty. If the block throws, the entry stays queued.
+     */
+    public int dequeue(Consumer<ByteBuffer> block) {
+        long r = memory.dequeue(block);
+        if (DataQueueMemory.send(r)) {
+            sendDataServiced();
+        }
+        return DataQueueMemory.code(r);
+    }
+
+    /** DequeueWithCoalesce: like dequeue, but sendDataServiced[0] says whether to send DataServiced. */
+    public int dequeueWithCoalesce(boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
+        long r = memory.dequeue(block);
+        sendDataServiced[0] = DataQueueMemory.send(r);
+        return DataQueueMemory.code(r);
+    }
+
+    /** Peek: the next entry's data, without removing it. */
+    public int peek(Consumer<ByteBuffer> block) {
+        return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
+    }
+
+    public boolean isDataAvailable() {
+        return memory.isDataAvailable();
+    }
+
+    /** CanEnqueueData: would one entry of {@code size} bytes fit now. */
+    public boolean canEnqueueData(int size) {
+        return canEnqueueData(size, 1);
+    }
+
+    /** CanEnqueueData: would {@code count} entries of {@code size} bytes fit now. */
+    public boolean canEnqueueData(int size, int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("canEnqueueData: count must be >= 0, was " + count);
+        }
+        return memory.canEnqueue(checkSize(size), count);
+    }
+
+    /** GetDataQueueEntryHeaderSize: the bytes before each entry's data (4). */
+    public static int getDataQueueEntryHeaderSize() {
+        return DataQueueLayout.ENTRY_HEADER_SIZE;
+    }
+
+    public int queueByteCount() {
+        return memory.queueByteCount();
+    }
+
+    /** Empties the queue (e.g. after kIOReturnError); only while the other side is not using it. */
+    public void reset() {
+        memory.reset();
+    }
+
+    private static int checkSize(int size) {
+        if (size < 0) {
+            throw new IllegalArgumentException("entry size must be >= 0, was " + size);
+        }
+        return size;
+    }
+
+    // ---- notifications (JNI) -------------------------------------------------------------------------------
+
+    /** SetDataAvailableHandler: runs on the queue when data arrives; at once if data is already queued. */
+    public void setDataAvailableHandler(Runnable handler) {
+        setHandler(true, handler);
+    }
+
+    /** SetDataServicedHandler: runs on the queue when the consumer made room after an overrun. */
+    public void setDataServicedHandler(Runnable handler) {
+        setHandler(false, handler);
+    }
+
+    private void setHandler(boolean available, Runnable handler) {
+        Objects.requireNonNull(handler, "handler is null");
+        synchronized (state) {
+            long q = open("set handler");
+            long id = Handles.register(handler);
+            int ret = available ? DataQueueNative.jd_dq_set_data_available_handler(q, HandlerFn.INSTANCE, id)
+                    : DataQueueNative.jd_dq_set_data_serviced_handler(q, HandlerFn.INSTANCE, id);
+            if (ret != IOReturn.kIOReturnSuccess) {
+                Handles.remove(id);
+                throw new IllegalStateException(this + ": " + (available ? "SetDataAvailableHandler" : "SetDataServicedHandler")
+                        + " failed: " + IOReturn.name(ret) + " (cancelled?)");
+            }
+            // The old handler's id: C no longer passes it, but a call may be in flight; leave it to close().
+            if (available) {
+                state.handleAvailable = replace(state.handleAvailable, id);
+            } else {
+                state.handleServiced = replace(state.handleServiced, id);
+            }
+        }
+    }
+
+    private static long replace(long old, long id) {
+        if (old != 0) {
+            Handles.remove(old); // a call in flight finds nothing and does nothing
+        }
+        return id;
+    }
+
+    /** SendDataAvailable: rings the DataAvailable doorbell (the consumer's handler runs). */
+    public int sendDataAvailable() {
+        synchronized (state) {
+            return DataQueueNative.jd_dq_send_data_available(open("SendDataAvailable"));
+        }
+    }
+
+    /** SendDataServiced: rings the DataServiced doorbell (the producer's handler runs). */
+    public int sendDataServiced() {
+        synchronized (state) {
+            return DataQueueNative.jd_dq_send_data_serviced(open("SendDataServiced"));
+        }
+    }
+
+    /** DataAvailable: runs this process's DataAvailable handler now, on the calling thread. */
+    public void dataAvailable() {
+        runHandler(state.handleAvailable);
+    }
+
+    /** DataServiced: runs this process's DataServiced handler now, on the calling thread. */
+    public void dataServiced() {
+        runHandler(state.handleServiced);
+    }
+
+    private void runHandler(long id) {
+        open("run handler");
+        if (Handles.get(id) instanceof Runnable r) {
+            r.run();
+        }
+    }
+
+    /** SetEnableWithCompletion: stops / restarts delivering handlers; completion (may be null) runs on the queue after. */
+    public void setEnableWithCompletion(boolean enable, Runnable completion) {
+        synchronized (state) {
+            long id = completion == null ? 0 : Handles.register(completion);
+            int ret = DataQueueNative.jd_dq_set_enable_with_completion(open("SetEnableWithCompletion"), enable,
+                    completion == null ? null : HandlerFn.INSTANCE, id);
+            if (ret != IOReturn.kIOReturnSuccess) {
+                Handles.remove(id);
+                throw new IllegalStateException(this + ": SetEnableWithCompletion(" + enable + ") failed: "
+                        + IOReturn.name(ret));
+            }
+        }
+    }
+
+    /** Cancel: no handler runs after completion (may be null), which runs on the queue. The queue stays usable. */
+    public void cancel(Runnable completion) {
+        synchronized (state) {
+            long id = completion == null ? 0 : Handles.register(completion);
+            DataQueueNative.jd_dq_cancel(open("Cancel"), completion == null ? null : HandlerFn.INSTANCE, id);
+        }
+    }
+
+    private long open(String call) {
+        if (state.closed) {
+            throw new IllegalStateException(call + ": " + this + " is closed");
+        }
+        return state.queue;
+    }
+
+    /** Cancels the handlers and releases the region, fds and sources (the creator also removes its files). */
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    public boolean isClosed() {
+        return state.closed;
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+}

@@ -1,0 +1,224 @@
+package io.jdispatch.internal;
+
+import static io.jdispatch.IOReturn.kIOReturnError;
+import static io.jdispatch.IOReturn.kIOReturnOverrun;
+import static io.jdispatch.IOReturn.kIOReturnSuccess;
+import static io.jdispatch.IOReturn.kIOReturnUnderrun;
+import static io.jdispatch.internal.DataQueueLayout.ENTRY_HEADER_SIZE;
+import static io.jdispatch.internal.DataQueueLayout.HEADER_SIZE;
+import static io.jdispatch.internal.DataQueueLayout.HEAD_OFFSET;
+import static io.jdispatch.internal.DataQueueLayout.NEED_SERVICED_OFFSET;
+import static io.jdispatch.internal.DataQueueLayout.TAIL_OFFSET;
+import static io.jdispatch.internal.DataQueueLayout.entrySize;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.Consumer;
+
+/**
+ * The data queue algorithm in Java over a mapped region, byte for byte what {@code jd_dataqueue_core.c} does,
+ * with the same ordering: own index opaque (C relaxed), the other side's index acquire, index stores release,
+ * and {@link VarHandle#fullFence()} where C has its two seq_cst fences. No JNI: the per-message path is this.
+ *
+ * <p>Hostile memory: head, tail and sizes are read once into locals, checked against the trusted
+ * {@code queueByteCount}, and a bad value is {@code kIOReturnError}; the ByteBuffer bounds make an access
+ * outside the region impossible anyway. One producer thread and one consumer thread: each side has its own
+ * view, reused for every entry (zero allocation; valid only inside the block).
+ *
+ * <p>Results are packed in a long: the IOReturn in the low 32 bits, bit 32 = "send the notification".
+ */
+public final class DataQueueMemory {
+    public static final long SEND = 1L << 32;
+    private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+
+    private final ByteBuffer region;
+    private final ByteBuffer entries;
+    private final ByteBuffer producerView;
+    private final ByteBuffer consumerView;
+    private final long queueByteCount;
+
+    /** @param region the header and {@code queueByteCount} bytes of entries (a direct buffer over shared memory) */
+    public DataQueueMemory(ByteBuffer region, int queueByteCount) {
+        String bad = DataQueueLayout.checkQueueByteCount(queueByteCount);
+        if (bad != null || region.capacity() < HEADER_SIZE + queueByteCount) {
+            throw new IllegalArgumentException("DataQueueMemory: " + (bad != null ? bad
+                    : "region of " + region.capacity() + " bytes is smaller than " + HEADER_SIZE + " + " + queueByteCount));
+        }
+        this.region = region.duplicate().order(ByteOrder.nativeOrder());
+        this.entries = this.region.slice(HEADER_SIZE, queueByteCount).order(ByteOrder.nativeOrder());
+        this.producerView = entries.duplicate().order(ByteOrder.nativeOrder());
+        this.consumerView = entries.duplicate().order(ByteOrder.nativeOrder());
+        this.queueByteCount = queueByteCount;
+    }
+
+    public static int code(long result) {
+        return (int) result;
+    }
+
+    public static boolean send(long result) {
+        return (result & SEND) != 0;
+    }
+
+    public int queueByteCount() {
+        return (int) queueByteCount;
+    }
+
+    /** Empties the queue and clears the flag. Only when no peer uses the region (creation, recovery). */
+    public void reset() {
+        for (int i = 0; i < HEADER_SIZE; i += 4) {
+            region.putInt(i, 0);
+        }
+        VarHandle.fullFence();
+    }
+
+    private long head() {
+        return Integer.toUnsignedLong((int) INT.getAcquire(region, HEAD_OFFSET));
+    }
+
+    private long tail() {
+        return Integer.toUnsignedLong((int) INT.getAcquire(region, TAIL_OFFSET));
+    }
+
+    /** Where an entry of entrySize bytes goes, or -1 when it does not fit (the rules of enqueue step 2-3). */
+    private long findRoom(long head, long tail, long entrySize) {
+        if (tail >= head) {
+            if (entrySize <= queueByteCount - tail) {
+                return tail;
+            }
+            return head > entrySize ? 0 : -1;
+        }
+        return head - tail > entrySize ? tail : -1;
+    }
+
+    public long enqueue(int size, Consumer<ByteBuffer> block) {
+        long tail = Integer.toUnsignedLong((int) INT.getOpaque(region, TAIL_OFFSET));
+        long head = head();
+        if (head > queueByteCount || tail > queueByteCount) {
+            return Integer.toUnsignedLong(kIOReturnError);
+        }
+        long entrySize = entrySize(Integer.toUnsignedLong(size));
+        long at = entrySize > queueByteCount ? -1 : findRoom(head, tail, entrySize);
+        if (at < 0) {
+            if (region.get(NEED_SERVICED_OFFSET) == 0) { // a retrying producer does not keep stealing the line
+                region.put(NEED_SERVICED_OFFSET, (byte) 1);
+            }
+            return Integer.toUnsignedLong(kIOReturnOverrun) | SEND; // wake the consumer so that it makes room
+        }
+        int data = (int) at + ENTRY_HEADER_SIZE;
+        producerView.clear().position(data).limit(data + size);
+        block.accept(producerView); // throws: nothing published
+        entries.putInt((int) at, size);
+        if (at == 0 && tail != 0 && queueByteCount - tail >= ENTRY_HEADER_SIZE) {
+            entries.putInt((int) tail, (int) (entrySize - ENTRY_HEADER_SIZE)); // the wrap marker
+        }
+        INT.setRelease(region, TAIL_OFFSET, (int) (at + entrySize));
+        if (tail != head) {
+            VarHandle.fullFence(); // pairs with the consumer's fence after it empties the queue
+            head = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
+        }
+        return tail == head ? SEND : 0;
+    }
+
+    /** {@link #locate}: the entry at head as (offset << 32 | size), or one of these. */
+    private static final long UNDERRUN = -1, CORRUPT = -2;
+
+    private long locate(long head, long tail) {
+        if (head > queueByteCount || tail > queueByteCount) {
+            return CORRUPT;
+        }
+        if (head == tail) {
+            return UNDERRUN;
+        }
+        long offset = head;
+        long size = 0;
+        boolean wrapped = queueByteCount - head < ENTRY_HEADER_SIZE;
+        if (!wrapped) {
+            size = Integer.toUnsignedLong(entries.getInt((int) head));
+            wrapped = entrySize(size) > queueByteCount - head;
+        }
+        if (wrapped) {
+            if (head < tail || tail < ENTRY_HEADER_SIZE) {
+                return CORRUPT;
+            }
+            offset = 0;
+            size = Integer.toUnsignedLong(entries.getInt(0));
+        }
+        long end = offset < tail ? tail : queueByteCount;
+        if (entrySize(size) > end - offset) {
+            return CORRUPT;
+        }
+        return offset << 32 | size;
+    }
+
+    private static int failure(long located) {
+        return located == UNDERRUN ? kIOReturnUnderrun : kIOReturnError;
+    }
+
+    public long dequeue(Consumer<ByteBuffer> block) {
+        long head = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
+        long tail = tail();
+        long located = locate(head, tail);
+        if (located == CORRUPT) {
+            return Integer.toUnsignedLong(kIOReturnError);
+        }
+        int code = kIOReturnSuccess;
+        if (located == UNDERRUN) {
+            code = kIOReturnUnderrun;
+        } else {
+            int at = (int) (located >>> 32);
+            int size = (int) located;
+            if (block != null) {
+                consumerView.clear().position(at + ENTRY_HEADER_SIZE).limit(at + ENTRY_HEADER_SIZE + size);
+                block.accept(consumerView); // throws: the entry stays queued
+            }
+            long newHead = at + entrySize(size);
+            INT.setRelease(region, HEAD_OFFSET, (int) newHead);
+            if (newHead == tail) {
+                VarHandle.fullFence(); // emptied: pairs with the producer's fence
+            }
+        }
+        long result = Integer.toUnsignedLong(code);
+        if (region.get(NEED_SERVICED_OFFSET) != 0) {
+            region.put(NEED_SERVICED_OFFSET, (byte) 0);
+            result |= SEND;
+        }
+        return result;
+    }
+
+    public int peek(Consumer<ByteBuffer> block) {
+        long located = locate(Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET)), tail());
+        if (located < 0) {
+            return failure(located);
+        }
+        int at = (int) (located >>> 32);
+        consumerView.clear().position(at + ENTRY_HEADER_SIZE).limit(at + ENTRY_HEADER_SIZE + (int) located);
+        block.accept(consumerView);
+        return kIOReturnSuccess;
+    }
+
+    public boolean isDataAvailable() {
+        return (int) INT.getOpaque(region, HEAD_OFFSET) != (int) INT.getAcquire(region, TAIL_OFFSET);
+    }
+
+    public boolean canEnqueue(int size, int count) {
+        long tail = Integer.toUnsignedLong((int) INT.getOpaque(region, TAIL_OFFSET));
+        long head = head();
+        if (head > queueByteCount || tail > queueByteCount) {
+            return false;
+        }
+        long entrySize = entrySize(Integer.toUnsignedLong(size));
+        if (entrySize > queueByteCount) {
+            return count == 0;
+        }
+        for (long i = 0; i < Integer.toUnsignedLong(count); i++) {
+            long at = findRoom(head, tail, entrySize);
+            if (at < 0) {
+                return false;
+            }
+            tail = at + entrySize;
+        }
+        return true;
+    }
+}

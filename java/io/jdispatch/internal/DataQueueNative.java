@@ -1,0 +1,88 @@
+package io.jdispatch.internal;
+
+import org.bytedeco.javacpp.FunctionPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * The JavaCPP mapping of {@code native/include/jd_dataqueue.h}: creating and attaching the shared region, the
+ * doorbells and the libdispatch sources. Only control operations cross JNI; enqueue/dequeue are
+ * {@link DataQueueMemory}. A {@code jd_dataqueue*} crosses as a long. Nothing here checks its arguments.
+ */
+@Properties(inherit = JDispatchNative.class, value = @Platform(include = "jd_dataqueue.h", library = "jnijdispatch"))
+public final class DataQueueNative {
+    static {
+        Loader.load();
+    }
+
+    private DataQueueNative() {}
+
+    /** The one trampoline for every data queue handler and completion; ctx is a {@link Handles} id. */
+    public static final class HandlerFn extends FunctionPointer {
+        static {
+            Loader.load();
+        }
+
+        public static final HandlerFn INSTANCE = new HandlerFn();
+
+        private HandlerFn() {
+            allocate();
+        }
+
+        private native void allocate();
+
+        public void call(Pointer ctx, int event) {
+            try {
+                long id = ctx.address();
+                // A completion runs once: drop its id. Handlers stay registered until their source is closed.
+                Object what = event == EVENT_COMPLETION ? Handles.remove(id) : Handles.get(id);
+                if (what instanceof Runnable r) {
+                    Upcalls.run(r);
+                }
+            } catch (Throwable t) {
+                Upcalls.lastResort(t);
+            }
+        }
+    }
+
+    public static final int EVENT_COMPLETION = 3;
+
+    public static native long jd_dq_constant(String name);
+
+    public static native @Cast("intptr_t") long jd_dq_create(int queueByteCount, @Cast("dispatch_queue_t") long queue,
+            String path, @Cast("int32_t*") int[] status);
+
+    public static native @Cast("intptr_t") long jd_dq_attach_path(String path, @Cast("dispatch_queue_t") long queue,
+            @Cast("int32_t*") int[] status);
+
+    public static native int jd_dq_unlink(String path);
+
+    public static native void jd_dq_free(@Cast("jd_dataqueue*") long q);
+
+    public static native int jd_dq_memory_fd(@Cast("jd_dataqueue*") long q);
+
+    public static native int jd_dq_queue_byte_count(@Cast("jd_dataqueue*") long q);
+
+    public static native int jd_dq_set_data_available_handler(@Cast("jd_dataqueue*") long q,
+            @Cast("jd_dq_handler_fn") HandlerFn fn, @Cast("void*") long ctx);
+
+    public static native int jd_dq_set_data_serviced_handler(@Cast("jd_dataqueue*") long q,
+            @Cast("jd_dq_handler_fn") HandlerFn fn, @Cast("void*") long ctx);
+
+    public static native int jd_dq_send_data_available(@Cast("jd_dataqueue*") long q);
+
+    public static native int jd_dq_send_data_serviced(@Cast("jd_dataqueue*") long q);
+
+    public static native void jd_dq_data_available(@Cast("jd_dataqueue*") long q);
+
+    public static native void jd_dq_data_serviced(@Cast("jd_dataqueue*") long q);
+
+    public static native int jd_dq_set_enable_with_completion(@Cast("jd_dataqueue*") long q, @Cast("bool") boolean enable,
+            @Cast("jd_dq_handler_fn") HandlerFn completion, @Cast("void*") long ctx);
+
+    public static native int jd_dq_cancel(@Cast("jd_dataqueue*") long q, @Cast("jd_dq_handler_fn") HandlerFn completion,
+            @Cast("void*") long ctx);
+}

@@ -1,0 +1,238 @@
+/*
+ * The data queue algorithm over a mapped region (layout and rules: jd_dataqueue.h). No libdispatch, no
+ * system calls: the C tests and the fuzzer drive it directly.
+ *
+ * Memory ordering: the producer owns tail, the consumer owns head. Each side reads its own index relaxed and
+ * the other's with acquire (pairs with the other side's release store, so entry bytes written before a
+ * tail store are visible after the acquire of tail, and a slot is reused only after its head store).
+ * Both full fences pair up: producer "store tail; fence; load head" against consumer "store head; fence;
+ * (next) load tail": at least one side sees the other's store, so a wake-up is never lost.
+ *
+ * Hostile memory: head, tail and every size are loaded once into locals and checked against the trusted
+ * queue_byte_count before any use; a bad value is kIOReturnError and nothing is read or written.
+ */
+#define JD_DQ_NO_DISPATCH
+#include "jd_dataqueue.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#define ENTRIES(r) ((r)->base + JD_DQ_HEADER_SIZE)
+#define HDR(r) ((struct jd_dq_header *)(void *)(r)->base)
+
+int64_t jd_dq_constant(const char *name) {
+    static const struct {
+        const char *name;
+        int64_t value;
+    } table[] = {
+        {"HEAD_OFFSET", JD_DQ_HEAD_OFFSET},
+        {"TAIL_OFFSET", JD_DQ_TAIL_OFFSET},
+        {"NEED_SERVICED_OFFSET", JD_DQ_NEED_SERVICED_OFFSET},
+        {"RESERVED_OFFSET", JD_DQ_RESERVED_OFFSET},
+        {"RESERVED_SIZE", JD_DQ_RESERVED_SIZE},
+        {"HEADER_SIZE", JD_DQ_HEADER_SIZE},
+        {"ENTRY_HEADER_SIZE", JD_DQ_ENTRY_HEADER_SIZE},
+        {"ENTRY_ALIGNMENT", JD_DQ_ENTRY_ALIGNMENT},
+        {"MAX_QUEUE_BYTE_COUNT", JD_DQ_MAX_QUEUE_BYTE_COUNT},
+        {"kIOReturnSuccess", kIOReturnSuccess},
+        {"kIOReturnError", kIOReturnError},
+        {"kIOReturnNoMemory", kIOReturnNoMemory},
+        {"kIOReturnBadArgument", kIOReturnBadArgument},
+        {"kIOReturnNotReady", kIOReturnNotReady},
+        {"kIOReturnUnderrun", kIOReturnUnderrun},
+        {"kIOReturnOverrun", kIOReturnOverrun},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(table[i].name, name) == 0) {
+            return table[i].value;
+        }
+    }
+    return INT64_MIN;
+}
+
+jd_ioreturn jd_dq_check_queue_byte_count(uint64_t queue_byte_count) {
+    if (queue_byte_count == 0 || queue_byte_count > JD_DQ_MAX_QUEUE_BYTE_COUNT ||
+        queue_byte_count % JD_DQ_ENTRY_ALIGNMENT != 0) {
+        return kIOReturnBadArgument;
+    }
+    return kIOReturnSuccess;
+}
+
+void jd_dq_core_reset(const jd_dq_region *r) {
+    atomic_store_explicit(&HDR(r)->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&HDR(r)->tail, 0, memory_order_relaxed);
+    atomic_store_explicit(&HDR(r)->need_serviced_callback, 0, memory_order_relaxed);
+    memset(HDR(r)->reserved, 0, JD_DQ_RESERVED_SIZE);
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* The size field at `offset` (4 bytes inside the entry area, checked by the caller), read once. */
+static uint32_t load_size(const jd_dq_region *r, uint32_t offset) {
+    uint32_t size;
+    memcpy(&size, ENTRIES(r) + offset, sizeof size);
+    return size;
+}
+
+/* Where the producer would put an entry of entry_size bytes; false when it does not fit. */
+static bool find_room(uint32_t qbc, uint32_t head, uint32_t tail, uint64_t entry_size, uint32_t *at) {
+    if (tail >= head) {
+        if (entry_size <= (uint64_t)qbc - tail) {
+            *at = tail;
+            return true;
+        }
+        if (head > entry_size) { /* strictly: the tail must never reach the head */
+            *at = 0;
+            return true;
+        }
+        return false;
+    }
+    if ((uint64_t)(head - tail) > entry_size) {
+        *at = tail;
+        return true;
+    }
+    return false;
+}
+
+jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enqueue_block block, void *ctx,
+                               bool *send_data_available) {
+    const uint32_t qbc = r->queue_byte_count;
+    struct jd_dq_header *h = HDR(r);
+    *send_data_available = false;
+    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+    if (head > qbc || tail > qbc) {
+        return kIOReturnError;
+    }
+    uint64_t entry_size = jd_dq_entry_size(size);
+    uint32_t at;
+    if (entry_size > qbc || !find_room(qbc, head, tail, entry_size, &at)) {
+        /* Written only when clear: a producer retrying on a full queue does not keep stealing the line. */
+        if (!atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
+            atomic_store_explicit(&h->need_serviced_callback, 1, memory_order_relaxed);
+        }
+        *send_data_available = true; /* wake the consumer so that it makes room */
+        return kIOReturnOverrun;
+    }
+    uint8_t *entry = ENTRIES(r) + at;
+    block(ctx, entry + JD_DQ_ENTRY_HEADER_SIZE, size);
+    memcpy(entry, &size, sizeof size);
+    if (at == 0 && tail != 0 && (uint64_t)qbc - tail >= JD_DQ_ENTRY_HEADER_SIZE) {
+        uint32_t marker = (uint32_t)(entry_size - JD_DQ_ENTRY_HEADER_SIZE);
+        memcpy(ENTRIES(r) + tail, &marker, sizeof marker);
+    }
+    uint32_t new_tail = at + (uint32_t)entry_size;
+    atomic_store_explicit(&h->tail, new_tail, memory_order_release);
+    if (tail != head) {
+        /* The queue looked non-empty: unless the consumer emptied it meanwhile, it is still awake. */
+        atomic_thread_fence(memory_order_seq_cst);
+        head = atomic_load_explicit(&h->head, memory_order_relaxed);
+    }
+    *send_data_available = tail == head;
+    return kIOReturnSuccess;
+}
+
+/* Locates the entry at head: its offset and data size, validated. kIOReturnUnderrun when empty. */
+static jd_ioreturn locate(const jd_dq_region *r, uint32_t head, uint32_t tail, uint32_t *at, uint32_t *size) {
+    const uint32_t qbc = r->queue_byte_count;
+    if (head > qbc || tail > qbc) {
+        return kIOReturnError;
+    }
+    if (head == tail) {
+        return kIOReturnUnderrun;
+    }
+    uint32_t offset = head;
+    uint32_t data_size = 0;
+    bool wrapped = (uint64_t)qbc - head < JD_DQ_ENTRY_HEADER_SIZE;
+    if (!wrapped) {
+        data_size = load_size(r, head);
+        wrapped = jd_dq_entry_size(data_size) > (uint64_t)qbc - head;
+    }
+    if (wrapped) {
+        if (head < tail) { /* entries lie in [head, tail): a wrap here is a lie */
+            return kIOReturnError;
+        }
+        offset = 0;
+        if (tail < JD_DQ_ENTRY_HEADER_SIZE) {
+            return kIOReturnError;
+        }
+        data_size = load_size(r, 0);
+    }
+    /* The entry must end at or before tail when tail is ahead of it, else before the end of the region. */
+    uint64_t end = offset < tail ? tail : qbc;
+    if (jd_dq_entry_size(data_size) > end - offset) {
+        return kIOReturnError;
+    }
+    *at = offset;
+    *size = data_size;
+    return kIOReturnSuccess;
+}
+
+jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx, bool *send_data_serviced) {
+    struct jd_dq_header *h = HDR(r);
+    *send_data_serviced = false;
+    uint32_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    uint32_t at, size;
+    jd_ioreturn ret = locate(r, head, tail, &at, &size);
+    if (ret == kIOReturnSuccess) {
+        if (block) {
+            block(ctx, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
+        }
+        uint32_t new_head = at + (uint32_t)jd_dq_entry_size(size);
+        atomic_store_explicit(&h->head, new_head, memory_order_release);
+        if (new_head == tail) {
+            /* Emptied: pairs with the producer's fence so that one of us sees the other's store. */
+            atomic_thread_fence(memory_order_seq_cst);
+        }
+    } else if (ret != kIOReturnUnderrun) {
+        return ret;
+    }
+    /* A producer ran out of room: tell it there is room now (also on underrun, so it never waits forever). */
+    if (atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
+        atomic_store_explicit(&h->need_serviced_callback, 0, memory_order_relaxed);
+        *send_data_serviced = true;
+    }
+    return ret;
+}
+
+jd_ioreturn jd_dq_core_peek(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx) {
+    struct jd_dq_header *h = HDR(r);
+    uint32_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    uint32_t at, size;
+    jd_ioreturn ret = locate(r, head, tail, &at, &size);
+    if (ret == kIOReturnSuccess && block) {
+        block(ctx, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
+    }
+    return ret;
+}
+
+bool jd_dq_core_is_data_available(const jd_dq_region *r) {
+    struct jd_dq_header *h = HDR(r);
+    uint32_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    return head != tail;
+}
+
+bool jd_dq_core_can_enqueue(const jd_dq_region *r, uint32_t size, uint32_t count) {
+    const uint32_t qbc = r->queue_byte_count;
+    struct jd_dq_header *h = HDR(r);
+    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+    if (head > qbc || tail > qbc) {
+        return false;
+    }
+    uint64_t entry_size = jd_dq_entry_size(size);
+    if (entry_size > qbc) {
+        return count == 0;
+    }
+    /* Simulate the producer: each entry goes where enqueue would put it. */
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t at;
+        if (!find_room(qbc, head, tail, entry_size, &at)) {
+            return false;
+        }
+        tail = at + (uint32_t)entry_size;
+    }
+    return true;
+}

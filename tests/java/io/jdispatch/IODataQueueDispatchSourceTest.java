@@ -1,0 +1,298 @@
+package io.jdispatch;
+
+import static io.jdispatch.IOReturn.kIOReturnError;
+import static io.jdispatch.IOReturn.kIOReturnOverrun;
+import static io.jdispatch.IOReturn.kIOReturnSuccess;
+import static io.jdispatch.IOReturn.kIOReturnUnderrun;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jdispatch.internal.DataQueueLayout;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** IODataQueueDispatchSource in one JVM; the region is also mapped by the test to check the bytes. */
+class IODataQueueDispatchSourceTest {
+    private DispatchQueue queue;
+    private Path path;
+
+    @BeforeEach
+    void setUp() {
+        queue = DispatchQueue.createSerial("test.dataqueue");
+        path = Path.of("/dev/shm", "jd-java-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    }
+
+    @AfterEach
+    void tearDown() {
+        queue.close();
+    }
+
+    private IODataQueueDispatchSource create(int qbc) {
+        return IODataQueueDispatchSource.create(qbc, queue, path);
+    }
+
+    private MappedByteBuffer region() throws Exception {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            MappedByteBuffer b = ch.map(FileChannel.MapMode.READ_WRITE, 0, ch.size());
+            b.order(ByteOrder.nativeOrder());
+            return b;
+        }
+    }
+
+    private static void fill(ByteBuffer b, int value) {
+        while (b.hasRemaining()) {
+            b.put((byte) value);
+        }
+    }
+
+    private static byte[] take(IODataQueueDispatchSource q) {
+        byte[][] got = new byte[1][];
+        int ret = q.dequeue(b -> {
+            got[0] = new byte[b.remaining()];
+            b.get(got[0]);
+        });
+        assertEquals(kIOReturnSuccess, ret, IOReturn.name(ret));
+        return got[0];
+    }
+
+    @Test
+    void queueSizeNotAMultipleOf4IsRefusedNamingTheValue() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> IODataQueueDispatchSource.create(66, queue));
+        assertTrue(e.getMessage().contains("66") && e.getMessage().contains("multiple of 4")
+                && e.getMessage().contains("kIOReturnBadArgument"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> IODataQueueDispatchSource.create(0, queue));
+        try (IODataQueueDispatchSource q = IODataQueueDispatchSource.create(64, queue)) { // the next valid call works
+            assertEquals(64, q.queueByteCount());
+        }
+    }
+
+    @Test
+    void entriesHaveTheDriverKitLayoutAndMemfdQueuesWork() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            MappedByteBuffer r = region();
+            assertEquals(DataQueueLayout.HEADER_SIZE + 64, r.capacity());
+            assertEquals(kIOReturnSuccess, q.enqueue(5, b -> fill(b, 0xAB)));
+            assertEquals(12, r.getInt(DataQueueLayout.TAIL_OFFSET));
+            assertEquals(5, r.getInt(DataQueueLayout.HEADER_SIZE));
+            assertEquals((byte) 0xAB, r.get(DataQueueLayout.HEADER_SIZE + 4));
+            byte[] peeked = new byte[5];
+            assertEquals(kIOReturnSuccess, q.peek(b -> b.get(peeked)));
+            assertEquals(0, r.getInt(DataQueueLayout.HEAD_OFFSET));
+            assertArrayEquals(peeked, take(q));
+            assertEquals(12, r.getInt(DataQueueLayout.HEAD_OFFSET));
+            assertEquals(kIOReturnUnderrun, q.dequeue(b -> {}));
+            assertEquals(4, IODataQueueDispatchSource.getDataQueueEntryHeaderSize());
+        }
+        assertFalse(Files.exists(path), "close() removes the creator's file");
+        try (IODataQueueDispatchSource anon = IODataQueueDispatchSource.create(128, queue)) {
+            assertEquals(kIOReturnSuccess, anon.enqueue(3, b -> fill(b, 1)));
+            assertEquals(3, take(anon).length);
+        }
+    }
+
+    @Test
+    void exactlyFullAndOneByteTooMany() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            assertTrue(q.canEnqueueData(60));
+            assertFalse(q.canEnqueueData(61));
+            assertEquals(kIOReturnOverrun, q.enqueue(61, b -> fill(b, 1)));
+            assertEquals(kIOReturnSuccess, q.enqueue(60, b -> fill(b, 1)));
+            assertEquals(64, region().getInt(DataQueueLayout.TAIL_OFFSET));
+            assertEquals(kIOReturnOverrun, q.enqueue(0, b -> {}));
+            assertTrue(q.canEnqueueData(8, 0));
+            assertEquals(60, take(q).length);
+        }
+    }
+
+    @Test
+    void wrapAroundWritesTheMarkerAndTheConsumerFollowsIt() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            MappedByteBuffer r = region();
+            q.enqueue(20, b -> fill(b, 1));
+            q.enqueue(20, b -> fill(b, 2));
+            take(q);
+            assertEquals(kIOReturnSuccess, q.enqueue(16, b -> fill(b, 3))); // 48 + 20 > 64: wraps to 0
+            assertEquals(20, r.getInt(DataQueueLayout.TAIL_OFFSET));
+            assertEquals(16, r.getInt(DataQueueLayout.HEADER_SIZE + 48), "marker at the old tail");
+            assertEquals(2, take(q)[0]);
+            byte[] wrapped = take(q);
+            assertEquals(16, wrapped.length);
+            assertEquals(3, wrapped[0]);
+            assertEquals(kIOReturnUnderrun, q.dequeue(null));
+        }
+    }
+
+    @Test
+    void zeroLengthEntries() {
+        try (IODataQueueDispatchSource q = create(16)) {
+            for (int i = 0; i < 4; i++) {
+                assertEquals(kIOReturnSuccess, q.enqueue(0, b -> assertEquals(0, b.remaining())));
+            }
+            assertEquals(kIOReturnOverrun, q.enqueue(0, b -> {}));
+            for (int i = 0; i < 4; i++) {
+                assertEquals(0, take(q).length);
+            }
+        }
+    }
+
+    @Test
+    void overrunSetsTheFlagAndDataServicedFollowsTheNextDequeue() throws Exception {
+        try (IODataQueueDispatchSource q = create(16)) {
+            Semaphore serviced = new Semaphore(0);
+            q.setDataServicedHandler(serviced::release);
+            assertEquals(kIOReturnSuccess, q.enqueue(8, b -> fill(b, 1)));
+            boolean[] send = new boolean[1];
+            assertEquals(kIOReturnOverrun, q.enqueueWithCoalesce(8, send, b -> fill(b, 1)));
+            assertTrue(send[0], "an overrun asks to wake the consumer");
+            assertEquals(1, region().get(DataQueueLayout.NEED_SERVICED_OFFSET));
+            assertFalse(serviced.tryAcquire());
+            take(q);
+            assertEquals(0, region().get(DataQueueLayout.NEED_SERVICED_OFFSET));
+            assertTrue(serviced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced handler ran");
+        }
+    }
+
+    @Test
+    void dataAvailableOnlyOnEmptyToNonEmpty() {
+        try (IODataQueueDispatchSource q = create(64)) {
+            boolean[] send = new boolean[1];
+            assertEquals(kIOReturnSuccess, q.enqueueWithCoalesce(4, send, b -> {}));
+            assertTrue(send[0]);
+            q.enqueueWithCoalesce(4, send, b -> {});
+            assertFalse(send[0]);
+            take(q);
+            q.enqueueWithCoalesce(4, send, b -> {});
+            assertFalse(send[0]);
+            take(q);
+            take(q);
+            q.enqueueWithCoalesce(4, send, b -> {});
+            assertTrue(send[0]);
+        }
+    }
+
+    @Test
+    void handlerInstalledWhileDataIsQueuedFiresAtOnceOnTheQueue() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            boolean[] send = new boolean[1];
+            q.enqueueWithCoalesce(4, send, b -> fill(b, 9)); // queued without ringing
+            Semaphore ran = new Semaphore(0);
+            AtomicInteger entries = new AtomicInteger();
+            q.setDataAvailableHandler(() -> {
+                while (q.dequeue(b -> entries.incrementAndGet()) == kIOReturnSuccess) {
+                    // drain
+                }
+                ran.release();
+            });
+            assertTrue(ran.tryAcquire(10, TimeUnit.SECONDS));
+            assertEquals(1, entries.get());
+            // Later enqueues wake it through the doorbell.
+            q.enqueue(4, b -> {});
+            assertTrue(ran.tryAcquire(10, TimeUnit.SECONDS));
+            assertEquals(2, entries.get());
+        }
+    }
+
+    @Test
+    void throwingHandlerIsReportedAndEnableCancelComplete() throws Exception {
+        Semaphore reported = new Semaphore(0);
+        Dispatch.setUncaughtExceptionHandler((t, e) -> reported.release());
+        try (IODataQueueDispatchSource q = create(64)) {
+            q.setDataAvailableHandler(() -> {
+                q.dequeue(null);
+                throw new IllegalStateException("handler failure");
+            });
+            q.enqueue(4, b -> {});
+            assertTrue(reported.tryAcquire(10, TimeUnit.SECONDS));
+            Semaphore done = new Semaphore(0);
+            q.setEnableWithCompletion(false, done::release);
+            assertTrue(done.tryAcquire(10, TimeUnit.SECONDS));
+            q.setEnableWithCompletion(true, done::release);
+            assertTrue(done.tryAcquire(10, TimeUnit.SECONDS));
+            q.cancel(done::release);
+            assertTrue(done.tryAcquire(10, TimeUnit.SECONDS));
+            assertThrows(IllegalStateException.class, () -> q.setDataAvailableHandler(() -> {}));
+            // The queue itself still works after Cancel.
+            assertEquals(kIOReturnSuccess, q.enqueue(4, b -> {}));
+        } finally {
+            Dispatch.setUncaughtExceptionHandler(null);
+        }
+    }
+
+    @Test
+    void corruptedHeaderValuesAreErrorsAndResetRecovers() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            MappedByteBuffer r = region();
+            q.enqueue(8, b -> fill(b, 1));
+            r.putInt(DataQueueLayout.TAIL_OFFSET, 1000);
+            assertEquals(kIOReturnError, q.dequeue(b -> { throw new AssertionError("saw corrupt data"); }));
+            assertEquals(kIOReturnError, q.peek(b -> { throw new AssertionError("saw corrupt data"); }));
+            assertEquals(kIOReturnError, q.enqueue(4, b -> {}));
+            r.putInt(DataQueueLayout.TAIL_OFFSET, 12);
+            r.putInt(DataQueueLayout.HEADER_SIZE, -1); // size 0xFFFFFFFF
+            assertEquals(kIOReturnError, q.dequeue(b -> { throw new AssertionError("saw corrupt data"); }));
+            r.putInt(DataQueueLayout.HEAD_OFFSET, 0x7FFF_FFF0);
+            assertEquals(kIOReturnError, q.dequeue(null));
+            q.reset();
+            assertEquals(kIOReturnSuccess, q.enqueue(4, b -> fill(b, 7)));
+            assertEquals(7, take(q)[0]);
+        }
+    }
+
+    @Test
+    void secondSourceAttachesByPathAndTheyTalkThroughTheDoorbells() throws Exception {
+        try (IODataQueueDispatchSource consumer = create(256);
+             DispatchQueue producerQueue = DispatchQueue.createSerial("test.producer");
+             IODataQueueDispatchSource producer = IODataQueueDispatchSource.attach(path, producerQueue)) {
+            assertEquals(256, producer.queueByteCount(), "size taken from the file");
+            Semaphore available = new Semaphore(0);
+            consumer.setDataAvailableHandler(available::release);
+            assertEquals(kIOReturnSuccess, producer.enqueue(6, b -> fill(b, 4)));
+            assertTrue(available.tryAcquire(10, TimeUnit.SECONDS), "DataAvailable crossed from the attached side");
+            assertArrayEquals(new byte[] {4, 4, 4, 4, 4, 4}, take(consumer));
+        }
+        assertFalse(Files.exists(Path.of(path + ".avail")), "the creator removed its FIFOs");
+    }
+
+    @Test
+    void attachingToSomethingThatIsNotARegionIsRefused() throws Exception {
+        Files.write(path, new byte[130]); // 128 + 2: not a multiple of 4
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> IODataQueueDispatchSource.attach(path, queue));
+            assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
+            RuntimeException missing = assertThrows(RuntimeException.class,
+                    () -> IODataQueueDispatchSource.attach(Path.of(path + "-missing"), queue));
+            assertTrue(missing.getMessage().contains("errno 2"), missing.getMessage());
+        } finally {
+            Files.delete(path);
+        }
+    }
+
+    @Test
+    void closedSourceRefusesControlCallsAndNegativeSizesAreRefused() {
+        IODataQueueDispatchSource q = create(64);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.enqueue(-1, b -> {}));
+        assertTrue(e.getMessage().contains("-1"), e.getMessage());
+        q.close();
+        q.close();
+        assertTrue(q.isClosed());
+        assertThrows(IllegalStateException.class, q::sendDataAvailable);
+    }
+}

@@ -1,0 +1,312 @@
+/* The data queue algorithm (jd_dq_core_*) and IODataQueueDispatchSource in one process. */
+#include "jd_dataqueue.h"
+
+#include <dispatch/dispatch.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: %s: FAILED %s\n", __FILE__, __LINE__, __func__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+static void fill(void *ctx, void *data, size_t size) {
+    memset(data, *(int *)ctx, size);
+}
+
+struct got {
+    uint8_t bytes[256];
+    size_t size;
+    int calls;
+};
+
+static void take(void *ctx, const void *data, size_t size) {
+    struct got *g = ctx;
+    g->size = size;
+    memcpy(g->bytes, data, size < sizeof g->bytes ? size : sizeof g->bytes);
+    g->calls++;
+}
+
+static uint32_t u32_at(const jd_dq_region *r, size_t offset) {
+    uint32_t v;
+    memcpy(&v, r->base + offset, 4);
+    return v;
+}
+
+static void put_u32(const jd_dq_region *r, size_t offset, uint32_t v) {
+    memcpy(r->base + offset, &v, 4);
+}
+
+#define REGION(name, qbc)                                    \
+    static uint8_t name##_mem[JD_DQ_HEADER_SIZE + (qbc)];    \
+    memset(name##_mem, 0xEE, sizeof name##_mem);             \
+    jd_dq_region name = {name##_mem, (qbc)};                 \
+    jd_dq_core_reset(&name)
+
+static jd_ioreturn enq(const jd_dq_region *r, uint32_t size, int byte, bool *send) {
+    bool ignored;
+    return jd_dq_core_enqueue(r, size, fill, &byte, send ? send : &ignored);
+}
+
+static jd_ioreturn deq(const jd_dq_region *r, struct got *g, bool *serviced) {
+    bool ignored;
+    return jd_dq_core_dequeue(r, take, g, serviced ? serviced : &ignored);
+}
+
+static void layout_and_codes(void) {
+    CHECK(kIOReturnError == (int32_t)0xE00002BC);
+    CHECK(kIOReturnNoMemory == (int32_t)0xE00002BD);
+    CHECK(kIOReturnBadArgument == (int32_t)0xE00002C2);
+    CHECK(kIOReturnNotReady == (int32_t)0xE00002D8);
+    CHECK(kIOReturnUnderrun == (int32_t)0xE00002E7);
+    CHECK(kIOReturnOverrun == (int32_t)0xE00002E8);
+    CHECK(jd_dq_constant("HEADER_SIZE") == 128);
+    CHECK(jd_dq_constant("no such constant") == INT64_MIN);
+    CHECK(jd_dq_get_data_queue_entry_header_size() == 4);
+    CHECK(jd_dq_entry_size(0) == 4 && jd_dq_entry_size(1) == 8 && jd_dq_entry_size(4) == 8 && jd_dq_entry_size(5) == 12);
+    CHECK(jd_dq_check_queue_byte_count(64) == kIOReturnSuccess);
+    CHECK(jd_dq_check_queue_byte_count(66) == kIOReturnBadArgument);
+    CHECK(jd_dq_check_queue_byte_count(0) == kIOReturnBadArgument);
+    CHECK(jd_dq_check_queue_byte_count((uint64_t)JD_DQ_MAX_QUEUE_BYTE_COUNT + 4) == kIOReturnBadArgument);
+}
+
+static void entry_bytes_match_the_layout(void) {
+    REGION(r, 64);
+    bool send;
+    CHECK(enq(&r, 5, 0xAB, &send) == kIOReturnSuccess);
+    CHECK(send); /* empty -> non-empty */
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 0);
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 12); /* 4 + round_up_4(5) */
+    CHECK(u32_at(&r, JD_DQ_HEADER_SIZE) == 5); /* the caller's size, not rounded */
+    CHECK(r.base[JD_DQ_HEADER_SIZE + 4] == 0xAB && r.base[JD_DQ_HEADER_SIZE + 8] == 0xAB);
+    CHECK(enq(&r, 3, 0xCD, &send) == kIOReturnSuccess);
+    CHECK(!send); /* not a transition */
+    struct got g = {0};
+    CHECK(jd_dq_core_peek(&r, take, &g) == kIOReturnSuccess && g.size == 5 && g.bytes[4] == 0xAB);
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 0); /* peek does not move head */
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 5);
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 12);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 3 && g.bytes[2] == 0xCD);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
+    CHECK(!jd_dq_core_is_data_available(&r));
+}
+
+static void exactly_full_and_one_byte_too_many(void) {
+    REGION(r, 64);
+    /* One entry of 60 data bytes fills 64 bytes exactly: tail == queueByteCount. */
+    CHECK(jd_dq_core_can_enqueue(&r, 60, 1));
+    CHECK(!jd_dq_core_can_enqueue(&r, 61, 1));
+    CHECK(enq(&r, 61, 1, NULL) == kIOReturnOverrun);
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1);
+    r.base[JD_DQ_NEED_SERVICED_OFFSET] = 0;
+    CHECK(enq(&r, 60, 1, NULL) == kIOReturnSuccess);
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 64);
+    CHECK(enq(&r, 0, 1, NULL) == kIOReturnOverrun);
+    struct got g = {0};
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 60);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
+    /* head == tail == 64: next entry goes to the start. */
+    CHECK(enq(&r, 8, 2, NULL) == kIOReturnSuccess);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 8 && g.bytes[7] == 2);
+    CHECK(jd_dq_core_can_enqueue(&r, 4, 2) && !jd_dq_core_can_enqueue(&r, 60, 1));
+}
+
+static void wrap_around_writes_the_marker(void) {
+    REGION(r, 64);
+    struct got g = {0};
+    CHECK(enq(&r, 20, 1, NULL) == kIOReturnSuccess); /* [0,24) */
+    CHECK(enq(&r, 20, 2, NULL) == kIOReturnSuccess); /* [24,48) */
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess);     /* head 24 */
+    /* 16 bytes remain at the end (48..64): a 24-byte entry wraps to 0 since head (24) > 24 is false: full. */
+    CHECK(enq(&r, 20, 3, NULL) == kIOReturnOverrun);
+    r.base[JD_DQ_NEED_SERVICED_OFFSET] = 0;
+    CHECK(enq(&r, 16, 3, NULL) == kIOReturnSuccess); /* 20 bytes: 48+20 > 64, head 24 > 20: wraps to [0,20) */
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 20);
+    CHECK(u32_at(&r, JD_DQ_HEADER_SIZE + 48) == 16); /* the marker: the rounded size at the old tail */
+    CHECK(enq(&r, 0, 4, NULL) == kIOReturnOverrun);   /* 20 + 4 would reach head 24: strictly less needed */
+    r.base[JD_DQ_NEED_SERVICED_OFFSET] = 0;
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 20 && g.bytes[0] == 2);
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 48);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 16 && g.bytes[0] == 3); /* follows the marker */
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 20);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
+}
+
+static void wrap_without_room_for_a_marker(void) {
+    REGION(r, 32);
+    struct got g = {0};
+    CHECK(enq(&r, 24, 1, NULL) == kIOReturnSuccess); /* [0,28): 4 bytes left, room for a marker only */
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess);
+    CHECK(enq(&r, 4, 2, NULL) == kIOReturnSuccess); /* fits exactly at 28? 8 > 4: wraps to 0 */
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 8 && u32_at(&r, JD_DQ_HEADER_SIZE + 28) == 4);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 4 && g.bytes[0] == 2);
+    /* head 8: fill to 28 exactly, then 4 bytes remain, then an entry at 0 needs head > 8. */
+    CHECK(enq(&r, 16, 3, NULL) == kIOReturnSuccess && u32_at(&r, JD_DQ_TAIL_OFFSET) == 28);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 16);
+    CHECK(enq(&r, 0, 4, NULL) == kIOReturnSuccess && u32_at(&r, JD_DQ_TAIL_OFFSET) == 32); /* exactly the end */
+    CHECK(enq(&r, 0, 5, NULL) == kIOReturnSuccess && u32_at(&r, JD_DQ_TAIL_OFFSET) == 4);  /* no marker room */
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 0);
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 32);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 0 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 4);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
+}
+
+static void zero_length_entries(void) {
+    REGION(r, 16);
+    struct got g = {.calls = 0};
+    for (int i = 0; i < 4; i++) CHECK(enq(&r, 0, 0, NULL) == kIOReturnSuccess); /* 4 bytes each: tail 16 */
+    CHECK(enq(&r, 0, 0, NULL) == kIOReturnOverrun); /* wrapping needs head > 4 */
+    for (int i = 0; i < 4; i++) CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && g.size == 0);
+    CHECK(g.calls == 4);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
+}
+
+static void overrun_then_data_serviced_on_next_dequeue(void) {
+    REGION(r, 16);
+    bool send = false, serviced = false;
+    CHECK(enq(&r, 8, 1, &send) == kIOReturnSuccess && send);
+    CHECK(enq(&r, 8, 1, &send) == kIOReturnOverrun && send); /* still wakes the consumer */
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1);
+    struct got g = {0};
+    CHECK(deq(&r, &g, &serviced) == kIOReturnSuccess && serviced);
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 0);
+    CHECK(deq(&r, &g, &serviced) == kIOReturnUnderrun && !serviced);
+    /* Flag set with an empty queue: an underrun still reports it. */
+    CHECK(enq(&r, 100, 1, NULL) == kIOReturnOverrun);
+    CHECK(deq(&r, &g, &serviced) == kIOReturnUnderrun && serviced);
+}
+
+static void data_available_only_on_transition(void) {
+    REGION(r, 64);
+    bool send;
+    struct got g = {0};
+    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && send);
+    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && !send);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess);
+    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && !send);
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && deq(&r, &g, NULL) == kIOReturnSuccess);
+    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && send);
+}
+
+static void corrupted_headers_are_errors(void) {
+    REGION(r, 64);
+    struct got g = {0};
+    bool b;
+    CHECK(enq(&r, 8, 1, NULL) == kIOReturnSuccess);
+    put_u32(&r, JD_DQ_TAIL_OFFSET, 1000); /* beyond the region */
+    CHECK(deq(&r, &g, NULL) == kIOReturnError && jd_dq_core_peek(&r, take, &g) == kIOReturnError);
+    CHECK(enq(&r, 4, 1, NULL) == kIOReturnError && !jd_dq_core_can_enqueue(&r, 4, 1));
+    put_u32(&r, JD_DQ_TAIL_OFFSET, 12);
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 0xFFFFFFF0u);
+    CHECK(deq(&r, &g, NULL) == kIOReturnError);
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 0);
+    put_u32(&r, JD_DQ_HEADER_SIZE, 0xFFFFFFFFu); /* size beyond tail and region */
+    CHECK(deq(&r, &g, NULL) == kIOReturnError);
+    put_u32(&r, JD_DQ_HEADER_SIZE, 12); /* 16 bytes > tail 12 */
+    CHECK(deq(&r, &g, NULL) == kIOReturnError);
+    /* head > tail, wrapped entry at 0 larger than tail */
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 62);
+    put_u32(&r, JD_DQ_TAIL_OFFSET, 8);
+    put_u32(&r, JD_DQ_HEADER_SIZE, 8);
+    CHECK(deq(&r, &g, NULL) == kIOReturnError);
+    CHECK(g.calls == 0); /* the block never saw corrupt data */
+    /* Reset recovers. */
+    jd_dq_core_reset(&r);
+    CHECK(enq(&r, 4, 9, NULL) == kIOReturnSuccess && jd_dq_core_dequeue(&r, take, &g, &b) == kIOReturnSuccess);
+    CHECK(g.bytes[0] == 9);
+}
+
+/* ---- the dispatch source in one process ---- */
+
+struct counter {
+    atomic_int available, serviced, completions;
+    dispatch_semaphore_t signal;
+};
+
+static void handler(void *ctx, int32_t event) {
+    struct counter *c = ctx;
+    if (event == JD_DQ_EVENT_DATA_AVAILABLE) atomic_fetch_add(&c->available, 1);
+    if (event == JD_DQ_EVENT_DATA_SERVICED) atomic_fetch_add(&c->serviced, 1);
+    if (event == JD_DQ_EVENT_COMPLETION) atomic_fetch_add(&c->completions, 1);
+    dispatch_semaphore_signal(c->signal);
+}
+
+static bool wait_signal(struct counter *c) {
+    return dispatch_semaphore_wait(c->signal, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC)) == 0;
+}
+
+static void dispatch_source_in_process(const char *path) {
+    dispatch_queue_t queue = dispatch_queue_create("test.dq", NULL);
+    int32_t status[2];
+    CHECK(jd_dq_create(66, queue, path, status) == NULL && status[0] == kIOReturnBadArgument);
+    jd_dataqueue *q = jd_dq_create(256, queue, path, status);
+    CHECK(q != NULL && status[0] == kIOReturnSuccess);
+    if (!q) return;
+    if (path) CHECK(jd_dq_create(256, queue, path, status) == NULL && status[0] == kIOReturnError); /* O_EXCL */
+    struct counter c = {.signal = dispatch_semaphore_create(0)};
+    int byte = 7;
+    bool send = false;
+    /* Queued without ringing (coalesced), then a handler is installed: it fires at once. */
+    CHECK(jd_dq_enqueue_with_coalesce(q, 10, &send, fill, &byte) == kIOReturnSuccess && send);
+    CHECK(jd_dq_set_data_available_handler(q, handler, &c) == kIOReturnSuccess);
+    CHECK(wait_signal(&c) && atomic_load(&c.available) == 1);
+    struct got g = {0};
+    CHECK(jd_dq_dequeue(q, take, &g) == kIOReturnSuccess && g.size == 10);
+    CHECK(jd_dq_set_data_serviced_handler(q, handler, &c) == kIOReturnSuccess);
+    /* Fill up, overrun, then a dequeue sends DataServiced. */
+    while (jd_dq_can_enqueue_data(q, 60, 1)) CHECK(jd_dq_enqueue(q, 60, fill, &byte) == kIOReturnSuccess);
+    CHECK(jd_dq_enqueue(q, 60, fill, &byte) == kIOReturnOverrun);
+    CHECK(jd_dq_dequeue(q, take, &g) == kIOReturnSuccess);
+    for (int i = 0; i < 2 && atomic_load(&c.serviced) == 0; i++) CHECK(wait_signal(&c));
+    CHECK(atomic_load(&c.serviced) == 1);
+    /* Disabled: rings wait; enabling delivers them. */
+    CHECK(jd_dq_set_enable_with_completion(q, false, handler, &c) == kIOReturnSuccess);
+    while (atomic_load(&c.completions) < 1) CHECK(wait_signal(&c));
+    int before = atomic_load(&c.available);
+    CHECK(jd_dq_send_data_available(q) == kIOReturnSuccess);
+    CHECK(jd_dq_set_enable_with_completion(q, true, handler, &c) == kIOReturnSuccess);
+    while (atomic_load(&c.completions) < 2 || atomic_load(&c.available) == before) CHECK(wait_signal(&c));
+    /* Cancel: completion runs once; no handler afterwards; setting a handler is refused. */
+    CHECK(jd_dq_set_enable_with_completion(q, false, NULL, NULL) == kIOReturnSuccess); /* cancel while disabled */
+    CHECK(jd_dq_cancel(q, handler, &c) == kIOReturnSuccess);
+    while (atomic_load(&c.completions) < 3) CHECK(wait_signal(&c));
+    int after = atomic_load(&c.available);
+    CHECK(jd_dq_send_data_available(q) == kIOReturnSuccess);
+    CHECK(jd_dq_set_data_available_handler(q, handler, &c) == kIOReturnNotReady);
+    CHECK(jd_dq_cancel(q, handler, &c) == kIOReturnSuccess); /* idempotent, still completes */
+    while (atomic_load(&c.completions) < 4) CHECK(wait_signal(&c));
+    CHECK(atomic_load(&c.available) == after);
+    jd_dq_free(q);
+    if (path) CHECK(jd_dq_unlink(path) == 0);
+    dispatch_release(c.signal);
+    dispatch_release(queue);
+}
+
+int main(void) {
+    layout_and_codes();
+    entry_bytes_match_the_layout();
+    exactly_full_and_one_byte_too_many();
+    wrap_around_writes_the_marker();
+    wrap_without_room_for_a_marker();
+    zero_length_entries();
+    overrun_then_data_serviced_on_next_dequeue();
+    data_available_only_on_transition();
+    corrupted_headers_are_errors();
+    dispatch_source_in_process(NULL);
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/jd-test-dq-%d", (int)getpid());
+    dispatch_source_in_process(path);
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("test_dataqueue: all checks passed\n");
+    return 0;
+}
