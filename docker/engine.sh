@@ -107,8 +107,11 @@ case "${1:-}" in
       pid=$(cat "$pidfile")
       log "stopping dockerd $pid"
       kill "$pid"
-      for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.5; done
-      log "dockerd $pid still running after 30 s"; exit 1
+      for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$pid" 2>/dev/null && { log "dockerd $pid still running after 30 s"; exit 1; }
+      # dockerd leaves its default network namespace mounted under the exec root: unmount what lies under
+      # our folder, so that removing it is a plain rm -rf.
+      findmnt -rn -o TARGET | grep "^$dir/" | sort -r | xargs -r umount || true
     fi
     ;;
   status)

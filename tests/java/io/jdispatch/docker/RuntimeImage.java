@@ -7,6 +7,7 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.images.builder.ImageFromDockerfile;
 
 import java.nio.file.Path;
+import java.util.Objects;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -24,16 +25,18 @@ final class RuntimeImage {
         if (DockerClientFactory.instance().isDockerAvailable()) {
             return;
         }
-        String why = "no Docker engine answers (DOCKER_HOST=" + System.getenv("DOCKER_HOST") + "); scripts/test starts"
-                + " one with docker/engine.sh (needs root; impossible inside a container such as docker/Dockerfile.build)";
+        String why = "no Docker engine answers (DOCKER_HOST=" + Objects.requireNonNullElse(System.getenv("DOCKER_HOST"), "unset")
+                + "); scripts/test starts one with docker/engine.sh (needs root; impossible inside a container"
+                + " such as the docker/Dockerfile.build build)";
         if ("true".equals(System.getenv("CI"))) {
             fail(why + ". CI=true: the Docker tests must run here, not skip");
         }
+        System.err.println("Docker test skipped: " + why);
         Assumptions.abort(why);
     }
 
     /**
-     * Builds the image once per JVM from a context holding only the Dockerfile and the JAR, in the layout the
+     * Builds the image once per JVM from a context holding only the Dockerfile and the JAR at the path the
      * Dockerfile expects (it also builds from the project root). Kept under a fixed tag so the engine's cache
      * reuses the JRE layer; only the JAR layer changes between builds.
      */
@@ -42,8 +45,7 @@ final class RuntimeImage {
             Path basedir = Path.of(System.getProperty("basedir", "."));
             Path jar = ChildJvm.builtJar();
             name = new ImageFromDockerfile("jdispatch-runtime:it", false)
-                    .withDockerfilePath("docker/Dockerfile.runtime")
-                    .withFileFromPath("docker/Dockerfile.runtime", basedir.resolve("docker/Dockerfile.runtime"))
+                    .withFileFromPath("Dockerfile", basedir.resolve("docker/Dockerfile.runtime"))
                     .withFileFromPath("target/" + jar.getFileName(), jar)
                     // apt-get inside the build reaches the Debian mirror through the host's network.
                     .withBuildImageCmdModifier(cmd -> cmd.withNetworkMode("host"))

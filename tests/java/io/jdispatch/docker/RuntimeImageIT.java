@@ -1,6 +1,6 @@
 package io.jdispatch.docker;
 
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy;
@@ -24,8 +24,8 @@ class RuntimeImageIT {
     private static final String FIND_LIBDISPATCH =
             "find / \\( -path /proc -o -path /sys \\) -prune -o -name 'libdispatch*' -print";
 
-    @BeforeAll
-    static void engine() {
+    @BeforeEach   // per test, not per class: each skipped test is then counted as skipped
+    void engine() {
         RuntimeImage.requireEngine();
     }
 
