@@ -33,8 +33,7 @@ debian_mirror() {
 
 install_missing() {
   local need=()
-  command -v dockerd     >/dev/null || need+=(docker.io)
-  command -v docker      >/dev/null || need+=(docker.io)
+  command -v dockerd >/dev/null && command -v docker >/dev/null || need+=(docker.io)
   command -v debootstrap >/dev/null || need+=(debootstrap)
   [[ ${#need[@]} -eq 0 ]] && return 0
   [[ $(id -u) -eq 0 ]] || { log "need ${need[*]} and root to install them; or start Docker yourself"; return 1; }
