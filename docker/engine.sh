@@ -69,6 +69,7 @@ ensure_base_image() {
     docker pull -q debian:bookworm >&2 && return 0
   fi
   local mirror root
+  install_missing   # debootstrap, where an engine that cannot pull was already there
   mirror=$(debian_mirror)
   root="$dir/rootfs"
   rm -rf "$root"
