@@ -62,6 +62,9 @@ const char *jd_signal_refusal(int32_t signo);
 /* strerror(errnum), for messages on the Java side. */
 const char *jd_strerror(int32_t errnum);
 
+/* kill(2): sends signo to pid; 0 or -errno. (Java has no way to send a signal without a `kill` program.) */
+int32_t jd_signal_send(int64_t pid, int32_t signo);
+
 /* 0 when fd is an open descriptor, else -errno (EBADF). */
 int32_t jd_fd_check(int32_t fd);
 

@@ -84,6 +84,10 @@ const char *jd_strerror(int32_t errnum) {
     return strerror(errnum);
 }
 
+int32_t jd_signal_send(int64_t pid, int32_t signo) {
+    return kill((pid_t)pid, signo) == 0 ? 0 : -errno;
+}
+
 int32_t jd_fd_check(int32_t fd) {
     return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? 0 : -EBADF;
 }

@@ -2,6 +2,7 @@ package io.jdispatch.demo;
 
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
+import io.jdispatch.internal.SourceNative;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -67,7 +68,10 @@ public final class SourceDemo {
             s.resume();
             await(registered, "signal source registration"); // libdispatch catches the signal from here on
             long pid = ProcessHandle.current().pid();
-            new ProcessBuilder("kill", "-USR1", Long.toString(pid)).inheritIO().start().waitFor();
+            int rc = SourceNative.jd_signal_send(pid, SIGUSR1); // no `kill` program needed (minimal images)
+            if (rc != 0) {
+                throw new IllegalStateException("kill(" + pid + ", SIGUSR1) failed: errno " + -rc);
+            }
             await(got, "SIGUSR1");
         }
     }

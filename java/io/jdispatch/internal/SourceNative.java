@@ -76,6 +76,8 @@ public final class SourceNative {
 
     public static native int jd_fd_check(int fd);
 
+    public static native int jd_signal_send(@Cast("int64_t") long pid, int signo);
+
     public static native @Cast("uint64_t") long jd_time(@Cast("uint64_t") long when, @Cast("int64_t") long delta);
 
     public static native @Cast("uint64_t") long jd_walltime(@Cast("int64_t") long epochNanos, @Cast("int64_t") long delta);

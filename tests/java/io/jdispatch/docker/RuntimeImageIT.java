@@ -19,7 +19,13 @@ class RuntimeImageIT {
             "JDispatch on linux-x86_64, .*",
             "queue: 5 async tasks on serial queue 'demo.serial' ran in order \\[0, 1, 2, 3, 4\\]",
             "queue: sync task ran on thread '[^']+'",
-            "queue: global queue task ran on libdispatch worker '(?!null')[^']+'");
+            "queue: global queue task ran on libdispatch worker '(?!null')[^']+'",
+            "source: timer fired \\(data=\\d+\\) at \\+\\d+ ms",
+            "source: SIGUSR1 received \\(count=1\\).*",
+            "source: socket readable \\(estimate \\d+ bytes\\), read \"hello over TCP\"",
+            "source: child \\d+ exited \\(data=0x80000000 = DISPATCH_PROC_EXIT, from a pidfd\\)",
+            "source: .* changed: .*WRITE.*",
+            "data queue: child JVM \\(pid \\d+\\) -> this JVM through .*: 1000000 entries of 64 B in .*");
 
     private static final String FIND_LIBDISPATCH =
             "find / \\( -path /proc -o -path /sys \\) -prune -o -name 'libdispatch*' -print";

@@ -66,7 +66,10 @@ public final class SignalProbe {
     }
 
     static void kill(long pid) throws Exception {
-        new ProcessBuilder("kill", "-" + signo, Long.toString(pid)).inheritIO().start().waitFor();
+        int rc = io.jdispatch.internal.SourceNative.jd_signal_send(pid, signo);
+        if (rc != 0) {
+            throw new IllegalStateException("kill(" + pid + ", " + signo + ") failed: errno " + -rc);
+        }
     }
 
     static void waitFor(AtomicLong total, long atLeast) throws InterruptedException {
