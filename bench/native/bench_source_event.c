@@ -2,22 +2,17 @@
  * C floor for DispatchSourceEventBenchmark: the same DATA_ADD source programs in C on the same libdispatch.
  *   ping-pong: merge 1 -> handler (on a serial queue) stores a flag -> the merging thread spins on it.
  *   coalesced: merge 1 as fast as possible while the handler sums getData; merges per second.
- * Prints one line per measurement: "bench_source_event <name> <value> <unit>".
+ * Prints RESULT lines (bench_util.h) for bench/run.
  */
 #include <dispatch/dispatch.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "bench_util.h"
 
 static _Atomic uint64_t seen;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void handler(void *context) {
     atomic_fetch_add_explicit(&seen, dispatch_source_get_data((dispatch_source_t)context), memory_order_release);
@@ -33,30 +28,29 @@ int main(int argc, char **argv) {
 
     for (int pass = 0; pass < 2; pass++) { /* pass 0 warms up */
         atomic_store(&seen, 0);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bench_now_ns();
         for (long i = 1; i <= rounds; i++) {
             dispatch_source_merge_data(s, 1);
             while (atomic_load_explicit(&seen, memory_order_acquire) < (uint64_t)i) {
             }
         }
-        uint64_t t1 = now_ns();
+        uint64_t t1 = bench_now_ns();
         if (pass) {
-            printf("bench_source_event pingpong_roundtrip %.1f ns/op\n", (double)(t1 - t0) / rounds);
+            bench_result("c.source.pingpong", (double)(t1 - t0) / rounds, "ns/op");
         }
     }
     for (int pass = 0; pass < 2; pass++) {
         atomic_store(&seen, 0);
         long merges = rounds * 20;
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bench_now_ns();
         for (long i = 0; i < merges; i++) {
             dispatch_source_merge_data(s, 1);
         }
         while (atomic_load_explicit(&seen, memory_order_acquire) < (uint64_t)merges) {
         }
-        uint64_t t1 = now_ns();
+        uint64_t t1 = bench_now_ns();
         if (pass) {
-            printf("bench_source_event coalesced_merge %.1f ns/op (%.2f M merges/s)\n", (double)(t1 - t0) / merges,
-                   merges * 1e3 / (double)(t1 - t0));
+            bench_result("c.source.coalesced_merge", (double)(t1 - t0) / merges, "ns/op");
         }
     }
     dispatch_source_cancel(s);

@@ -12,7 +12,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -24,6 +23,9 @@ import java.util.stream.Stream;
  * <p>Arguments: {@code <native build dir> <results dir> [jmh include regex]}.
  */
 public final class BenchMain {
+    /** -Dbench.quick=true: a smoke run (checks that every row is measured), not figures to quote. */
+    static final boolean QUICK = Boolean.getBoolean("bench.quick");
+
     private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
@@ -75,9 +77,9 @@ public final class BenchMain {
     }
 
     static void runJmh(String include, Measurements m) throws Exception {
-        ChainedOptionsBuilder opts = new OptionsBuilder().include(include)
-                .forks(1).warmupIterations(3).warmupTime(TimeValue.seconds(1))
-                .measurementIterations(5).measurementTime(TimeValue.seconds(1))
+        ChainedOptionsBuilder opts = new OptionsBuilder().include(include).forks(1)
+                .warmupIterations(QUICK ? 1 : 3).warmupTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
+                .measurementIterations(QUICK ? 2 : 5).measurementTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
                 .shouldFailOnError(true);
         for (RunResult r : new Runner(opts.build()).run()) {
             var p = r.getParams();
@@ -111,7 +113,15 @@ public final class BenchMain {
         void run(Measurements m) throws Exception;
 
         static List<LatencyHarness> all() {
-            return new ArrayList<>(List.of());
+            return List.of(new LatencyHarness() {
+                public String name() {
+                    return "timer lateness and socket readiness (SourceLatencyHarness)";
+                }
+
+                public void run(Measurements m) throws Exception {
+                    SourceLatencyHarness.measure(QUICK ? 1 : 5, m);
+                }
+            });
         }
     }
 }

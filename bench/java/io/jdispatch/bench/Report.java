@@ -146,7 +146,10 @@ final class Report {
             return "n/a";
         }
         double ns = v.nsPerOp();
-        return ns >= 100_000 ? String.format("%.1f us", ns / 1000) : String.format("%.1f ns", ns);
+        if (ns >= 10_000_000) {
+            return String.format("%.1f ms", ns / 1e6);
+        }
+        return ns >= 10_000 ? String.format("%.1f us", ns / 1e3) : String.format("%.1f ns", ns);
     }
 
     private static Double ratioValue(Measurements.Value ours, Measurements.Value other) {

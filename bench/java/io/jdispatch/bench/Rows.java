@@ -1,5 +1,6 @@
 package io.jdispatch.bench;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,9 +18,41 @@ final class Rows {
 
     private Rows() {}
 
-    static final List<Row> ALL = List.of(
-            new Row("JNI crossing: empty downcall", "JniCrossingBenchmark.emptyJniCall", "c.noop_call",
-                    alts(), null));
+    static final List<Row> ALL = rows();
+
+    private static List<Row> rows() {
+        List<Row> rows = new ArrayList<>();
+        rows.add(new Row("JNI crossing: empty downcall", "JniCrossingBenchmark.emptyJniCall", "c.noop_call", alts(), null));
+        rows.add(new Row("event delivery: DATA_ADD mergeData -> Java handler ping-pong",
+                "DispatchSourceEventBenchmark.pingPong", "c.source.pingpong",
+                alts("ThreadPoolExecutor handoff", "DispatchSourceEventBenchmark.executorPingPong"), new Target("floor", 1.5)));
+        rows.add(new Row("event delivery: coalesced mergeData (one JNI call each)",
+                "DispatchSourceEventBenchmark.coalescedMerge", "c.source.coalesced_merge",
+                alts("empty JNI call", "JniCrossingBenchmark.emptyJniCall"), new Target("floor", 1.5)));
+        for (String p : List.of("p50", "p99")) {
+            rows.add(new Row("readiness " + p + ": socket write -> READ handler read it", "latency.read.dispatch." + p, null,
+                    alts("java.nio Selector", "latency.read.selector." + p),
+                    p.equals("p50") ? new Target("java.nio Selector", 1.0) : null));
+        }
+        for (String p : List.of("p50", "p99", "max")) {
+            rows.add(new Row("timer lateness " + p + ": 1 ms repeating, leeway 0", "latency.timer.dispatch." + p, null,
+                    alts("ScheduledThreadPoolExecutor", "latency.timer.stpe." + p),
+                    p.equals("p99") ? new Target("ScheduledThreadPoolExecutor", 1.0) : null));
+        }
+        for (int size : new int[] {8, 64, 256}) {
+            rows.add(new Row("data queue Java -> Java SPSC, " + size + " B entries",
+                    "DataQueueBenchmark.jdispatch:mode=twoThreads:size=" + size, null,
+                    alts("Agrona OneToOneRingBuffer", "DataQueueBenchmark.agronaBaseline:mode=twoThreads:size=" + size),
+                    new Target("Agrona OneToOneRingBuffer", 1.0)));
+        }
+        for (int size : new int[] {8, 64, 256}) {
+            // Throughput at least 0.8x of C -> C is time at most 1.25x.
+            rows.add(new Row("data queue C -> Java across processes, " + size + " B entries",
+                    "DataQueueCrossProcessBenchmark.cToJava:size=" + size, "DataQueueCrossProcessBenchmark.cToCFloor:size=" + size,
+                    alts(), new Target("floor", 1.25)));
+        }
+        return List.copyOf(rows);
+    }
 
     private static Map<String, String> alts(String... labelAndKey) {
         Map<String, String> m = new LinkedHashMap<>();

@@ -34,7 +34,11 @@ public final class SourceLatencyHarness {
     static final long PERIOD = 1_000_000; // 1 ms
 
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        measure(args.length > 0 ? Integer.parseInt(args[0]) : 5, new Measurements());
+    }
+
+    /** Prints the figures and records them (latency.timer.*, latency.read.*: p50, p99, max in us) into m. */
+    static void measure(int seconds, Measurements m) throws Exception {
         int fires = seconds * 1000;
         System.out.println("timer lateness, 1 ms period, " + fires + " fires each (us):");
         Histogram stpe = stpeLateness(200);
@@ -44,6 +48,8 @@ public final class SourceLatencyHarness {
         print("  ScheduledThreadPoolExecutor", stpe);
         print("  DispatchSource TIMER       ", source);
         ratio("  timer lateness ratio source/STPE", source, stpe);
+        record(m, "latency.timer.stpe", stpe);
+        record(m, "latency.timer.dispatch", source);
 
         int rounds = seconds * 4000;
         System.out.println("readiness, socket write -> handler has read (us), " + rounds + " rounds each:");
@@ -60,6 +66,8 @@ public final class SourceLatencyHarness {
             print("  java.nio Selector          ", sel);
             print("  DispatchSource READ        ", src);
             ratio("  readiness ratio source/Selector", src, sel);
+            record(m, "latency.read.selector", sel);
+            record(m, "latency.read.dispatch", src);
         }
         System.out.println("(shared 2-core machine: compare the ratios within this run, not absolute times)");
     }
@@ -184,6 +192,12 @@ public final class SourceLatencyHarness {
     static void print(String name, Histogram h) {
         System.out.printf("%s p50=%6d p99=%6d max=%6d%n", name, h.getValueAtPercentile(50),
                 h.getValueAtPercentile(99), h.getMaxValue());
+    }
+
+    static void record(Measurements m, String name, Histogram h) {
+        m.put(name + ".p50", h.getValueAtPercentile(50), "us");
+        m.put(name + ".p99", h.getValueAtPercentile(99), "us");
+        m.put(name + ".max", h.getMaxValue(), "us");
     }
 
     static void ratio(String name, Histogram a, Histogram b) {
