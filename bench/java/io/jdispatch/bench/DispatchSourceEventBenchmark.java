@@ -37,12 +37,21 @@ public class DispatchSourceEventBenchmark {
     final AtomicLong seen = new AtomicLong();
     long sent;
 
+    private long sourceAddress;
+
     @Setup(Level.Trial)
     public void setUp() {
         queue = DispatchQueue.createSerial("bench.source");
         source = DispatchSource.dataAdd(queue);
         source.setEventHandler(() -> seen.addAndGet(source.getData()));
         source.resume();
+        try { // benchmark setup only: the raw dispatch_source_t, to measure the merge without the guard
+            var address = io.jdispatch.DispatchObject.class.getDeclaredMethod("address");
+            address.setAccessible(true);
+            sourceAddress = (long) address.invoke(source);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
         executor = Executors.newSingleThreadExecutor();
     }
 
@@ -79,5 +88,12 @@ public class DispatchSourceEventBenchmark {
     public void coalescedMerge() {
         sent++;
         source.mergeData(1);
+    }
+
+    /** The same merge straight through JNI, without DispatchObject's close guard: what the guard costs. */
+    @Benchmark
+    public void coalescedMergeRawJni() {
+        sent++;
+        io.jdispatch.internal.SourceNative.dispatch_source_merge_data(sourceAddress, 1);
     }
 }

@@ -28,7 +28,8 @@ final class Rows {
                 alts("ThreadPoolExecutor handoff", "DispatchSourceEventBenchmark.executorPingPong"), new Target("floor", 1.5)));
         rows.add(new Row("event delivery: coalesced mergeData (one JNI call each)",
                 "DispatchSourceEventBenchmark.coalescedMerge", "c.source.coalesced_merge",
-                alts("empty JNI call", "JniCrossingBenchmark.emptyJniCall"), new Target("floor", 1.5)));
+                alts("the same merge without the close guard", "DispatchSourceEventBenchmark.coalescedMergeRawJni",
+                        "empty JNI call", "JniCrossingBenchmark.emptyJniCall"), new Target("floor", 1.5)));
         for (String p : List.of("p50", "p99")) {
             rows.add(new Row("readiness " + p + ": socket write -> READ handler read it", "latency.read.dispatch." + p, null,
                     alts("java.nio Selector", "latency.read.selector." + p),
