@@ -9,6 +9,11 @@ import org.bytedeco.javacpp.Loader;
 public final class NativeLibrary {
     public static final String NAME = "jnijdispatch";
 
+    // JavaCPP refers to a callback object only weakly: without these, a GC frees the trampolines under
+    // libdispatch and the next task aborts the process (seen under 1M tasks). No initializer: load() sets them.
+    private static JDispatchNative.TaskFn taskFn;
+    private static JDispatchNative.ApplyFn applyFn;
+
     private static final Throwable CAUSE = load();
 
     private NativeLibrary() {}
@@ -16,7 +21,9 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
-            JDispatchNative.jd_callbacks_install(new JDispatchNative.TaskFn(), new JDispatchNative.ApplyFn());
+            taskFn = new JDispatchNative.TaskFn();
+            applyFn = new JDispatchNative.ApplyFn();
+            JDispatchNative.jd_callbacks_install(taskFn, applyFn);
             return null;
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME
