@@ -66,6 +66,26 @@ public final class DispatchGroup extends DispatchObject {
         Objects.requireNonNull(task, "dispatch_group_async: task is null");
         long g = acquire();
         try {
+            if (queue.drained()) {
+                // Keep FIFO order with the queue's other tasks: enter here, leave when the task ran (the
+                // enter keeps the native group alive even if this wrapper is closed meanwhile).
+                QueueNative.dispatch_group_enter(g);
+                try {
+                    queue.async(() -> {
+                        try {
+                            task.run();
+                        } catch (Throwable t) {
+                            Dispatch.reportException(t);
+                        } finally {
+                            QueueNative.dispatch_group_leave(g);
+                        }
+                    });
+                } catch (RuntimeException refused) { // closed queue: undo the enter
+                    QueueNative.dispatch_group_leave(g);
+                    throw refused;
+                }
+                return;
+            }
             long q = queue.acquire();
             try {
                 QueueNative.jd_group_async(g, q, Handles.register(task));

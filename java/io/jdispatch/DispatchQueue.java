@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
 /**
@@ -51,6 +52,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** Suspend count and activation, to refuse an unbalanced resume and to release safely; null: global. */
     private final Lifecycle lifecycle;
     private volatile DispatchQueue target;
+    /** Serial queues created here: the Java FIFO whose drain runs many tasks per upcall. */
+    private final SerialDrain drain;
 
     /** A serial queue this wrapper owns ({@code owned}), or a global queue. */
     DispatchQueue(long address, boolean owned, String label) {
@@ -62,6 +65,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
+        this.drain = serial && lifecycle != null ? new SerialDrain(this) : null;
     }
 
     /** dispatch_queue_create(label, attributes). */
@@ -99,12 +103,25 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** dispatch_async_f: runs {@code task} on this queue. */
     public void async(Runnable task) {
         Objects.requireNonNull(task, "dispatch_async: task is null");
+        enqueue(task);
+    }
+
+    private void enqueue(Runnable task) {
         long q = acquire();
         try {
-            JDispatchNative.jd_queue_async(q, Handles.register(task));
+            if (drain == null) {
+                JDispatchNative.jd_queue_async(q, Handles.register(task));
+            } else if (drain.offer(task)) {
+                JDispatchNative.jd_queue_async(q, Handles.register(drain));
+            }
         } finally {
             releaseUse();
         }
+    }
+
+    /** Whether tasks go through a {@link SerialDrain}: then everything ordered with async must, too. */
+    boolean drained() {
+        return drain != null;
     }
 
     @Override
@@ -115,6 +132,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** dispatch_barrier_async_f: on a concurrent queue, runs {@code task} alone (after the tasks before it). */
     public void barrierAsync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_barrier_async: task is null");
+        if (drain != null) { // on a serial queue every task is a barrier
+            enqueue(task);
+            return;
+        }
         long q = acquire();
         try {
             QueueNative.jd_queue_barrier_async(q, Handles.register(task));
@@ -154,6 +175,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
         refuseIfCurrent(call, barrier);
+        if (drain != null) { // behind the tasks already in the FIFO
+            enqueue(task);
+            task.await();
+            return task.result();
+        }
         long q = acquire();
         try {
             long id = Handles.register(task);
@@ -235,6 +261,22 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public void apply(long iterations, LongConsumer body) {
         refuseIfCurrent("dispatch_apply", false);
+        if (drain != null) { // a serial queue runs the iterations in order anyway: one task, in FIFO order
+            Objects.requireNonNull(body, "dispatch_apply: body is null");
+            if (iterations < 0) {
+                throw new IllegalArgumentException("dispatch_apply: iterations " + iterations + " is negative");
+            }
+            sync(() -> {
+                for (long i = 0; i < iterations; i++) {
+                    try {
+                        body.accept(i);
+                    } catch (Throwable t) {
+                        Dispatch.reportException(t);
+                    }
+                }
+            });
+            return;
+        }
         long q = acquire();
         try {
             apply(iterations, q, body);
@@ -314,12 +356,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     public boolean isSuspended() {
         Lifecycle lc = lifecycle;
-        if (lc == null) {
-            return false;
-        }
-        synchronized (lc) {
-            return lc.suspendCount > 0;
-        }
+        return lc != null && lc.suspendCount > 0;
     }
 
     public boolean isInactive() {
@@ -428,7 +465,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** Shared with the Cleaner: must not reference the wrapper. Guarded by its own monitor. */
     private static final class Lifecycle implements Runnable {
         final long address;
-        int suspendCount;
+        volatile int suspendCount; // written under the monitor; read without it by the drain
         boolean inactive;
 
         Lifecycle(long address, boolean inactive) {
@@ -453,8 +490,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** Runs a Callable for sync, keeping its value or failure for the waiting caller. */
     private static final class SyncTask<T> implements Runnable {
         private final Callable<T> body;
+        private final Thread caller = Thread.currentThread();
         private T value;
         private Throwable failure;
+        private volatile boolean done;
 
         SyncTask(Callable<T> body) {
             this.body = body;
@@ -466,6 +505,20 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 value = body.call();
             } catch (Throwable t) {
                 failure = t;
+            }
+            done = true;
+            LockSupport.unpark(caller);
+        }
+
+        /** For a task queued on a SerialDrain: parks until it ran (dispatch_sync_f does that natively). */
+        void await() {
+            boolean interrupted = false;
+            while (!done) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted(); // like dispatch_sync, not interruptible; keep the flag
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
 

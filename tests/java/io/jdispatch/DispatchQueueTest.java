@@ -278,6 +278,43 @@ class DispatchQueueTest {
     }
 
     @Test
+    void suspendFromInsideABurstStopsTheNextTaskAndOtherSubmissionsKeepFifoOrder() throws Exception {
+        try (DispatchQueue q = DispatchQueue.createSerial("burst");
+             DispatchGroup g = DispatchGroup.create()) {
+            AtomicInteger ranAfterSuspend = new AtomicInteger();
+            CountDownLatch suspended = new CountDownLatch(1);
+            q.async(() -> {
+                q.suspend();
+                suspended.countDown();
+            });
+            CountDownLatch oneRanAfterSuspend = new CountDownLatch(1);
+            for (int i = 0; i < 100; i++) {
+                q.async(() -> {
+                    ranAfterSuspend.incrementAndGet();
+                    oneRanAfterSuspend.countDown();
+                });
+            }
+            assertTrue(suspended.await(WAIT_S, TimeUnit.SECONDS));
+            assertFalse(oneRanAfterSuspend.await(20, TimeUnit.MILLISECONDS), "a task ran after the queue suspended itself");
+            q.resume();
+            // group.async, barrierAsync and sync queue behind the earlier async tasks.
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                int n = i;
+                q.async(() -> order.add(n));
+            }
+            g.async(q, () -> order.add(1000));
+            q.barrierAsync(() -> order.add(1001));
+            assertEquals(1002, q.sync(order::size));
+            for (int i = 0; i < order.size(); i++) {
+                assertEquals(i, order.get(i));
+            }
+            assertTrue(g.wait(DispatchTime.FOREVER));
+            assertEquals(100, ranAfterSuspend.get());
+        }
+    }
+
+    @Test
     void inactiveQueueRunsNothingUntilActivatedAndClosesSafely() throws Exception {
         DispatchQueue q = DispatchQueue.create("inactive", DispatchQueue.Attributes.SERIAL.initiallyInactive());
         assertTrue(q.isInactive());
