@@ -52,8 +52,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** Suspend count and activation, to refuse an unbalanced resume and to release safely; null: global. */
     private final Lifecycle lifecycle;
     private volatile DispatchQueue target;
-    /** Serial queues created here: the Java FIFO whose drain runs many tasks per upcall. */
-    private final SerialDrain drain;
+    /** Serial queues created here and global queues: the Java buffer whose drain runs many tasks per upcall. */
+    private final Drain drain;
 
     /** A serial queue this wrapper owns ({@code owned}), or a global queue. */
     DispatchQueue(long address, boolean owned, String label) {
@@ -65,7 +65,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
-        this.drain = serial && lifecycle != null ? new SerialDrain(this) : null;
+        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(this) : null;
     }
 
     /** dispatch_queue_create(label, attributes). */
@@ -121,7 +121,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /** Whether tasks go through a {@link SerialDrain}: then everything ordered with async must, too. */
     boolean drained() {
-        return drain != null;
+        return drain instanceof SerialDrain;
     }
 
     @Override
@@ -132,7 +132,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** dispatch_barrier_async_f: on a concurrent queue, runs {@code task} alone (after the tasks before it). */
     public void barrierAsync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_barrier_async: task is null");
-        if (drain != null) { // on a serial queue every task is a barrier
+        if (drained()) { // on a serial queue every task is a barrier
             enqueue(task);
             return;
         }
@@ -175,7 +175,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
         refuseIfCurrent(call, barrier);
-        if (drain != null) { // behind the tasks already in the FIFO
+        if (drained()) { // behind the tasks already in the FIFO
             enqueue(task);
             task.await();
             return task.result();
@@ -261,7 +261,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public void apply(long iterations, LongConsumer body) {
         refuseIfCurrent("dispatch_apply", false);
-        if (drain != null) { // a serial queue runs the iterations in order anyway: one task, in FIFO order
+        if (drained()) { // a serial queue runs the iterations in order anyway: one task, in FIFO order
             Objects.requireNonNull(body, "dispatch_apply: body is null");
             if (iterations < 0) {
                 throw new IllegalArgumentException("dispatch_apply: iterations " + iterations + " is negative");

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * group async, apply) goes through this FIFO too. A drain gives the worker back after {@link #BATCH} tasks,
  * and as soon as the queue is suspended, by queueing itself again on the queue.
  */
-final class SerialDrain implements Runnable {
+final class SerialDrain implements Drain {
     private static final int BATCH = 1024;
     private static final int IDLE_SPINS = 200;
     private static final VarHandle TAIL;
@@ -57,7 +57,8 @@ final class SerialDrain implements Runnable {
      * Appends a task (Vyukov's MPSC queue: swap the tail, then link). Returns true when no drain is queued or
      * running: the caller must then queue this drain on the queue (dispatch_async_f).
      */
-    boolean offer(Runnable task) {
+    @Override
+    public boolean offer(Runnable task) {
         Node n = new Node(task);
         Node prev = (Node) TAIL.getAndSet(this, n);
         prev.next = n;

@@ -367,6 +367,29 @@ class DispatchQueueTest {
     }
 
     @Test
+    void aBlockedGlobalTaskDoesNotHoldUpTheTasksBehindIt() throws Exception {
+        // The first task waits for the last one: global tasks buffered in Java must still reach another worker.
+        CountDownLatch lastRan = new CountDownLatch(1);
+        CountDownLatch firstDone = new CountDownLatch(1);
+        DispatchQueue.global().async(() -> {
+            try {
+                if (lastRan.await(WAIT_S, TimeUnit.SECONDS)) {
+                    firstDone.countDown();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        CountDownLatch others = new CountDownLatch(10_000);
+        for (int i = 0; i < 10_000; i++) {
+            DispatchQueue.global().async(others::countDown);
+        }
+        DispatchQueue.global().async(lastRan::countDown);
+        assertTrue(firstDone.await(WAIT_S, TimeUnit.SECONDS), "the tasks behind a blocked one never ran");
+        assertTrue(others.await(WAIT_S, TimeUnit.SECONDS));
+    }
+
+    @Test
     void globalQueuesByQosRunTasks() throws Exception {
         CountDownLatch done = new CountDownLatch(QoSClass.values().length);
         for (QoSClass qos : QoSClass.values()) {
