@@ -107,13 +107,14 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     private void enqueue(Runnable task) {
+        // Buffered: only queueing a drain needs the native queue (and acquire()); an async racing with close()
+        // either runs (a drain is queued, and keeps the queue alive) or is refused by that acquire().
+        if (drain != null && !isClosed() && !drain.offer(task)) {
+            return;
+        }
         long q = acquire();
         try {
-            if (drain == null) {
-                JDispatchNative.jd_queue_async(q, Handles.register(task));
-            } else if (drain.offer(task)) {
-                JDispatchNative.jd_queue_async(q, Handles.register(drain));
-            }
+            JDispatchNative.jd_queue_async(q, Handles.register(drain != null ? drain : task));
         } finally {
             releaseUse();
         }

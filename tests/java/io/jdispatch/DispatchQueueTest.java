@@ -315,6 +315,39 @@ class DispatchQueueTest {
     }
 
     @Test
+    void anAsyncRacingCloseEitherRunsOrIsRefused() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            DispatchQueue q = DispatchQueue.createSerial("race-" + round);
+            AtomicInteger accepted = new AtomicInteger();
+            AtomicInteger ran = new AtomicInteger();
+            CountDownLatch submitting = new CountDownLatch(1);
+            Thread producer = new Thread(() -> {
+                try {
+                    for (int i = 0; ; i++) {
+                        q.async(ran::incrementAndGet);
+                        accepted.incrementAndGet();
+                        if (i == 1000) {
+                            submitting.countDown();
+                        }
+                    }
+                } catch (IllegalStateException closed) {
+                    submitting.countDown();
+                }
+            });
+            producer.start();
+            assertTrue(submitting.await(WAIT_S, TimeUnit.SECONDS));
+            q.close();
+            producer.join();
+            // Everything accepted still runs after the close (the queue cannot be synced on any more).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+            while (ran.get() < accepted.get() && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(accepted.get(), ran.get(), "round " + round);
+        }
+    }
+
+    @Test
     void inactiveQueueRunsNothingUntilActivatedAndClosesSafely() throws Exception {
         DispatchQueue q = DispatchQueue.create("inactive", DispatchQueue.Attributes.SERIAL.initiallyInactive());
         assertTrue(q.isInactive());
