@@ -18,7 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * a task that blocks never holds up the ones behind it (libdispatch's thread pool takes it from there).
  */
 final class GlobalDrain implements Drain {
-    private static final int BATCH = 1024;
+    /** Like {@link SerialDrain}: give the worker back after a 1 ms slice, checked every 1024 tasks. */
+    private static final long TIME_SLICE_NS = 1_000_000;
+    private static final int CHECK_EVERY = 1024;
 
     private final long queue;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
@@ -43,7 +45,8 @@ final class GlobalDrain implements Drain {
     @Override
     public void run() {
         queued.decrementAndGet();
-        for (int ran = 0; ran < BATCH; ran++) {
+        long start = System.nanoTime();
+        for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {
             Runnable task = tasks.poll();
             if (task == null) {
                 return;

@@ -15,12 +15,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>At most one drain is queued or running per queue ({@code scheduled}), so tasks still run one at a time,
  * in FIFO order, on the queue (its targets, dispatch_get_specific and suspension apply to the drain as to any
  * work item). Everything that must be ordered with {@code async} on a serial queue (sync, barriers,
- * group async, apply) goes through this FIFO too. A drain gives the worker back after {@link #BATCH} tasks,
- * and as soon as the queue is suspended, by queueing itself again on the queue.
+ * group async, apply) goes through this FIFO too. A drain gives the worker back after a 1 ms time slice
+ * (re-queueing every 1024 tasks cost a thread hand-off each time on a loaded machine), and as soon as the
+ * queue is suspended, by queueing itself again on the queue.
  */
 final class SerialDrain implements Drain {
-    private static final int BATCH = 1024;
-    private static final int IDLE_SPINS = 200;
+    /** A drain gives the worker back after this long (checked every {@link #CHECK_EVERY} tasks). */
+    private static final long TIME_SLICE_NS = 1_000_000;
+    private static final int CHECK_EVERY = 1024;
+    private static final int IDLE_SPINS = 256;
     private static final VarHandle TAIL;
 
     static {
@@ -68,28 +71,27 @@ final class SerialDrain implements Drain {
     /** Runs as a libdispatch work item on the queue. */
     @Override
     public void run() {
+        long start = System.nanoTime();
         int ran = 0;
         int spins = 0;
         while (true) {
             Node next = head.next;
             if (next == null) {
-                // A producer swapped the tail and is about to link its node; or a burst may go on: a short spin
-                // is far cheaper than going idle and being queued again (a libdispatch round trip and an upcall).
-                if (head != tail || spins < IDLE_SPINS) {
-                    if (++spins > IDLE_SPINS) {
-                        Thread.yield();
-                    }
+                if (spins++ < IDLE_SPINS) { // a burst may go on: far cheaper than going idle and being queued again
                     Thread.onSpinWait();
                     continue;
                 }
                 scheduled.set(0);
-                // A producer that saw scheduled == 1 before our set did not queue a drain: take its task here.
-                if (tail == head || !scheduled.compareAndSet(0, 1)) {
+                // A producer that linked its node before our set (and saw scheduled == 1) queued no drain: take
+                // its task here. One still between its swap and its link will see 0 and queue a drain itself, so
+                // the drain never waits for a producer that was preempted mid-offer.
+                if (head.next == null || !scheduled.compareAndSet(0, 1)) {
                     return;
                 }
+                spins = 0;
                 continue;
             }
-            if (ran == BATCH || queue.isSuspended()) {
+            if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
                 // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
                 JDispatchNative.jd_queue_async(queue.address(), Handles.register(this));
                 return;
@@ -97,7 +99,6 @@ final class SerialDrain implements Drain {
             head = next;
             Runnable task = next.task;
             next.task = null; // the task is released as soon as it ran
-            ran++;
             spins = 0;
             try {
                 task.run();
