@@ -107,14 +107,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     private void enqueue(Runnable task) {
-        // Buffered: only queueing a drain needs the native queue (and acquire()); an async racing with close()
-        // either runs (a drain is queued, and keeps the queue alive) or is refused by that acquire().
-        if (drain != null && !isClosed() && !drain.offer(task)) {
-            return;
-        }
-        long q = acquire();
+        long q = acquire(); // also for a buffered task: an async racing with close() either runs or is refused
         try {
-            JDispatchNative.jd_queue_async(q, Handles.register(drain != null ? drain : task));
+            if (drain == null) {
+                JDispatchNative.jd_queue_async(q, Handles.register(task));
+            } else if (drain.offer(task)) {
+                JDispatchNative.jd_queue_async(q, Handles.register(drain));
+            }
         } finally {
             releaseUse();
         }
