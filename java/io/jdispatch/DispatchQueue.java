@@ -32,6 +32,10 @@ import java.util.function.LongConsumer;
  * retargeting a global queue. {@link #close()} of a suspended or inactive queue first resumes it as many times
  * as it was suspended and activates it (so its queued work runs, as with any close), because libdispatch
  * aborts on releasing a suspended or inactive queue.
+ *
+ * <p>Serial queues created here and the global queues buffer {@code async} tasks in Java ({@link SerialDrain},
+ * {@link GlobalDrain}): one libdispatch work item runs many of them per JNI upcall. Queues created concurrent
+ * submit one work item per task, since their barriers must be ordered with it.
  */
 public class DispatchQueue extends DispatchObject implements Executor {
     /** dispatch_queue_attr_t: serial or concurrent, active or initially inactive. */
