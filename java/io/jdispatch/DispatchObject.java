@@ -46,11 +46,22 @@ public abstract class DispatchObject implements AutoCloseable {
      * @param owned false for objects libdispatch owns (the global queues): never released
      */
     DispatchObject(long address, boolean owned) {
+        this(address, owned ? new Release(address) : null);
+    }
+
+    /**
+     * @param address the object, owned from now on by this wrapper
+     * @param release runs once, when the object is disposed (close or Cleaner): for objects that must be
+     *                brought back to a state libdispatch can release (a suspended queue, a semaphore below
+     *                its initial value) before dispatch_release. Must not reference this wrapper. Null: never
+     *                released (objects libdispatch owns).
+     */
+    DispatchObject(long address, Runnable release) {
         if (address == 0) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": libdispatch returned NULL");
         }
         this.address = address;
-        this.cleanable = owned ? CLEANER.register(this, new Release(address)) : null;
+        this.cleanable = release != null ? CLEANER.register(this, release) : null;
     }
 
     /** Marks the start of a native call; throws if the object is closed. Pair with {@link #releaseUse()}. */

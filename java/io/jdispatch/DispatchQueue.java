@@ -2,52 +2,130 @@ package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
+import io.jdispatch.internal.QueueNative;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 
 /**
- * A libdispatch queue (dispatch_queue_t). Tasks submitted with {@link #async} run on libdispatch's worker
- * threads, in FIFO order on a serial queue. A queue is an {@link Executor}.
+ * A libdispatch queue (dispatch_queue_t): serial (FIFO, one task at a time) or concurrent, created here
+ * with a label, or one of the global concurrent queues by {@link QoSClass}. Tasks run on libdispatch's
+ * worker threads. A queue is an {@link Executor}.
+ *
+ * <p>Exceptions: a task submitted with {@code async}, {@code barrierAsync}, {@code after} (or through a
+ * {@link DispatchGroup}) that throws goes to {@link Dispatch#reportException}; the queue keeps running.
+ * {@code sync} rethrows in its caller (who is waiting for it), {@code submit} completes its future
+ * exceptionally, and an {@code apply} iteration that throws is reported and the other iterations still run.
+ *
+ * <p>libdispatch aborts the process on misuse; this class refuses it first with an
+ * {@link IllegalStateException} naming the queue and the rule: {@code resume()} without a matching
+ * {@code suspend()} (including on an inactive queue: use {@code activate()}), {@code sync}/{@code barrierSync}
+ * /{@code apply} onto the serial queue (or a serial queue targeted by it) that runs the caller, suspending or
+ * retargeting a global queue. {@link #close()} of a suspended or inactive queue first resumes it as many times
+ * as it was suspended and activates it (so its queued work runs, as with any close), because libdispatch
+ * aborts on releasing a suspended or inactive queue.
+ *
+ * <p>Serial queues created here and the global queues buffer {@code async} tasks in Java ({@link SerialDrain},
+ * {@link GlobalDrain}): one libdispatch work item runs many of them per JNI upcall. Queues created concurrent
+ * submit one work item per task, since their barriers must be ordered with it.
  */
 public class DispatchQueue extends DispatchObject implements Executor {
-    private final String label;
+    /** dispatch_queue_attr_t: serial or concurrent, active or initially inactive. */
+    public record Attributes(boolean concurrent, boolean inactive) {
+        /** DISPATCH_QUEUE_SERIAL. */
+        public static final Attributes SERIAL = new Attributes(false, false);
+        /** DISPATCH_QUEUE_CONCURRENT. */
+        public static final Attributes CONCURRENT = new Attributes(true, false);
 
+        /** dispatch_queue_attr_make_initially_inactive: the queue runs nothing until {@link #activate()}. */
+        public Attributes initiallyInactive() {
+            return new Attributes(concurrent, true);
+        }
+    }
+
+    private final String label;
+    private final boolean serial;
+    /** Suspend count and activation, to refuse an unbalanced resume and to release safely; null: global. */
+    private final Lifecycle lifecycle;
+    private volatile DispatchQueue target;
+    /** Serial queues created here and global queues: the Java buffer whose drain runs many tasks per upcall. */
+    private final Drain drain;
+
+    /** A serial queue this wrapper owns ({@code owned}), or a global queue. */
     DispatchQueue(long address, boolean owned, String label) {
-        super(address, owned);
+        this(address, owned ? new Lifecycle(address, false) : null, label, owned);
+    }
+
+    private DispatchQueue(long address, Lifecycle lifecycle, String label, boolean serial) {
+        super(address, lifecycle);
         this.label = label;
+        this.serial = serial;
+        this.lifecycle = lifecycle;
+        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(this) : null;
+    }
+
+    /** dispatch_queue_create(label, attributes). */
+    public static DispatchQueue create(String label, Attributes attributes) {
+        Objects.requireNonNull(attributes, "dispatch_queue_create: attributes are null");
+        long q = QueueNative.jd_queue_create(label, attributes.concurrent ? 1 : 0, attributes.inactive ? 1 : 0);
+        if (q == 0) {
+            throw new IllegalStateException("dispatch_queue_create(\"" + label + "\") returned NULL");
+        }
+        return new DispatchQueue(q, new Lifecycle(q, attributes.inactive), label, !attributes.concurrent);
     }
 
     /** dispatch_queue_create(label, DISPATCH_QUEUE_SERIAL). */
     public static DispatchQueue createSerial(String label) {
-        return new DispatchQueue(JDispatchNative.dispatch_queue_create(label, 0), true, label);
+        return create(label, Attributes.SERIAL);
     }
 
-    /** dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0): the default global concurrent queue. */
-    public static DispatchQueue global() {
-        return Globals.DEFAULT;
+    /** dispatch_queue_create(label, DISPATCH_QUEUE_CONCURRENT). */
+    public static DispatchQueue createConcurrent(String label) {
+        return create(label, Attributes.CONCURRENT);
     }
+
+    /** dispatch_get_global_queue(QOS_CLASS_DEFAULT, 0): the default global concurrent queue. */
+    public static DispatchQueue global() {
+        return Globals.QUEUES[QoSClass.DEFAULT.ordinal()];
+    }
+
+    /** dispatch_get_global_queue(qos, 0). Global queues are never released; close() on them does nothing. */
+    public static DispatchQueue global(QoSClass qos) {
+        return Globals.QUEUES[Objects.requireNonNull(qos, "dispatch_get_global_queue: qos is null").ordinal()];
+    }
+
+    // ---- submitting work ---------------------------------------------------------------------------------
 
     /** dispatch_async_f: runs {@code task} on this queue. */
     public void async(Runnable task) {
         Objects.requireNonNull(task, "dispatch_async: task is null");
-        long q = acquire();
+        enqueue(task);
+    }
+
+    private void enqueue(Runnable task) {
+        long q = acquire(); // also for a buffered task: an async racing with close() either runs or is refused
         try {
-            JDispatchNative.jd_queue_async(q, Handles.register(task));
+            if (drain == null) {
+                JDispatchNative.jd_queue_async(q, Handles.register(task));
+            } else if (drain.offer(task)) {
+                JDispatchNative.jd_queue_async(q, Handles.register(drain));
+            }
         } finally {
             releaseUse();
         }
     }
 
-    /** dispatch_sync_f: runs {@code task} on this queue and waits for it. Never call it on the current queue. */
-    public void sync(Runnable task) {
-        Objects.requireNonNull(task, "dispatch_sync: task is null");
-        long q = acquire();
-        try {
-            JDispatchNative.jd_queue_sync(q, Handles.register(task));
-        } finally {
-            releaseUse();
-        }
+    /** Whether tasks go through a {@link SerialDrain}: then everything ordered with async must, too. */
+    boolean drained() {
+        return drain instanceof SerialDrain;
     }
 
     @Override
@@ -55,8 +133,312 @@ public class DispatchQueue extends DispatchObject implements Executor {
         async(command);
     }
 
+    /** dispatch_barrier_async_f: on a concurrent queue, runs {@code task} alone (after the tasks before it). */
+    public void barrierAsync(Runnable task) {
+        Objects.requireNonNull(task, "dispatch_barrier_async: task is null");
+        if (drained()) { // on a serial queue every task is a barrier
+            enqueue(task);
+            return;
+        }
+        long q = acquire();
+        try {
+            QueueNative.jd_queue_barrier_async(q, Handles.register(task));
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_sync_f: runs {@code task} on this queue and waits for it; its exception is rethrown here. */
+    public void sync(Runnable task) {
+        Objects.requireNonNull(task, "dispatch_sync: task is null");
+        runSync("dispatch_sync", false, new SyncTask<>(() -> {
+            task.run();
+            return null;
+        }));
+    }
+
+    /** dispatch_sync_f returning the task's value; a checked exception comes wrapped in CompletionException. */
+    public <T> T sync(Callable<T> task) {
+        Objects.requireNonNull(task, "dispatch_sync: task is null");
+        return runSync("dispatch_sync", false, new SyncTask<>(task));
+    }
+
+    /** dispatch_barrier_sync_f: like {@link #barrierAsync}, and waits. */
+    public void barrierSync(Runnable task) {
+        Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
+        runSync("dispatch_barrier_sync", true, new SyncTask<>(() -> {
+            task.run();
+            return null;
+        }));
+    }
+
+    public <T> T barrierSync(Callable<T> task) {
+        Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
+        return runSync("dispatch_barrier_sync", true, new SyncTask<>(task));
+    }
+
+    private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
+        refuseIfCurrent(call, barrier);
+        if (drained()) { // behind the tasks already in the FIFO
+            enqueue(task);
+            task.await();
+            return task.result();
+        }
+        long q = acquire();
+        try {
+            long id = Handles.register(task);
+            if (barrier) {
+                QueueNative.jd_queue_barrier_sync(q, id);
+            } else {
+                JDispatchNative.jd_queue_sync(q, id);
+            }
+        } finally {
+            releaseUse();
+        }
+        return task.result();
+    }
+
+    /** {@code async} returning a future completed with the task's outcome (exceptions go to the future). */
+    public CompletableFuture<Void> submit(Runnable task) {
+        Objects.requireNonNull(task, "submit: task is null");
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        async(() -> {
+            try {
+                task.run();
+                f.complete(null);
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f;
+    }
+
+    public <T> CompletableFuture<T> submit(Callable<T> task) {
+        Objects.requireNonNull(task, "submit: task is null");
+        CompletableFuture<T> f = new CompletableFuture<>();
+        async(() -> {
+            try {
+                f.complete(task.call());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f;
+    }
+
+    /** dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, delay)): runs {@code task} no earlier than the delay. */
+    public void after(long delay, TimeUnit unit, Runnable task) {
+        Objects.requireNonNull(unit, "dispatch_after: unit is null");
+        if (delay < 0) {
+            throw new IllegalArgumentException("dispatch_after: delay " + delay + " " + unit + " is negative");
+        }
+        after(DispatchTime.fromNow(delay, unit), task);
+    }
+
+    public void after(Duration delay, Runnable task) {
+        if (delay.isNegative()) {
+            throw new IllegalArgumentException("dispatch_after: delay " + delay + " is negative");
+        }
+        after(DispatchTime.fromNow(delay), task);
+    }
+
+    /** dispatch_after_f(dispatch_walltime(deadline)): runs {@code task} no earlier than a wall-clock instant. */
+    public void after(Instant deadline, Runnable task) {
+        after(DispatchTime.walltime(deadline), task);
+    }
+
+    /** dispatch_after_f(when, ...); {@link DispatchTime#FOREVER} never runs the task (and keeps it). */
+    public void after(DispatchTime when, Runnable task) {
+        Objects.requireNonNull(when, "dispatch_after: when is null");
+        Objects.requireNonNull(task, "dispatch_after: task is null");
+        long q = acquire();
+        try {
+            QueueNative.jd_queue_after(when.rawValue(), q, Handles.register(task));
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * dispatch_apply_f: calls {@code body} with every index in [0, iterations), in parallel on a concurrent
+     * queue, and returns when all are done.
+     */
+    public void apply(long iterations, LongConsumer body) {
+        refuseIfCurrent("dispatch_apply", false);
+        if (drained()) { // a serial queue runs the iterations in order anyway: one task, in FIFO order
+            Objects.requireNonNull(body, "dispatch_apply: body is null");
+            if (iterations < 0) {
+                throw new IllegalArgumentException("dispatch_apply: iterations " + iterations + " is negative");
+            }
+            sync(() -> {
+                for (long i = 0; i < iterations; i++) {
+                    try {
+                        body.accept(i);
+                    } catch (Throwable t) {
+                        Dispatch.reportException(t);
+                    }
+                }
+            });
+            return;
+        }
+        long q = acquire();
+        try {
+            apply(iterations, q, body);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_apply_f(iterations, DISPATCH_APPLY_AUTO, ...): libdispatch picks the queue (a global one). */
+    public static void applyAuto(long iterations, LongConsumer body) {
+        apply(iterations, 0, body);
+    }
+
+    private static void apply(long iterations, long queue, LongConsumer body) {
+        Objects.requireNonNull(body, "dispatch_apply: body is null");
+        if (iterations < 0) {
+            throw new IllegalArgumentException("dispatch_apply: iterations " + iterations + " is negative");
+        }
+        long id = Handles.register(body);
+        try {
+            QueueNative.jd_queue_apply(iterations, queue, id);
+        } finally {
+            Handles.remove(id);
+        }
+    }
+
+    // ---- state -------------------------------------------------------------------------------------------
+
+    /** dispatch_suspend: no new task starts until the matching {@link #resume()}. Counted. */
+    public void suspend() {
+        Lifecycle lc = owned("dispatch_suspend");
+        long q = acquire();
+        try {
+            synchronized (lc) {
+                QueueNative.dispatch_suspend(q);
+                lc.suspendCount++;
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_resume, balancing one {@link #suspend()}; refused when there is none to balance. */
+    public void resume() {
+        Lifecycle lc = owned("dispatch_resume");
+        long q = acquire();
+        try {
+            synchronized (lc) {
+                if (lc.suspendCount == 0) {
+                    throw new IllegalStateException("dispatch_resume of " + this + ", which is not suspended: every "
+                            + "resume must balance a suspend (libdispatch aborts the process on an extra resume)"
+                            + (lc.inactive ? "; start an inactive queue with activate()" : ""));
+                }
+                QueueNative.dispatch_resume(q);
+                lc.suspendCount--;
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_activate: starts a queue created {@linkplain Attributes#initiallyInactive() inactive}; later calls do nothing. */
+    public void activate() {
+        Lifecycle lc = owned("dispatch_activate");
+        long q = acquire();
+        try {
+            synchronized (lc) {
+                if (lc.inactive) {
+                    QueueNative.dispatch_activate(q);
+                    lc.inactive = false;
+                }
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    public boolean isSuspended() {
+        Lifecycle lc = lifecycle;
+        return lc != null && lc.suspendCount > 0;
+    }
+
+    public boolean isInactive() {
+        Lifecycle lc = lifecycle;
+        if (lc == null) {
+            return false;
+        }
+        synchronized (lc) {
+            return lc.inactive;
+        }
+    }
+
+    /**
+     * dispatch_set_target_queue: this queue's tasks run on {@code target} (null: the default global queue).
+     * libdispatch keeps the target alive, so closing the target's wrapper afterwards is fine.
+     */
+    public void setTargetQueue(DispatchQueue target) {
+        owned("dispatch_set_target_queue");
+        synchronized (DispatchQueue.class) { // so two retargets cannot build a cycle together
+            for (DispatchQueue t = target; t != null; t = t.target) {
+                if (t == this) {
+                    throw new IllegalArgumentException("dispatch_set_target_queue(" + this + ", " + target
+                            + "): the target already runs on " + this + ", that would be a cycle");
+                }
+            }
+            long q = acquire();
+            try {
+                long t = target == null ? 0 : target.acquire();
+                try {
+                    QueueNative.dispatch_set_target_queue(q, t);
+                    this.target = target;
+                } finally {
+                    if (target != null) {
+                        target.releaseUse();
+                    }
+                }
+            } finally {
+                releaseUse();
+            }
+        }
+    }
+
+    /** The queue set with {@link #setTargetQueue}, or null for the default. */
+    public DispatchQueue targetQueue() {
+        return target;
+    }
+
+    /**
+     * True when the calling thread runs a task of this queue or of a queue that targets it
+     * (dispatch_get_specific with a key private to this queue). Refused for global queues (they carry no key).
+     */
+    public boolean isCurrent() {
+        owned("dispatch_get_specific");
+        long q = acquire();
+        try {
+            return QueueNative.jd_queue_is_current(q) != 0;
+        } finally {
+            releaseUse();
+        }
+    }
+
+    public boolean isSerial() {
+        return serial;
+    }
+
     public String label() {
         return label;
+    }
+
+    /**
+     * Releases the queue once (later calls do nothing); a suspended or inactive queue is resumed and
+     * activated first, so its queued work runs. Does nothing on a global queue (libdispatch owns those).
+     */
+    @Override
+    public void close() {
+        if (lifecycle != null) {
+            super.close();
+        }
     }
 
     @Override
@@ -64,8 +446,108 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return "DispatchQueue[" + label + "]";
     }
 
+    /** A sync onto a serial queue that runs the caller (directly or through targets) never returns. */
+    private void refuseIfCurrent(String call, boolean barrier) {
+        for (DispatchQueue q = this; q != null; q = q.target) {
+            if (q.lifecycle != null && (q.serial || (barrier && q == this))
+                    && QueueNative.jd_queue_is_current(q.address()) != 0) {
+                throw new IllegalStateException(call + " onto " + this + (q == this ? "" : ", which targets " + q)
+                        + ", from a task running on " + q + ": it would wait for itself (libdispatch aborts the "
+                        + "process on that); use async, or call the code directly");
+            }
+        }
+    }
+
+    private Lifecycle owned(String call) {
+        if (lifecycle == null) {
+            throw new IllegalStateException(call + " on " + this + ": global queues cannot be suspended, resumed, "
+                    + "activated or retargeted");
+        }
+        return lifecycle;
+    }
+
+    /** Shared with the Cleaner: must not reference the wrapper. Guarded by its own monitor. */
+    private static final class Lifecycle implements Runnable {
+        final long address;
+        volatile int suspendCount; // written under the monitor; read without it by the drain
+        boolean inactive;
+
+        Lifecycle(long address, boolean inactive) {
+            this.address = address;
+            this.inactive = inactive;
+        }
+
+        /** Releases the queue, first undoing what libdispatch refuses to release (suspension, inactivity). */
+        @Override
+        public synchronized void run() {
+            for (; suspendCount > 0; suspendCount--) {
+                QueueNative.dispatch_resume(address);
+            }
+            if (inactive) {
+                QueueNative.dispatch_activate(address);
+                inactive = false;
+            }
+            JDispatchNative.dispatch_release(address);
+        }
+    }
+
+    /** Runs a Callable for sync, keeping its value or failure for the waiting caller. */
+    private static final class SyncTask<T> implements Runnable {
+        private final Callable<T> body;
+        private final Thread caller = Thread.currentThread();
+        private T value;
+        private Throwable failure;
+        private volatile boolean done;
+
+        SyncTask(Callable<T> body) {
+            this.body = body;
+        }
+
+        @Override
+        public void run() {
+            try {
+                value = body.call();
+            } catch (Throwable t) {
+                failure = t;
+            }
+            done = true;
+            LockSupport.unpark(caller);
+        }
+
+        /** For a task queued on a SerialDrain: parks until it ran (dispatch_sync_f does that natively). */
+        void await() {
+            boolean interrupted = false;
+            while (!done) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted(); // like dispatch_sync, not interruptible; keep the flag
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        T result() {
+            if (failure instanceof RuntimeException e) {
+                throw e;
+            }
+            if (failure instanceof Error e) {
+                throw e;
+            }
+            if (failure != null) {
+                throw new CompletionException(failure);
+            }
+            return value;
+        }
+    }
+
     private static final class Globals {
-        static final DispatchQueue DEFAULT =
-                new DispatchQueue(JDispatchNative.dispatch_get_global_queue(0, 0), false, "global-default");
+        static final DispatchQueue[] QUEUES = new DispatchQueue[QoSClass.values().length];
+
+        static {
+            for (QoSClass qos : QoSClass.values()) {
+                QUEUES[qos.ordinal()] = new DispatchQueue(JDispatchNative.dispatch_get_global_queue(qos.value, 0),
+                        false, "global-" + qos.name().toLowerCase(java.util.Locale.ROOT));
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ public final class Demo {
         System.out.printf("JDispatch on %s, %s, Java %s%n",
                 Dispatch.platform(), Dispatch.libdispatchVersion(), Runtime.version());
         queues();
+        QueueDemo.run();
         SourceDemo.run();
         DataQueueDemo.run();
     }

@@ -1,0 +1,151 @@
+package io.jdispatch;
+
+import io.jdispatch.internal.Handles;
+import io.jdispatch.internal.QueueNative;
+
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A dispatch_group_t: tracks a set of tasks ({@link #async}) and of explicit {@link #enter()}/{@link #leave()}
+ * pairs; {@link #wait(DispatchTime)} blocks and {@link #notify(DispatchQueue, Runnable)} schedules work for
+ * when all of them are done.
+ *
+ * <p>libdispatch aborts the process on a {@code leave} without its {@code enter}; this class counts the
+ * explicit enters and refuses such a leave with an {@link IllegalStateException}. {@link #close()} is refused
+ * while explicit enters are outstanding (their leave() would come after the close); tasks started with
+ * {@link #async} need no such care. Note the no-argument {@code wait()} and {@code notify()} are
+ * {@link Object}'s: use {@code wait(DispatchTime.FOREVER)}.
+ */
+public final class DispatchGroup extends DispatchObject {
+    private final Object lock = new Object();
+    private long entered; // guarded by lock
+
+    private DispatchGroup(long address) {
+        super(address, true);
+    }
+
+    /** dispatch_group_create. */
+    public static DispatchGroup create() {
+        return new DispatchGroup(QueueNative.dispatch_group_create());
+    }
+
+    /** dispatch_group_enter: one more piece of work the group waits for, until its {@link #leave()}. */
+    public void enter() {
+        long g = acquire();
+        try {
+            synchronized (lock) {
+                QueueNative.dispatch_group_enter(g);
+                entered++;
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_group_leave, balancing one {@link #enter()}; refused when there is none to balance. */
+    public void leave() {
+        long g = acquire();
+        try {
+            synchronized (lock) {
+                if (entered == 0) {
+                    throw new IllegalStateException("dispatch_group_leave on " + this + " without a matching "
+                            + "dispatch_group_enter (libdispatch aborts the process on an unbalanced leave)");
+                }
+                entered--;
+                QueueNative.dispatch_group_leave(g);
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_group_async_f: runs {@code task} on {@code queue} as part of this group. */
+    public void async(DispatchQueue queue, Runnable task) {
+        Objects.requireNonNull(queue, "dispatch_group_async: queue is null");
+        Objects.requireNonNull(task, "dispatch_group_async: task is null");
+        long g = acquire();
+        try {
+            if (queue.drained()) {
+                // Keep FIFO order with the queue's other tasks: enter here, leave when the task ran (the
+                // enter keeps the native group alive even if this wrapper is closed meanwhile).
+                QueueNative.dispatch_group_enter(g);
+                try {
+                    queue.async(() -> {
+                        try {
+                            task.run();
+                        } catch (Throwable t) {
+                            Dispatch.reportException(t);
+                        } finally {
+                            QueueNative.dispatch_group_leave(g);
+                        }
+                    });
+                } catch (RuntimeException refused) { // closed queue: undo the enter
+                    QueueNative.dispatch_group_leave(g);
+                    throw refused;
+                }
+                return;
+            }
+            long q = queue.acquire();
+            try {
+                QueueNative.jd_group_async(g, q, Handles.register(task));
+            } finally {
+                queue.releaseUse();
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /**
+     * dispatch_group_notify_f: runs {@code task} on {@code queue} once the group is empty (at once if it is
+     * empty now). A group that never empties keeps the task.
+     */
+    public void notify(DispatchQueue queue, Runnable task) {
+        Objects.requireNonNull(queue, "dispatch_group_notify: queue is null");
+        Objects.requireNonNull(task, "dispatch_group_notify: task is null");
+        long g = acquire();
+        try {
+            long q = queue.acquire();
+            try {
+                QueueNative.jd_group_notify(g, q, Handles.register(task));
+            } finally {
+                queue.releaseUse();
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** dispatch_group_wait: true when the group emptied before {@code timeout}, false on timeout. */
+    public boolean wait(DispatchTime timeout) {
+        Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
+        long g = acquire();
+        try {
+            return QueueNative.dispatch_group_wait(g, timeout.rawValue()) == 0;
+        } finally {
+            releaseUse();
+        }
+    }
+
+    public boolean wait(long timeout, TimeUnit unit) {
+        return wait(DispatchTime.fromNow(timeout, unit));
+    }
+
+    /** Releases the group; refused while explicit {@link #enter()}s are not yet balanced by {@link #leave()}. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (entered > 0 && !isClosed()) {
+                throw new IllegalStateException("close() of " + this + " with " + entered + " enter() not yet "
+                        + "balanced by leave(): leave() first (it cannot be called after close)");
+            }
+            super.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DispatchGroup@" + Integer.toHexString(System.identityHashCode(this));
+    }
+}

@@ -1,0 +1,74 @@
+package io.jdispatch;
+
+import io.jdispatch.internal.QueueNative;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@code dispatch_time_t}: an opaque 64-bit point in time, either on libdispatch's uptime clock
+ * ({@link #time}, {@link #now()}) or on the wall clock ({@link #walltime}), plus the two constants
+ * {@link #NOW} and {@link #FOREVER}. Used as the deadline of {@link DispatchQueue#after} and the timeout of
+ * {@link DispatchGroup#wait(DispatchTime)} / {@link DispatchSemaphore#wait(DispatchTime)}.
+ *
+ * @param rawValue the dispatch_time_t bits (unsigned in C)
+ */
+public record DispatchTime(long rawValue) {
+    /** DISPATCH_TIME_NOW (0): "now" at the moment libdispatch reads it. */
+    public static final DispatchTime NOW = new DispatchTime(0);
+    /** DISPATCH_TIME_FOREVER (~0ull): never. */
+    public static final DispatchTime FOREVER = new DispatchTime(~0L);
+
+    static {
+        Dispatch.ensureAvailable();
+    }
+
+    /** dispatch_time(when, deltaNanos): {@code when} shifted by a signed number of nanoseconds. */
+    public static DispatchTime time(DispatchTime when, long deltaNanos) {
+        return new DispatchTime(QueueNative.dispatch_time(when.rawValue, deltaNanos));
+    }
+
+    /** dispatch_time(DISPATCH_TIME_NOW, 0): the current point on the uptime clock. */
+    public static DispatchTime now() {
+        return time(NOW, 0);
+    }
+
+    /** dispatch_time(DISPATCH_TIME_NOW, delay); a delay too long to represent gives {@link #FOREVER}. */
+    public static DispatchTime fromNow(long delay, TimeUnit unit) {
+        return time(NOW, unit.toNanos(delay));
+    }
+
+    public static DispatchTime fromNow(Duration delay) {
+        return time(NOW, saturatedNanos(delay));
+    }
+
+    /** dispatch_walltime(&instant, 0): a deadline on the wall clock (it follows changes of the system clock). */
+    public static DispatchTime walltime(Instant instant) {
+        return new DispatchTime(QueueNative.jd_walltime(instant.getEpochSecond(), instant.getNano(), 0));
+    }
+
+    /** dispatch_walltime(NULL, 0): now, on the wall clock. */
+    public static DispatchTime walltimeNow() {
+        return walltime(Instant.now());
+    }
+
+    /** This time shifted by {@code deltaNanos} (dispatch_time(this, delta)). */
+    public DispatchTime plus(long deltaNanos) {
+        return time(this, deltaNanos);
+    }
+
+    @Override
+    public String toString() {
+        return this.equals(NOW) ? "DispatchTime.NOW" : this.equals(FOREVER) ? "DispatchTime.FOREVER"
+                : "DispatchTime[0x" + Long.toHexString(rawValue) + "]";
+    }
+
+    static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package io.jdispatch;
+
+/**
+ * The quality-of-service classes of the global concurrent queues ({@code qos_class_t}), as accepted by
+ * {@code dispatch_get_global_queue} (all five checked on swift-corelibs-libdispatch 6.0.3 on Linux by
+ * tests/native/test_queue_rules.c; Linux has no kernel QoS, so there they only rank libdispatch's own
+ * root queues).
+ */
+public enum QoSClass {
+    USER_INTERACTIVE(0x21),
+    USER_INITIATED(0x19),
+    DEFAULT(0x15),
+    UTILITY(0x11),
+    BACKGROUND(0x09);
+
+    /** The qos_class_t value. */
+    public final int value;
+
+    QoSClass(int value) {
+        this.value = value;
+    }
+}
