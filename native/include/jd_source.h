@@ -52,9 +52,6 @@ void jd_source_set_registration(dispatch_source_t source, int32_t on);
 /* Closes fd right after the cancel handler returned (-1: close nothing). */
 void jd_source_close_on_cancel(dispatch_source_t source, int32_t fd);
 
-/* dispatch_time / dispatch_walltime with int64 arguments (walltime: nanoseconds since the epoch, 0 = now). */
-uint64_t jd_time(uint64_t when, int64_t delta);
-uint64_t jd_walltime(int64_t epoch_nanos, int64_t delta);
 
 /* Why a signal may not be watched in a JVM (a sentence naming the signal and the rule), or NULL if it may. */
 const char *jd_signal_refusal(int32_t signo);

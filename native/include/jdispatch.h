@@ -37,6 +37,12 @@ const char *jd_libdispatch_version(void);
 /* Does nothing: the cost of calling it from Java is the cost of a JNI crossing (benchmarks). */
 void jd_noop(void);
 
+/*
+ * Bytes malloc has handed out and not had back (glibc mallinfo2: in-use chunks + mmapped blocks), or -1
+ * where unknown. Unlike RSS it does not move with fragmentation or per-thread arenas: leak tests use it.
+ */
+int64_t jd_malloc_in_use(void);
+
 /* The calling thread's kernel id (gettid on Linux), for tests of thread attachment. */
 int64_t jd_thread_id(void);
 

@@ -2,6 +2,9 @@
 
 #include <stdlib.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #ifdef __linux__
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +45,15 @@ const char *jd_libdispatch_version(void) {
 }
 
 void jd_noop(void) {}
+
+int64_t jd_malloc_in_use(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    struct mallinfo2 mi = mallinfo2();
+    return (int64_t)(mi.uordblks + mi.hblkhd);
+#else
+    return -1;
+#endif
+}
 
 int64_t jd_thread_id(void) {
 #ifdef __linux__

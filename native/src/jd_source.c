@@ -165,15 +165,3 @@ void jd_source_set_registration(dispatch_source_t source, int32_t on) {
 void jd_source_close_on_cancel(dispatch_source_t source, int32_t fd) {
     atomic_store(&((jd_source_ctx *)dispatch_get_context(source))->close_fd, fd);
 }
-
-uint64_t jd_time(uint64_t when, int64_t delta) {
-    return dispatch_time((dispatch_time_t)when, delta);
-}
-
-uint64_t jd_walltime(int64_t epoch_nanos, int64_t delta) {
-    if (epoch_nanos == 0) {
-        return dispatch_walltime(NULL, delta);
-    }
-    struct timespec ts = {.tv_sec = epoch_nanos / 1000000000, .tv_nsec = epoch_nanos % 1000000000};
-    return dispatch_walltime(&ts, delta);
-}

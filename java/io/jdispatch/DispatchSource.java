@@ -37,7 +37,6 @@ public final class DispatchSource extends DispatchObject {
     }
 
     /** dispatch_time_t values (a later DispatchTime type may carry these). */
-    public static final long TIME_NOW = 0L, TIME_FOREVER = ~0L;
 
     public static final long MACH_SEND_DEAD = 0x1;
     public static final long MEMORYPRESSURE_NORMAL = 0x01, MEMORYPRESSURE_WARN = 0x02, MEMORYPRESSURE_CRITICAL = 0x04;
@@ -175,16 +174,6 @@ public final class DispatchSource extends DispatchObject {
                     + " has no file descriptor field (only the JDK's own socket, datagram, pipe and file channels do)");
         }
         return fd;
-    }
-
-    /** dispatch_time(when, delta): {@code when} is TIME_NOW or an earlier result; uptime clock. */
-    public static long dispatchTime(long when, long deltaNanos) {
-        return SourceNative.jd_time(when, deltaNanos);
-    }
-
-    /** dispatch_walltime: {@code epochNanos} since 1970 (0: now) plus delta; wall clock (gettimeofday). */
-    public static long dispatchWalltime(long epochNanos, long deltaNanos) {
-        return SourceNative.jd_walltime(epochNanos, deltaNanos);
     }
 
     // ---- handlers -----------------------------------------------------------------------------------------
@@ -379,19 +368,21 @@ public final class DispatchSource extends DispatchObject {
     }
 
     /**
-     * dispatch_source_set_timer: clears the pending fire count; the next fire is at {@code start} (TIME_NOW or
-     * {@link #dispatchTime}: uptime clock; {@link #dispatchWalltime}: wall clock; TIME_FOREVER: never), then
-     * every {@code intervalNanos}. Interval 0 or TIME_FOREVER means one shot (libdispatch itself would take
+     * dispatch_source_set_timer: clears the pending fire count; the next fire is at {@code start} (an uptime
+     * {@link DispatchTime} such as NOW or fromNow: uptime clock; walltime: wall clock; FOREVER: never), then
+     * every {@code intervalNanos}. Interval 0 or {@code DispatchTime.FOREVER.rawValue()} means one shot (libdispatch itself would take
      * 0 as a 1 ns period, a busy timer). Linux libdispatch ignores {@code leewayNanos} (timerfd fires at the
      * deadline); it is passed on for macOS.
      */
-    public void setTimer(long start, long intervalNanos, long leewayNanos) {
+    public void setTimer(DispatchTime start, long intervalNanos, long leewayNanos) {
+        Objects.requireNonNull(start, "dispatch_source_set_timer: start is null");
         if (type != Type.TIMER) {
             throw new IllegalStateException("dispatch_source_set_timer: " + this + " is not a TIMER source");
         }
         long s = acquireLive("dispatch_source_set_timer");
         try {
-            SourceNative.dispatch_source_set_timer(s, start, intervalNanos == 0 ? TIME_FOREVER : intervalNanos,
+            SourceNative.dispatch_source_set_timer(s, start.rawValue(),
+                    intervalNanos == 0 ? DispatchTime.FOREVER.rawValue() : intervalNanos,
                     leewayNanos);
         } finally {
             releaseUse();

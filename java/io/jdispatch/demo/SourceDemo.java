@@ -2,6 +2,7 @@ package io.jdispatch.demo;
 
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
+import io.jdispatch.DispatchTime;
 import io.jdispatch.internal.SourceNative;
 
 import java.io.IOException;
@@ -49,7 +50,7 @@ public final class SourceDemo {
                         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
                 fired.countDown();
             });
-            t.setTimer(DispatchSource.dispatchTime(DispatchSource.TIME_NOW, 50_000_000), 50_000_000, 0);
+            t.setTimer(DispatchTime.fromNow(50, TimeUnit.MILLISECONDS), 50_000_000, 0);
             t.resume();
             await(fired, "3 timer fires");
         }

@@ -101,4 +101,6 @@ public final class JDispatchNative {
     public static native @Cast("int64_t") long jd_thread_id();
 
     public static native void jd_noop();
+
+    public static native @Cast("int64_t") long jd_malloc_in_use();
 }

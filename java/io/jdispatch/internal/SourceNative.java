@@ -78,10 +78,6 @@ public final class SourceNative {
 
     public static native int jd_signal_send(@Cast("int64_t") long pid, int signo);
 
-    public static native @Cast("uint64_t") long jd_time(@Cast("uint64_t") long when, @Cast("int64_t") long delta);
-
-    public static native @Cast("uint64_t") long jd_walltime(@Cast("int64_t") long epochNanos, @Cast("int64_t") long delta);
-
     public static native int jd_channel_fd(@Raw(withEnv = true) Object channel);
 
     public static native void dispatch_source_cancel(@Cast("dispatch_source_t") long source);

@@ -339,7 +339,7 @@ class DispatchSourceTest {
     void timerDataCountsFiresAndRepeats() throws Exception {
         try (DispatchSource t = DispatchSource.timer(false, queue)) {
             BlockingQueue<Long> seen = collect(t);
-            t.setTimer(DispatchSource.TIME_NOW, TimeUnit.MILLISECONDS.toNanos(2), 0);
+            t.setTimer(DispatchTime.NOW, TimeUnit.MILLISECONDS.toNanos(2), 0);
             t.resume();
             assertTrue(take(seen) >= 1);
             t.suspend();
@@ -353,10 +353,10 @@ class DispatchSourceTest {
 
     @Test
     void oneShotTimerFiresOnceForIntervalZeroAndForever() throws Exception {
-        for (long interval : new long[]{0, DispatchSource.TIME_FOREVER}) {
+        for (long interval : new long[]{0, DispatchTime.FOREVER.rawValue()}) {
             try (DispatchSource t = DispatchSource.timer(true, queue)) {
                 BlockingQueue<Long> seen = collect(t);
-                t.setTimer(DispatchSource.dispatchTime(DispatchSource.TIME_NOW, 1_000_000), interval, 0);
+                t.setTimer(DispatchTime.time(DispatchTime.NOW, 1_000_000), interval, 0);
                 t.resume();
                 assertEquals(1, take(seen));
                 Thread.sleep(30); // a repeating timer would have fired again by now
@@ -372,8 +372,8 @@ class DispatchSourceTest {
         try (DispatchSource wall = DispatchSource.timer(false, queue);
              DispatchSource never = DispatchSource.timer(false, queue)) {
             BlockingQueue<Long> w = collect(wall), n = collect(never);
-            wall.setTimer(DispatchSource.dispatchWalltime(0, 5_000_000), DispatchSource.TIME_FOREVER, 0);
-            never.setTimer(DispatchSource.TIME_FOREVER, DispatchSource.TIME_FOREVER, 0);
+            wall.setTimer(DispatchTime.walltimeNow().plus(5_000_000), DispatchTime.FOREVER.rawValue(), 0);
+            never.setTimer(DispatchTime.FOREVER, DispatchTime.FOREVER.rawValue(), 0);
             wall.resume();
             never.resume();
             assertEquals(1, take(w));
@@ -386,14 +386,14 @@ class DispatchSourceTest {
     void setTimerClearsPendingData() throws Exception {
         try (DispatchSource t = DispatchSource.timer(false, queue)) {
             BlockingQueue<Long> seen = collect(t);
-            t.setTimer(DispatchSource.TIME_NOW, 1_000_000, 0);
+            t.setTimer(DispatchTime.NOW, 1_000_000, 0);
             t.resume();
             take(seen);
             t.suspend();
             Thread.sleep(30); // fires accumulate while suspended
             // Re-arm far in the future: the accumulated fires must be gone.
-            t.setTimer(DispatchSource.dispatchTime(DispatchSource.TIME_NOW, TimeUnit.HOURS.toNanos(1)),
-                    DispatchSource.TIME_FOREVER, 0);
+            t.setTimer(DispatchTime.time(DispatchTime.NOW, TimeUnit.HOURS.toNanos(1)),
+                    DispatchTime.FOREVER.rawValue(), 0);
             seen.clear();
             t.resume();
             Thread.sleep(30);
@@ -411,7 +411,7 @@ class DispatchSourceTest {
         e = assertThrows(IllegalStateException.class, s::resume);
         assertTrue(e.getMessage().contains("dispatch_resume") && e.getMessage().contains("not suspended"), e.getMessage());
         s.activate(); // idempotent on an active source
-        e = assertThrows(IllegalStateException.class, () -> s.setTimer(0, 1, 0));
+        e = assertThrows(IllegalStateException.class, () -> s.setTimer(DispatchTime.NOW, 1, 0));
         assertTrue(e.getMessage().contains("not a TIMER"), e.getMessage());
         s.cancel();
         e = assertThrows(IllegalStateException.class, () -> s.setEventHandler(() -> { }));

@@ -108,7 +108,7 @@ public final class SourceLatencyHarness {
                 }
             });
             t0[0] = System.nanoTime();
-            t.setTimer(DispatchSource.TIME_NOW, PERIOD, 0);
+            t.setTimer(io.jdispatch.DispatchTime.NOW, PERIOD, 0);
             t.resume();
             done.await();
         }

@@ -18,21 +18,24 @@ class QueueLifecycleStressTest {
     @Test
     void createUseCloseCyclesLeaveFdsRssAndHeapFlat() throws Exception {
         int cycles = Stress.count(100_000);
-        // A full round first: JIT, libdispatch's thread pool and malloc's high-water mark settle in it.
-        cycle(cycles);
+        // Warm up until bounded caches are full: native memory in use rises ~12 MB over the first few hundred
+        // thousand cycles, then stays flat (measured: 3M further cycles after 1M moved it by -72 KiB).
+        cycle(3 * cycles);
         ProcessStats before = ProcessStats.now();
         int handlesBefore = Handles.size(); // other test classes in this JVM may hold some
         long t0 = System.nanoTime();
-        long ran = cycle(cycles);
+        long ran = cycle(3 * cycles);
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         ProcessStats after = ProcessStats.now();
-        Stress.report("queue create/async/close", String.format("%d cycles in %d ms; before %s; after %s", cycles, ms, before, after));
-        assertEquals(cycles, ran);
+        Stress.report("queue create/async/close", String.format("%d cycles in %d ms; before %s; after %s", 3 * cycles, ms, before, after));
+        assertEquals(3 * cycles, ran);
         assertEquals(handlesBefore, Handles.size(), "task handles left registered");
         assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
         assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
-        // A leaked queue costs ~200 bytes of native memory: 100k of them would be 20 MB.
-        assertTrue(after.rssKiB() <= before.rssKiB() + 8 * 1024, "RSS grew: " + before + " -> " + after);
+        // A leaked queue holds >= 100 bytes of malloc'd memory: 300k of them would be 30 MB in use.
+        assertTrue(after.nativeKiB() <= before.nativeKiB() + 2 * 1024, "native memory grew: " + before + " -> " + after);
+        // RSS climbs to malloc's high-water mark (as in a pure C loop over libdispatch): a coarse bound only.
+        assertTrue(after.rssKiB() <= before.rssKiB() + 48 * 1024, "RSS grew: " + before + " -> " + after);
     }
 
     /** n create/async/close cycles, at most BATCH queues in flight (so memory measures leaks, not backlog). */

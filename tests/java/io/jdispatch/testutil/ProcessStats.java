@@ -1,16 +1,23 @@
 package io.jdispatch.testutil;
 
+import io.jdispatch.internal.JDispatchNative;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 
-/** Open fds, resident memory and live heap of this process, for stress tests that must end flat. */
-public record ProcessStats(long openFds, long rssKiB, long heapUsedKiB) {
+/**
+ * Open fds, resident memory, native memory in use (malloc) and live Java heap of this process, for stress
+ * tests that must end flat. RSS also moves with allocator high-water marks and new threads' arenas; native
+ * memory in use does not, so leak assertions use it and RSS is a coarse bound.
+ */
+public record ProcessStats(long openFds, long rssKiB, long nativeKiB, long heapUsedKiB) {
 
     public static ProcessStats now() {
-        return new ProcessStats(countOpenFds(), currentRssKiB(), heapAfterGc());
+        long heap = heapAfterGc(); // first: the Cleaner may free native memory during these collections
+        return new ProcessStats(countOpenFds(), currentRssKiB(), JDispatchNative.jd_malloc_in_use() / 1024, heap);
     }
 
     public static long countOpenFds() {
@@ -46,6 +53,6 @@ public record ProcessStats(long openFds, long rssKiB, long heapUsedKiB) {
 
     @Override
     public String toString() {
-        return String.format("fds=%d rss=%d KiB heap=%d KiB", openFds, rssKiB, heapUsedKiB);
+        return String.format("fds=%d rss=%d KiB native=%d KiB heap=%d KiB", openFds, rssKiB, nativeKiB, heapUsedKiB);
     }
 }
