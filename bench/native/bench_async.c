@@ -6,6 +6,7 @@
  * Usage: bench_async [tasks per round, default 10000] [rounds, default 200]
  */
 #include <dispatch/dispatch.h>
+#include "bench_util.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,11 +23,6 @@ static void count_down(void *ctx) {
     }
 }
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -38,17 +34,18 @@ static void run(const char *name, dispatch_queue_t q, long n, int rounds) {
     for (int warm = 0; warm < 2; warm++) {
         for (int r = 0; r < rounds; r++) {
             atomic_store(&remaining, n);
-            double start = now_ns();
+            double start = (double)bench_now_ns();
             for (long i = 0; i < n; i++) {
                 dispatch_async_f(q, NULL, count_down);
             }
             dispatch_semaphore_wait(all_done, DISPATCH_TIME_FOREVER);
-            per_task[r] = (now_ns() - start) / (double)n;
+            per_task[r] = ((double)bench_now_ns() - start) / (double)n;
         }
     }
     qsort(per_task, (size_t)rounds, sizeof *per_task, cmp);
-    printf("bench_async %s ns/task %.1f (N=%ld, rounds=%d, min %.1f)\n", name, per_task[rounds / 2], n, rounds,
-           per_task[0]);
+    char key[64];
+    snprintf(key, sizeof key, "c.async.%s", name);
+    bench_result(key, per_task[rounds / 2], "ns/op"); /* the median round */
     free(per_task);
 }
 

@@ -81,6 +81,9 @@ public final class BenchMain {
                 .warmupIterations(QUICK ? 1 : 3).warmupTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
                 .measurementIterations(QUICK ? 2 : 5).measurementTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
                 .shouldFailOnError(true);
+        if (Runtime.version().feature() < 21) { // no virtual threads before Java 21: that baseline is n/a
+            opts.param("executor", "dispatchSerial", "dispatchGlobal", "tpe1", "tpeN", "forkJoin");
+        }
         for (RunResult r : new Runner(opts.build()).run()) {
             var p = r.getParams();
             StringBuilder key = new StringBuilder(p.getBenchmark().replaceFirst("^io\\.jdispatch\\.bench\\.", ""));

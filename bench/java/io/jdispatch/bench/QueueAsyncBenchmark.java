@@ -14,19 +14,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
@@ -36,8 +24,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Task dispatch throughput: {@value #TASKS} submits of an empty Runnable, then waiting until all of them ran
@@ -138,60 +124,5 @@ public class QueueAsyncBenchmark {
             e.execute(t);
         }
         t.await();
-    }
-
-    /** Runs the C floor, then JMH on every executor this JVM has, and prints ratios. Args: forks (default 1). */
-    public static void main(String[] args) throws Exception {
-        Map<String, Double> floor = cFloor();
-        List<String> executors = new ArrayList<>(List.of("dispatchSerial", "dispatchGlobal", "tpe1", "tpeN", "forkJoin"));
-        if (hasVirtualThreads()) {
-            executors.add("virtual");
-        } else {
-            System.out.println("virtual: skipped (needs Java 21+, this is " + Runtime.version() + ")");
-        }
-        Iterable<RunResult> results = new Runner(new OptionsBuilder()
-                .include(QueueAsyncBenchmark.class.getName() + ".submitAndAwait")
-                .param("executor", executors.toArray(String[]::new))
-                .forks(args.length > 0 ? Integer.parseInt(args[0]) : 1)
-                .warmupIterations(3).warmupTime(TimeValue.seconds(1))
-                .measurementIterations(5).measurementTime(TimeValue.seconds(1))
-                .build()).run();
-        Map<String, Double> ns = new LinkedHashMap<>();
-        for (RunResult r : results) {
-            ns.put(r.getParams().getParam("executor"), r.getPrimaryResult().getScore());
-        }
-        System.out.printf("%nns/task (JMH avg; C floor = median round of bench_async) on %s, %d cores:%n",
-                Runtime.version(), Runtime.getRuntime().availableProcessors());
-        floor.forEach((k, v) -> System.out.printf("  C floor %-8s %8.1f%n", k, v));
-        double tpe1 = ns.getOrDefault("tpe1", Double.NaN);
-        for (Map.Entry<String, Double> e : ns.entrySet()) {
-            String which = e.getKey().equals("dispatchSerial") ? "serial" : "global";
-            System.out.printf("  %-15s %8.1f   vs tpe1 %5.2fx   vs C floor (%s) %5.2fx%n", e.getKey(), e.getValue(),
-                    e.getValue() / tpe1, which, e.getValue() / floor.getOrDefault(which, Double.NaN));
-        }
-    }
-
-    private static Map<String, Double> cFloor() throws Exception {
-        Map<String, Double> floor = new LinkedHashMap<>();
-        Path exe = Path.of(System.getProperty("jdispatch.benchNative", "target/native/bench_async"));
-        if (!Files.isExecutable(exe)) {
-            System.out.println("C floor: " + exe + " not built (run mvn package first); ratios to it are NaN");
-            return floor;
-        }
-        Process p = new ProcessBuilder(exe.toString(), String.valueOf(TASKS)).redirectErrorStream(true).start();
-        Pattern line = Pattern.compile("bench_async (\\w+) ns/task ([0-9.]+).*");
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
-            for (String s; (s = r.readLine()) != null; ) {
-                System.out.println(s);
-                Matcher m = line.matcher(s);
-                if (m.matches()) {
-                    floor.put(m.group(1), Double.parseDouble(m.group(2)));
-                }
-            }
-        }
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(exe + " exited with " + p.exitValue());
-        }
-        return floor;
     }
 }

@@ -47,12 +47,16 @@ final class Report {
                 }
                 alts.append(label).append(' ').append(fmt(v)).append(", ").append(ratio(ours, v));
             });
-            String target = "";
-            String met = "";
-            if (r.target() != null) {
-                target = "ours/" + r.target().against() + " <= " + r.target().maxRatio();
-                Double x = ratioValue(ours, reference(r, r.target().against()));
-                met = x == null ? "not measured" : x <= r.target().maxRatio() ? "yes" : "**no**";
+            StringBuilder target = new StringBuilder();
+            StringBuilder met = new StringBuilder();
+            for (Rows.Target t : r.targets()) {
+                if (target.length() > 0) {
+                    target.append("; ");
+                    met.append("; ");
+                }
+                target.append("ours/").append(t.against()).append(" <= ").append(t.maxRatio());
+                Double x = ratioValue(ours, reference(r, t.against()));
+                met.append(x == null ? "not measured" : x <= t.maxRatio() ? "yes" : "**no**");
             }
             sb.append("| ").append(r.operation()).append(" | ").append(fmt(ours)).append(" | ").append(fmt(floor))
               .append(" | ").append(ratio(ours, floor)).append(" | ").append(alts).append(" | ").append(target)
@@ -82,7 +86,8 @@ final class Report {
     private static void add(List<Ratio> out, Rows.Row r, String label, Measurements.Value ours, Measurements.Value other, String targetKey) {
         Double x = ratioValue(ours, other);
         if (x != null) {
-            Double limit = r.target() != null && r.target().against().equals(targetKey) ? r.target().maxRatio() : null;
+            Double limit = r.targets().stream().filter(t -> t.against().equals(targetKey)).map(Rows.Target::maxRatio)
+                    .findFirst().orElse(null);
             out.add(new Ratio(r.operation(), label, x, limit));
         }
     }
