@@ -39,7 +39,7 @@ void jd_noop(void);
 
 /*
  * Bytes malloc has handed out and not had back (glibc mallinfo2: in-use chunks + mmapped blocks), or -1
- * where unknown. Unlike RSS it does not move with fragmentation or per-thread arenas: leak tests use it.
+ * where unknown (another libc, or an AddressSanitizer build). Unlike RSS it does not move with fragmentation or per-thread arenas: leak tests use it.
  */
 int64_t jd_malloc_in_use(void);
 

@@ -46,8 +46,14 @@ const char *jd_libdispatch_version(void) {
 
 void jd_noop(void) {}
 
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+
 int64_t jd_malloc_in_use(void) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+#if __has_feature(address_sanitizer) || defined(__SANITIZE_ADDRESS__)
+    return -1; /* ASan's allocator replaces malloc (and quarantines frees): no meaningful figure */
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
     struct mallinfo2 mi = mallinfo2();
     return (int64_t)(mi.uordblks + mi.hblkhd);
 #else

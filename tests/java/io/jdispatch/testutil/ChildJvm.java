@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a Java program in a child JVM with a clean environment (no LD_LIBRARY_PATH, only PATH and HOME). */
+/** Runs a Java program in a child JVM with a clean environment (only PATH and HOME, and a sanitizer runtime if one is preloaded). */
 public final class ChildJvm {
     private ChildJvm() {}
 
@@ -36,6 +36,13 @@ public final class ChildJvm {
         env.clear();
         env.put("PATH", "/usr/bin:/bin");
         env.put("HOME", home.toString());
+        // Under scripts/sanitize the JNI library is ASan-built: the child needs the same preloaded runtime.
+        for (String keep : List.of("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")) {
+            String value = System.getenv(keep);
+            if (value != null && !value.isEmpty()) {
+                env.put(keep, value);
+            }
+        }
         Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
