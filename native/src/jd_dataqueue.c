@@ -152,9 +152,25 @@ static int open_fifo(const char *path, const char *suffix, bool create) {
             fd = -1;
             errno = EINVAL;
         }
+        if (create && fd < 0) {
+            int err = errno;
+            unlink(name); /* the FIFO this call made */
+            errno = err;
+        }
     }
     free(name);
     return fd;
+}
+
+/* On a failed create: removes the first n of the region file and its FIFOs, the ones this create made (never a
+   file it found there: that may be another queue's). */
+static void remove_created(const char *path, int n) {
+    static const char *const suffixes[] = {"", ".avail", ".serviced"};
+    for (int i = 0; i < n; i++) {
+        char *name = suffixed(path, suffixes[i]);
+        if (name) unlink(name);
+        free(name);
+    }
 }
 
 jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, const char *path, int32_t status[2]) {
@@ -181,10 +197,14 @@ jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, co
         if (mem < 0) {
             goto fail;
         }
-        if (ftruncate(mem, size) != 0 || (avail = open_fifo(path, ".avail", true)) < 0 ||
-            (serviced = open_fifo(path, ".serviced", true)) < 0) {
+        int made = 1; /* how many of region, .avail, .serviced this call made */
+        if (ftruncate(mem, size) == 0 && (avail = open_fifo(path, ".avail", true)) >= 0) {
+            made = 2;
+            serviced = open_fifo(path, ".serviced", true);
+        }
+        if (serviced < 0) {
             int err = errno;
-            jd_dq_unlink(path);
+            remove_created(path, made);
             errno = err;
             goto fail;
         }

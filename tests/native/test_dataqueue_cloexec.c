@@ -115,6 +115,16 @@ int main(void) {
     CHECK(mode_of(name) == 0600);
     CHECK(!jd_dq_create(4096, queue, path, status) && status[1] == EEXIST);
     CHECK(mode_of(path) == 0600); /* still there, still ours */
+    char stale[160], stale_fifo[170];
+    snprintf(stale, sizeof stale, "%s-stale", path);
+    snprintf(stale_fifo, sizeof stale_fifo, "%s.avail", stale);
+    int fd = open(stale_fifo, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(!jd_dq_create(4096, queue, stale, status) && status[1] == EEXIST);
+    CHECK(access(stale_fifo, F_OK) == 0 && mode_of(stale_fifo) == 0644); /* someone else's file: left alone */
+    CHECK(access(stale, F_OK) != 0);                                     /* what create made: removed */
+    CHECK(unlink(stale_fifo) == 0);
 
     /* Slots: the creator and one peer are attached; a third is refused; freeing one frees its slot. */
     CHECK(jd_dq_peer_attached(named) == 1 && jd_dq_peer_attached(by_path) == 1);
