@@ -29,9 +29,8 @@ class QueueStressTest {
 
     @Test
     void millionsOfAsyncTasksFromFourThreadsRunExactlyOnceOnSerialAndGlobalQueues() throws Exception {
-        long perThread = Stress.count(2_500_000) / THREADS * (Stress.LONG ? 1 : 1); // 10M in the long form: see below
-        long total = Stress.LONG ? 10_000_000 : perThread * THREADS;
-        perThread = total / THREADS;
+        long perThread = Stress.count(1_000_000); // 4M tasks per queue kind; 40M in the long form
+        long total = perThread * THREADS;
         ProcessStats before = ProcessStats.now();
         long t0 = System.nanoTime();
 
@@ -68,7 +67,9 @@ class QueueStressTest {
         ProcessStats after = ProcessStats.now();
         Stress.report("async x" + total + " serial + global", String.format("serial %d ms (%.1f M/s), global %d ms (%.1f M/s); before %s; after %s",
                 serialMs, total / 1e3 / serialMs, globalMs, total / 1e3 / globalMs, before, after));
-        assertTrue(after.nativeKiB() <= before.nativeKiB() + 4 * 1024, "native memory grew: " + before + " -> " + after);
+        // No memory bound here: libdispatch's per-thread continuation caches grow with the backlog (up to
+        // MAX_BACKLOG tasks); the churn and lifecycle tests are the leak checks.
+        assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
     }
 
     private interface Submit {
@@ -190,7 +191,8 @@ class QueueStressTest {
         ProcessStats after = ProcessStats.now(); // collects: the Cleaner releases what was dropped; no crash
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         Stress.report("dropped queues/groups/semaphores x" + n, String.format("%d of each in %d ms; before %s; after %s", n, ms, before, after));
-        assertTrue(after.nativeKiB() <= before.nativeKiB() + 1024, "native memory grew: " + before + " -> " + after);
+        // A leaked group is ~80 bytes of malloc'd memory: n / 2 of them (the entered ones) would be ~800 KiB.
+        assertTrue(after.nativeKiB() <= before.nativeKiB() + 256, "native memory grew: " + before + " -> " + after);
     }
 
     /** n concurrent queues, groups (half still entered) and semaphores (half waited below their initial value), never closed. */
