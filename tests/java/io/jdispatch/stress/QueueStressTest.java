@@ -148,15 +148,16 @@ class QueueStressTest {
     void groupAndSemaphoreChurnLeavesNativeMemoryFlat() throws Exception {
         int n = Stress.count(100_000);
         try (DispatchQueue queue = DispatchQueue.createConcurrent("stress.churn")) {
-            churn(n / 4, queue); // warm-up: libdispatch's caches fill first
+            churn(n / 2, queue); // warm-up: libdispatch's caches fill first
             ProcessStats before = ProcessStats.now();
             long t0 = System.nanoTime();
             churn(n, queue);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             ProcessStats after = ProcessStats.now();
             Stress.report("group+semaphore churn x" + n, String.format("%d cycles in %d ms; before %s; after %s", n, ms, before, after));
-            // A leaked group or semaphore holds >= 64 bytes of malloc'd memory: n of each would be > 12 MB.
-            assertTrue(after.nativeKiB() <= before.nativeKiB() + 1024, "native memory grew: " + before + " -> " + after);
+            // A leaked group or semaphore holds >= 64 bytes of malloc'd memory: n of each would be > 12 MB. The
+            // bound leaves room for libdispatch's per-thread caches as worker threads come and go (seen: +1.5 MB).
+            assertTrue(after.nativeKiB() <= before.nativeKiB() + 4 * 1024, "native memory grew: " + before + " -> " + after);
             assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
             assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
         }
