@@ -7,14 +7,23 @@
  *                                                     DataAvailable), verify each
  *   dq_peer c2c <count> <size>                        floor: creates a 1 MiB queue under /dev/shm, spawns
  *                                                     `dq_peer consume` on it, produces, prints entries/s
+ *   dq_peer produce-seq <path> <first> <count> [die]  fault tests: enqueue self-describing entries first..;
+ *                                                     `die`: then write entry first+count completely and
+ *                                                     SIGKILL itself before publishing it (before tail moves)
+ *   dq_peer consume-seq <path> <last>                 fault tests: dequeue self-describing entries from
+ *                                                     wherever head is until entry <last>, verify each, and
+ *                                                     write each dequeued sequence number to stdout at once
  *
  * Entry n has size splitmix64(seed ^ n) % (max_size + 1) and byte i = (uint8_t)(n * 131 + i * 7): the consumer
  * checks every entry (nothing lost, duplicated or reordered) and both sides print a checksum.
+ * A self-describing entry n (tests/java/io/jdispatch/stress/SeqEntry.java is the Java side): 16 + (splitmix64(n)
+ * >> 40) % 200 bytes: u64 n, u64 splitmix64(n) (little endian), then byte i = (uint8_t)(n * 131 + i * 7).
  * Exit status 0 on success; the line printed last says what happened.
  */
 #include "jd_dataqueue.h"
 
 #include <dispatch/dispatch.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,26 +43,57 @@ static uint64_t splitmix64(uint64_t x) {
 struct peer {
     jd_dataqueue *q;
     uint64_t count, seed, max_size, fixed_size;
+    uint64_t first;    /* consume-seq: the first entry this consumer saw */
     uint64_t next;     /* sequence number of the next entry */
     uint64_t checksum; /* over every size and byte, in order */
     uint64_t wakeups;
     int failed;
+    bool seq;          /* self-describing entries */
+    uint64_t die_at;   /* produce-seq die: the entry written but never published */
     dispatch_semaphore_t done, room;
 };
 
 static uint32_t size_of(struct peer *p, uint64_t n) {
+    if (p->seq) return (uint32_t)(16 + (splitmix64(n) >> 40) % 200);
     return p->fixed_size != UINT64_MAX ? (uint32_t)p->fixed_size : (uint32_t)(splitmix64(p->seed ^ n) % (p->max_size + 1));
 }
 
 static void fill(void *ctx, void *data, size_t size) {
     struct peer *p = ctx;
     uint8_t *b = data;
-    for (size_t i = 0; i < size; i++) b[i] = (uint8_t)(p->next * 131 + i * 7);
+    size_t i = 0;
+    if (p->seq) {
+        uint64_t words[2] = {p->next, splitmix64(p->next)};
+        memcpy(b, words, sizeof words);
+        i = sizeof words;
+    }
+    for (; i < size; i++) b[i] = (uint8_t)(p->next * 131 + i * 7);
+    if (p->next == p->die_at) {
+        kill(getpid(), SIGKILL); /* the entry is complete in the region, but tail was never stored */
+    }
+}
+
+/* A self-describing entry: the first one seen sets where this consumer starts. */
+static void check_seq(struct peer *p, const uint8_t *b, size_t size) {
+    uint64_t words[2] = {0, 0};
+    if (size >= sizeof words) memcpy(words, b, sizeof words);
+    if (p->first == UINT64_MAX) p->first = p->next = words[0];
+    int bad = size != size_of(p, p->next) || words[0] != p->next || words[1] != splitmix64(p->next);
+    for (size_t i = sizeof words; i < size && !bad; i++) bad = b[i] != (uint8_t)(p->next * 131 + i * 7);
+    if (bad && !p->failed) {
+        fprintf(stderr, "dq_peer: expected entry %llu, got size %zu seq %llu\n", (unsigned long long)p->next, size,
+                (unsigned long long)words[0]);
+        p->failed = 1;
+    }
 }
 
 static void check(void *ctx, const void *data, size_t size) {
     struct peer *p = ctx;
     const uint8_t *b = data;
+    if (p->seq) {
+        check_seq(p, b, size);
+        return;
+    }
     if (size != size_of(p, p->next)) {
         fprintf(stderr, "dq_peer: entry %llu has size %zu, expected %u\n", (unsigned long long)p->next, size,
                 size_of(p, p->next));
@@ -81,6 +121,7 @@ static void on_data_available(void *ctx, int32_t event) {
             p->failed = 1;
             break;
         }
+        if (p->seq) dprintf(1, "%llu\n", (unsigned long long)p->next); /* progress, for a test that kills us */
         p->next++;
     }
     dispatch_semaphore_signal(p->done);
@@ -93,7 +134,7 @@ static void on_data_serviced(void *ctx, int32_t event) {
 
 static void produce(struct peer *p) {
     jd_dq_set_data_serviced_handler(p->q, on_data_serviced, p);
-    for (p->next = 0; p->next < p->count;) {
+    for (p->next = p->first; p->next < p->count;) {
         uint32_t size = size_of(p, p->next);
         jd_ioreturn ret = jd_dq_enqueue(p->q, size, fill, p);
         if (ret == kIOReturnSuccess) {
@@ -142,7 +183,8 @@ static double now(void) {
 extern char **environ;
 
 int main(int argc, char **argv) {
-    struct peer p = {.done = dispatch_semaphore_create(0), .room = dispatch_semaphore_create(0), .fixed_size = UINT64_MAX};
+    struct peer p = {.done = dispatch_semaphore_create(0), .room = dispatch_semaphore_create(0), .fixed_size = UINT64_MAX,
+                     .die_at = UINT64_MAX};
     dispatch_queue_t queue = dispatch_queue_create("dq_peer", NULL);
     int32_t status[2];
     if (argc == 6 && (!strcmp(argv[1], "produce") || !strcmp(argv[1], "consume"))) {
@@ -152,7 +194,8 @@ int main(int argc, char **argv) {
         else p.max_size = strtoull(argv[5], NULL, 10);
         p.q = jd_dq_attach_path(argv[2], queue, status);
         if (!p.q) {
-            fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d\n", argv[2], (unsigned)status[0], status[1]);
+            fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d (%s)\n", argv[2], (unsigned)status[0], status[1],
+                    strerror(status[1]));
             return 2;
         }
         double t0 = now();
@@ -161,6 +204,30 @@ int main(int argc, char **argv) {
         double secs = now() - t0;
         printf("%s %llu checksum %llu wakeups %llu entries/s %.0f %s\n", argv[1] + 0, (unsigned long long)p.next,
                (unsigned long long)p.checksum, (unsigned long long)p.wakeups, p.next / secs, p.failed ? "FAILED" : "OK");
+        fflush(stdout);
+        return finish(&p, queue, p.failed);
+    }
+    bool produce_seq = (argc == 5 || argc == 6) && !strcmp(argv[1], "produce-seq");
+    if (produce_seq || (argc == 4 && !strcmp(argv[1], "consume-seq"))) {
+        p.seq = true;
+        if (produce_seq) {
+            p.first = strtoull(argv[3], NULL, 10);
+            p.count = p.first + strtoull(argv[4], NULL, 10);
+            if (argc == 6) p.die_at = p.count++;
+        } else {
+            p.first = UINT64_MAX;
+            p.count = strtoull(argv[3], NULL, 10) + 1;
+        }
+        p.q = jd_dq_attach_path(argv[2], queue, status);
+        if (!p.q) {
+            fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d (%s)\n", argv[2], (unsigned)status[0],
+                    status[1], strerror(status[1]));
+            return 2;
+        }
+        if (produce_seq) produce(&p);
+        else consume(&p);
+        printf("%s first %llu next %llu %s\n", argv[1], (unsigned long long)(produce_seq ? strtoull(argv[3], NULL, 10) : p.first),
+               (unsigned long long)p.next, p.failed ? "FAILED" : "OK");
         fflush(stdout);
         return finish(&p, queue, p.failed);
     }

@@ -150,6 +150,13 @@ jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t s
 /* For the creator with a path: removes the region file and the FIFOs from the file system (mappings stay). */
 int jd_dq_unlink(const char *path);
 
+/*
+ * Is the other process still attached? 1 yes, 0 no (it closed the queue or died, even by SIGKILL), -errno.
+ * Each descriptor holds a lock on one of two attachment slots (see jd_dataqueue.c); a third attach fails with
+ * kIOReturnNotReady, errno EBUSY. Recovery after a peer died: see README, "Data queue".
+ */
+int jd_dq_peer_attached(jd_dataqueue *q);
+
 /* free: cancels the handlers and releases everything once the cancellation has taken effect. */
 void jd_dq_free(jd_dataqueue *q);
 

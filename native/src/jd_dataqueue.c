@@ -33,7 +33,8 @@ struct doorbell {
 struct jd_dataqueue {
     jd_dq_region region;
     size_t map_len;
-    int memory_fd;
+    int memory_fd; /* its own open file description, which holds the attachment lock */
+    int slot;      /* 0 or 1: the byte of the region file this descriptor holds locked */
     struct doorbell bell[2];
     dispatch_queue_t queue;
     dispatch_group_t cancelling; /* entered once per source at cancel, left by its cancel handler */
@@ -51,11 +52,47 @@ static void set_status(int32_t status[2], jd_ioreturn ret, int err) {
 
 /* ---- construction --------------------------------------------------------------------------------------- */
 
+/*
+ * Who is attached. Each descriptor holds an OFD write lock (F_OFD_SETLK) on one byte of the region file, byte 0
+ * or 1: its slot. The kernel drops the lock when that open file description is closed, also when the process
+ * dies (SIGKILL included), so the survivor sees at once that its peer is gone (jd_dq_peer_attached) and a new
+ * peer can take the free slot. A third process finds both slots taken: EBUSY (one producer, one consumer).
+ * OFD locks, not POSIX record locks: a POSIX lock is dropped when the process closes ANY fd of the file (the
+ * JVM opens /proc/self/fd/N to map the region), and never conflicts within one process.
+ */
+static int take_slot(int fd) {
+    for (int slot = 0; slot < 2; slot++) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = slot, .l_len = 1};
+        if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+            return slot;
+        }
+        if (errno != EAGAIN && errno != EACCES) {
+            return -1;
+        }
+    }
+    errno = EBUSY;
+    return -1;
+}
+
+int jd_dq_peer_attached(jd_dataqueue *q) {
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1 - q->slot, .l_len = 1};
+    if (fcntl(q->memory_fd, F_OFD_GETLK, &fl) != 0) {
+        return -errno;
+    }
+    return fl.l_type != F_UNLCK;
+}
+
 static jd_dataqueue *assemble(int memory_fd, int avail_fd, int serviced_fd, uint64_t queue_byte_count,
                               dispatch_queue_t queue, int32_t status[2]) {
     jd_dataqueue *q = calloc(1, sizeof *q);
     if (!q) {
         set_status(status, kIOReturnNoMemory, ENOMEM);
+        return NULL;
+    }
+    q->slot = take_slot(memory_fd);
+    if (q->slot < 0) {
+        set_status(status, kIOReturnNotReady, errno);
+        free(q);
         return NULL;
     }
     size_t len = JD_DQ_HEADER_SIZE + (size_t)queue_byte_count;
@@ -115,9 +152,25 @@ static int open_fifo(const char *path, const char *suffix, bool create) {
             fd = -1;
             errno = EINVAL;
         }
+        if (create && fd < 0) {
+            int err = errno;
+            unlink(name); /* the FIFO this call made */
+            errno = err;
+        }
     }
     free(name);
     return fd;
+}
+
+/* On a failed create: removes the first n of the region file and its FIFOs, the ones this create made (never a
+   file it found there: that may be another queue's). */
+static void remove_created(const char *path, int n) {
+    static const char *const suffixes[] = {"", ".avail", ".serviced"};
+    for (int i = 0; i < n; i++) {
+        char *name = suffixed(path, suffixes[i]);
+        if (name) unlink(name);
+        free(name);
+    }
 }
 
 jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, const char *path, int32_t status[2]) {
@@ -144,10 +197,14 @@ jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, co
         if (mem < 0) {
             goto fail;
         }
-        if (ftruncate(mem, size) != 0 || (avail = open_fifo(path, ".avail", true)) < 0 ||
-            (serviced = open_fifo(path, ".serviced", true)) < 0) {
+        int made = 1; /* how many of region, .avail, .serviced this call made */
+        if (ftruncate(mem, size) == 0 && (avail = open_fifo(path, ".avail", true)) >= 0) {
+            made = 2;
+            serviced = open_fifo(path, ".serviced", true);
+        }
+        if (serviced < 0) {
             int err = errno;
-            jd_dq_unlink(path);
+            remove_created(path, made);
             errno = err;
             goto fail;
         }
@@ -180,6 +237,18 @@ static jd_ioreturn region_byte_count(int memory_fd, uint64_t *queue_byte_count, 
     }
     *queue_byte_count = (uint64_t)st.st_size - JD_DQ_HEADER_SIZE;
     return kIOReturnSuccess;
+}
+
+/* A received or dup'ed fd shares its open file description (and so its slot lock) with the sender: open the
+   region again for a description of our own. */
+static int own_description(int fd) {
+    char name[32];
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    int fresh = open(name, O_RDWR | O_CLOEXEC);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return fresh;
 }
 
 static jd_dataqueue *attach_owned(int mem, int avail, int serviced, dispatch_queue_t queue, int32_t status[2]) {
@@ -217,6 +286,7 @@ jd_dataqueue *jd_dq_attach_path(const char *path, dispatch_queue_t queue, int32_
 jd_dataqueue *jd_dq_attach_fds(int memory_fd, int data_available_fd, int data_serviced_fd, dispatch_queue_t queue,
                                int32_t status[2]) {
     int mem = fcntl(memory_fd, F_DUPFD_CLOEXEC, 0);
+    mem = mem < 0 ? -1 : own_description(mem);
     int avail = mem < 0 ? -1 : fcntl(data_available_fd, F_DUPFD_CLOEXEC, 0);
     int serviced = avail < 0 ? -1 : fcntl(data_serviced_fd, F_DUPFD_CLOEXEC, 0);
     if (serviced < 0) {
@@ -267,6 +337,12 @@ jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t s
     }
     int fds[3];
     memcpy(fds, CMSG_DATA(c), sizeof fds);
+    fds[0] = own_description(fds[0]);
+    if (fds[0] < 0) {
+        set_status(status, kIOReturnError, errno);
+        close_all(-1, fds[1], fds[2]);
+        return NULL;
+    }
     return attach_owned(fds[0], fds[1], fds[2], queue, status);
 }
 

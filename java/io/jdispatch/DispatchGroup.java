@@ -1,6 +1,7 @@
 package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
+import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.QueueNative;
 
 import java.util.Objects;
@@ -18,25 +19,48 @@ import java.util.concurrent.TimeUnit;
  * {@link Object}'s: use {@code wait(DispatchTime.FOREVER)}.
  */
 public final class DispatchGroup extends DispatchObject {
-    private final Object lock = new Object();
-    private long entered; // guarded by lock
+    private final Enters enters;
 
-    private DispatchGroup(long address) {
-        super(address, true);
+    private DispatchGroup(long address, Enters enters) {
+        super(address, enters);
+        this.enters = enters;
     }
 
     /** dispatch_group_create. */
     public static DispatchGroup create() {
-        return new DispatchGroup(QueueNative.dispatch_group_create());
+        long g = QueueNative.dispatch_group_create();
+        return new DispatchGroup(g, new Enters(g));
+    }
+
+    /**
+     * The explicit enters not yet left (guarded by itself), shared with the Cleaner: must not reference the
+     * wrapper. libdispatch retains an entered group until its last leave, so a group dropped with enters
+     * outstanding would never be freed: disposing leaves them first (its notify tasks run then).
+     */
+    private static final class Enters implements Runnable {
+        final long address;
+        long entered;
+
+        Enters(long address) {
+            this.address = address;
+        }
+
+        @Override
+        public synchronized void run() {
+            for (; entered > 0; entered--) {
+                QueueNative.dispatch_group_leave(address);
+            }
+            JDispatchNative.dispatch_release(address);
+        }
     }
 
     /** dispatch_group_enter: one more piece of work the group waits for, until its {@link #leave()}. */
     public void enter() {
         long g = acquire();
         try {
-            synchronized (lock) {
+            synchronized (enters) {
                 QueueNative.dispatch_group_enter(g);
-                entered++;
+                enters.entered++;
             }
         } finally {
             releaseUse();
@@ -47,12 +71,12 @@ public final class DispatchGroup extends DispatchObject {
     public void leave() {
         long g = acquire();
         try {
-            synchronized (lock) {
-                if (entered == 0) {
+            synchronized (enters) {
+                if (enters.entered == 0) {
                     throw new IllegalStateException("dispatch_group_leave on " + this + " without a matching "
                             + "dispatch_group_enter (libdispatch aborts the process on an unbalanced leave)");
                 }
-                entered--;
+                enters.entered--;
                 QueueNative.dispatch_group_leave(g);
             }
         } finally {
@@ -135,9 +159,9 @@ public final class DispatchGroup extends DispatchObject {
     /** Releases the group; refused while explicit {@link #enter()}s are not yet balanced by {@link #leave()}. */
     @Override
     public void close() {
-        synchronized (lock) {
-            if (entered > 0 && !isClosed()) {
-                throw new IllegalStateException("close() of " + this + " with " + entered + " enter() not yet "
+        synchronized (enters) {
+            if (enters.entered > 0 && !isClosed()) {
+                throw new IllegalStateException("close() of " + this + " with " + enters.entered + " enter() not yet "
                         + "balanced by leave(): leave() first (it cannot be called after close)");
             }
             super.close();

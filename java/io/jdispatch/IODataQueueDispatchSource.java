@@ -147,7 +147,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             queue.releaseUse();
         }
         if (q == 0) {
-            String cause = status[1] != 0 ? " (errno " + status[1] + ")" : "";
+            String cause = status[1] != 0 ? " (errno " + status[1] + errnoMeaning(status[1]) + ")" : "";
             if (status[0] == IOReturn.kIOReturnBadArgument) {
                 throw new IllegalArgumentException(what + ": " + IOReturn.name(status[0]) + cause
                         + ": not a data queue region (its size must be 128 + a positive multiple of 4)");
@@ -155,6 +155,17 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             throw new UncheckedIOException(new IOException(what + " failed: " + IOReturn.name(status[0]) + cause));
         }
         return new IODataQueueDispatchSource(q, createdPath, what);
+    }
+
+    /** The errnos an open can meet for a reason the caller can act on. */
+    private static String errnoMeaning(int errno) {
+        return switch (errno) {
+            case 1, 13 -> ": permission denied: the region and its FIFOs are owner-only (0600)";
+            case 2 -> ": no such file: no queue was created at this path";
+            case 16 -> ": a producer and a consumer are already attached (one of each)";
+            case 17 -> ": the path exists: create never reuses a file (remove it, or attach)";
+            default -> "";
+        };
     }
 
     // ---- the queue (no JNI unless a doorbell must ring) ------------------------------------------------------
@@ -293,6 +304,22 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     public int sendDataServiced() {
         synchronized (state) {
             return DataQueueNative.jd_dq_send_data_serviced(open("SendDataServiced"));
+        }
+    }
+
+    /**
+     * Is the other process still attached? False once it closed the queue or died (even by SIGKILL): the kernel
+     * drops its attachment lock. One producer and one consumer: a third attach fails while both are attached.
+     * After a peer died the queue is consistent (an entry becomes visible only when complete): a new peer
+     * attaches and continues; see the README's data-queue section for the recovery procedure.
+     */
+    public boolean isPeerAttached() {
+        synchronized (state) {
+            int r = DataQueueNative.jd_dq_peer_attached(open("isPeerAttached"));
+            if (r < 0) {
+                throw new UncheckedIOException(new IOException(this + ": isPeerAttached failed: errno " + -r));
+            }
+            return r == 1;
         }
     }
 

@@ -62,6 +62,8 @@ public final class DataQueueNative {
 
     public static native void jd_dq_free(@Cast("jd_dataqueue*") long q);
 
+    public static native int jd_dq_peer_attached(@Cast("jd_dataqueue*") long q);
+
     public static native int jd_dq_memory_fd(@Cast("jd_dataqueue*") long q);
 
     public static native int jd_dq_queue_byte_count(@Cast("jd_dataqueue*") long q);

@@ -20,10 +20,13 @@ class DataQueuePropertyTest {
     private static final Set<Integer> ALLOWED = Set.of(IOReturn.kIOReturnSuccess, IOReturn.kIOReturnUnderrun,
             IOReturn.kIOReturnError, IOReturn.kIOReturnOverrun);
 
+    /** 20,000 rounds; 2,000,000 with -Djdispatch.stress=long (a local soak of the hostile-peer checks). */
+    private static final int ROUNDS = "long".equals(System.getProperty("jdispatch.stress")) ? 2_000_000 : 20_000;
+
     @Test
     void randomRegionsNeverEscapeTheEntryArea() {
         Random random = new Random(42);
-        for (int round = 0; round < 20_000; round++) {
+        for (int round = 0; round < ROUNDS; round++) {
             int qbc = 4 * (1 + random.nextInt(64));
             ByteBuffer whole = ByteBuffer.allocateDirect(16 + DataQueueLayout.HEADER_SIZE + qbc + 16).order(ByteOrder.nativeOrder());
             for (int i = 0; i < whole.capacity(); i++) {

@@ -1,0 +1,231 @@
+package io.jdispatch.stress;
+
+import io.jdispatch.Dispatch;
+import io.jdispatch.DispatchGroup;
+import io.jdispatch.DispatchQueue;
+import io.jdispatch.DispatchSemaphore;
+import io.jdispatch.DispatchTime;
+import io.jdispatch.testutil.ProcessStats;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Queues under load: millions of tasks from 4 threads (exact counts, per-thread FIFO on a serial queue), tasks
+ * throwing at a high rate, group and semaphore churn with native memory flat, and concurrent queues, groups and
+ * semaphores dropped without close (the Cleaner releases them, also an entered group and a waited-on semaphore).
+ */
+class QueueStressTest {
+    private static final int THREADS = 4;
+    private static final long MAX_BACKLOG = 200_000; // submitted, not yet run: keeps the fixed heap small
+
+    @Test
+    void millionsOfAsyncTasksFromFourThreadsRunExactlyOnceOnSerialAndGlobalQueues() throws Exception {
+        long perThread = Stress.count(1_000_000); // 4M tasks per queue kind; 40M in the long form
+        long total = perThread * THREADS;
+        ProcessStats before = ProcessStats.now();
+        long t0 = System.nanoTime();
+
+        // Serial: a plain (non-atomic) counter and per-thread order checks, touched only by tasks: exact only if
+        // the queue ran every task once, one at a time, each producer's tasks in the order submitted.
+        long[] serialRan = {0};
+        long[] lastSeen = new long[THREADS];
+        java.util.Arrays.fill(lastSeen, -1);
+        long[] outOfOrder = {0};
+        try (DispatchQueue serial = DispatchQueue.createSerial("stress.serial")) {
+            LongAdder done = new LongAdder();
+            runProducers(perThread, done, (t, i) -> serial.async(() -> {
+                if (lastSeen[t] != i - 1) {
+                    outOfOrder[0]++;
+                }
+                lastSeen[t] = i;
+                serialRan[0]++;
+                done.increment();
+            }));
+            serial.sync(() -> {}); // after every task: their writes are visible here
+        }
+        long serialMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertEquals(total, serialRan[0]);
+        assertEquals(0, outOfOrder[0], "tasks of one producer ran out of order");
+
+        long t1 = System.nanoTime();
+        LongAdder globalRan = new LongAdder();
+        DispatchQueue global = DispatchQueue.global();
+        runProducers(perThread, globalRan, (t, i) -> global.async(globalRan::increment));
+        waitFor(globalRan, total);
+        long globalMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1);
+        assertEquals(total, globalRan.sum());
+
+        ProcessStats after = ProcessStats.now();
+        Stress.report("async x" + total + " serial + global", String.format("serial %d ms (%.1f M/s), global %d ms (%.1f M/s); before %s; after %s",
+                serialMs, total / 1e3 / serialMs, globalMs, total / 1e3 / globalMs, before, after));
+        // No memory bound here: libdispatch's per-thread continuation caches grow with the backlog (up to
+        // MAX_BACKLOG tasks); the churn and lifecycle tests are the leak checks.
+        assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
+    }
+
+    private interface Submit {
+        void submit(int thread, long i);
+    }
+
+    private static void runProducers(long perThread, LongAdder done, Submit submit) throws Exception {
+        Thread[] producers = new Thread[THREADS];
+        AtomicLong submitted = new AtomicLong();
+        for (int t = 0; t < THREADS; t++) {
+            int thread = t;
+            producers[t] = new Thread(() -> {
+                for (long i = 0; i < perThread; i++) {
+                    submit.submit(thread, i);
+                    if ((submitted.incrementAndGet() & 4095) == 0) {
+                        while (submitted.get() - done.sum() > MAX_BACKLOG) {
+                            Thread.onSpinWait();
+                        }
+                    }
+                }
+            }, "stress.producer-" + t);
+            producers[t].start();
+        }
+        for (Thread p : producers) {
+            p.join();
+        }
+        waitFor(done, perThread * THREADS);
+    }
+
+    private static void waitFor(LongAdder counter, long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (counter.sum() < expected) {
+            assertTrue(System.nanoTime() < deadline, "ran " + counter.sum() + " of " + expected);
+            Thread.sleep(1);
+        }
+    }
+
+    @Test
+    void tasksThrowingAtAHighRateReachTheHandlerAndTheQueuesKeepRunning() throws Exception {
+        int n = Stress.count(100_000);
+        Thread.UncaughtExceptionHandler previous = Dispatch.getUncaughtExceptionHandler();
+        LongAdder reported = new LongAdder();
+        RuntimeException[] wrong = {null};
+        RuntimeException boom = new IllegalStateException("boom"); // one instance: the rate, not stack traces, is tested
+        Dispatch.setUncaughtExceptionHandler((thread, e) -> {
+            if (e != boom) {
+                wrong[0] = new RuntimeException("unexpected exception", e);
+            }
+            reported.increment();
+        });
+        long t0 = System.nanoTime();
+        try (DispatchQueue serial = DispatchQueue.createSerial("stress.throwing");
+             DispatchQueue concurrent = DispatchQueue.createConcurrent("stress.throwing.concurrent")) {
+            for (int i = 0; i < n; i++) {
+                (i % 3 == 0 ? serial : i % 3 == 1 ? concurrent : DispatchQueue.global()).async(() -> {
+                    throw boom;
+                });
+            }
+            waitFor(reported, n);
+            // The queues still run tasks, in order on the serial queue.
+            assertEquals("after", serial.sync(() -> "after"));
+            assertEquals("after", concurrent.sync(() -> "after"));
+            CountDownLatch global = new CountDownLatch(1);
+            DispatchQueue.global().async(global::countDown);
+            assertTrue(global.await(10, TimeUnit.SECONDS));
+        } finally {
+            Dispatch.setUncaughtExceptionHandler(previous);
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertEquals(n, reported.sum());
+        assertSame(null, wrong[0]);
+        Stress.report("throwing tasks x" + n, String.format("%d exceptions reported in %d ms on serial, concurrent and global queues", n, ms));
+    }
+
+    @Test
+    void groupAndSemaphoreChurnLeavesNativeMemoryFlat() throws Exception {
+        int n = Stress.count(100_000);
+        try (DispatchQueue queue = DispatchQueue.createConcurrent("stress.churn")) {
+            churn(n / 2, queue); // warm-up: libdispatch's caches fill first
+            ProcessStats before = ProcessStats.now();
+            long t0 = System.nanoTime();
+            churn(n, queue);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            ProcessStats after = ProcessStats.now();
+            Stress.report("group+semaphore churn x" + n, String.format("%d cycles in %d ms; before %s; after %s", n, ms, before, after));
+            // A leaked group or semaphore holds >= 64 bytes of malloc'd memory: n of each would be > 12 MB. The
+            // bound leaves room for libdispatch's per-thread caches as worker threads come and go (seen: +1.5 MB).
+            assertTrue(after.nativeKiB() <= before.nativeKiB() + 4 * 1024, "native memory grew: " + before + " -> " + after);
+            assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
+            assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
+        }
+    }
+
+    /** n cycles of: a group with one async task and one enter/leave, waited for; a semaphore signalled and waited. */
+    private static void churn(int n, DispatchQueue queue) {
+        LongAdder ran = new LongAdder();
+        for (int i = 0; i < n; i++) {
+            try (DispatchGroup group = DispatchGroup.create();
+                 DispatchSemaphore semaphore = DispatchSemaphore.create(0)) {
+                group.enter();
+                group.async(queue, () -> {
+                    ran.increment();
+                    semaphore.signal();
+                });
+                group.leave();
+                assertTrue(semaphore.wait(DispatchTime.FOREVER));
+                assertTrue(group.wait(DispatchTime.FOREVER));
+            }
+        }
+        assertEquals(n, ran.sum());
+    }
+
+    @Test
+    void concurrentQueuesGroupsAndSemaphoresDroppedWithoutCloseAreReleasedByTheCleaner() throws Exception {
+        int n = Stress.count(20_000);
+        drop(n); // warm-up
+        ProcessStats before = settled();
+        long t0 = System.nanoTime();
+        drop(n);
+        ProcessStats after = settled(); // collects: the Cleaner releases what was dropped; no crash
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        Stress.report("dropped queues/groups/semaphores x" + n, String.format("%d of each in %d ms; before %s; after %s", n, ms, before, after));
+        // A leaked group is ~80 bytes of malloc'd memory: leaking the n / 2 entered ones would cost n * 40 bytes;
+        // the bound is half that (seen: +7..+57 KiB for n = 20k, +20..+400 KiB for n = 200k).
+        long boundKiB = n * 20L / 1024;
+        assertTrue(after.nativeKiB() <= before.nativeKiB() + boundKiB, "native memory grew by more than " + boundKiB
+                + " KiB: " + before + " -> " + after);
+    }
+
+    /** Figures once the Cleaner has caught up: native memory in use stopped falling between collections. */
+    private static ProcessStats settled() {
+        ProcessStats last = ProcessStats.now();
+        for (int i = 0; i < 100; i++) {
+            ProcessStats next = ProcessStats.now();
+            if (next.nativeKiB() > last.nativeKiB() - 64) {
+                return next;
+            }
+            last = next;
+        }
+        return last;
+    }
+
+    /** n concurrent queues, groups (half still entered) and semaphores (half waited below their initial value), never closed. */
+    private static void drop(int n) throws InterruptedException {
+        CountDownLatch ran = new CountDownLatch(n);
+        for (int i = 0; i < n; i++) {
+            DispatchQueue queue = DispatchQueue.createConcurrent("dropped-" + i);
+            DispatchGroup group = DispatchGroup.create();
+            group.async(queue, ran::countDown);
+            DispatchSemaphore semaphore = DispatchSemaphore.create(1);
+            if (i % 2 == 0) {
+                group.enter(); // never left: the Cleaner must balance it (libdispatch aborts on releasing it so)
+                assertTrue(semaphore.wait(DispatchTime.NOW)); // value 0 < 1: likewise
+            }
+        }
+        assertTrue(ran.await(60, TimeUnit.SECONDS));
+        Thread.sleep(50); // the last tasks return, releasing their queues' and groups' references
+    }
+}
