@@ -46,11 +46,19 @@ public abstract class DispatchObject implements AutoCloseable {
      * @param owned false for objects libdispatch owns (the global queues): never released
      */
     DispatchObject(long address, boolean owned) {
+        this(address, owned ? new Release(address) : null);
+    }
+
+    /**
+     * @param release what releases the object, run once by {@link #close()} or the Cleaner; it must not
+     *        reference this wrapper (null: not owned)
+     */
+    DispatchObject(long address, Runnable release) {
         if (address == 0) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": libdispatch returned NULL");
         }
         this.address = address;
-        this.cleanable = owned ? CLEANER.register(this, new Release(address)) : null;
+        this.cleanable = release != null ? CLEANER.register(this, release) : null;
     }
 
     /** Marks the start of a native call; throws if the object is closed. Pair with {@link #releaseUse()}. */
