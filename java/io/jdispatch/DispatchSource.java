@@ -103,7 +103,7 @@ public final class DispatchSource extends DispatchObject {
         if (address < 0) {
             Handles.remove(id);
             String msg = call(type, handle, mask) + ": " + SourceNative.jd_strerror((int) -address)
-                    + explain(type);
+                    + SourceNative.jd_source_explain(type.code(), (int) -address);
             throw type == Type.MEMORYPRESSURE ? new UnsupportedOperationException(msg)
                     : new IllegalArgumentException(msg);
         }
@@ -549,17 +549,6 @@ public final class DispatchSource extends DispatchObject {
         if ((mask & ~allowed) != 0) {
             throw new IllegalArgumentException(call + ": unknown mask bits 0x" + Long.toHexString(mask & ~allowed));
         }
-    }
-
-    private static String explain(Type type) {
-        return switch (type) {
-            case PROC -> " (pidfd_open failed: no such process, or not permitted)";
-            case VNODE -> " (inotify needs a path that still names the fd's file: not deleted, renamed away, "
-                    + "or a pipe/socket)";
-            case MEMORYPRESSURE -> " (no PSI memory triggers here: /proc/pressure/memory is missing, or writing a "
-                    + "trigger was refused)";
-            default -> "";
-        };
     }
 
     /**

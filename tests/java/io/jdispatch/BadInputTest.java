@@ -174,6 +174,11 @@ class BadInputTest {
                         f -> DispatchSource.vnode(f.fileFd, DispatchSource.VNODE_FUNLOCK, f.queue), "DISPATCH_VNODE_FUNLOCK"),
                 new Case("vnode", "mask 0x1000 (unknown bit)", iae,
                         f -> DispatchSource.vnode(f.fileFd, 0x1000, f.queue), "unknown mask bits 0x1000"),
+                new Case("vnode", "more sources than inotify instances", iae, f -> {
+                    for (int i = 0; i < 100_000; i++) {
+                        f.track(DispatchSource.vnode(f.fileFd, DispatchSource.VNODE_WRITE, f.queue));
+                    }
+                }, "VNODE, {fileFd},", "max_user_instances"),
                 new Case("memoryPressure", "mask 0x8 (unknown bit)", iae,
                         f -> DispatchSource.memoryPressure(0x8, f.queue), "MEMORYPRESSURE", "0x8"),
                 new Case("create", "MEMORYPRESSURE handle 5", iae,
@@ -246,7 +251,8 @@ class BadInputTest {
         Throwable t = assertThrows(c.expected(), () -> c.call().call(this), c.toString());
         String message = String.valueOf(t.getMessage());
         for (String name : c.names()) {
-            String expected = name.replace("{closedFd}", String.valueOf(closedFd)).replace("{readFd}", String.valueOf(readFd));
+            String expected = name.replace("{closedFd}", String.valueOf(closedFd)).replace("{readFd}", String.valueOf(readFd))
+                    .replace("{fileFd}", String.valueOf(fileFd));
             assertTrue(message.contains(expected), c + ": message does not name \"" + expected + "\": " + message);
         }
         // Nothing was lost or leaked: the sources the row created are closed, their cancel handlers ran.
