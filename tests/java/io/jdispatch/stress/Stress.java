@@ -13,6 +13,11 @@ final class Stress {
         return LONG ? n * 10 : n;
     }
 
+    /** {@code shortForm} in CI, {@code longForm} (the figure) with -Djdispatch.stress=long. */
+    static int count(int shortForm, int longForm) {
+        return LONG ? longForm : shortForm;
+    }
+
     static void report(String test, String figures) {
         System.out.printf("STRESS %-40s %s%n", test, figures);
     }
