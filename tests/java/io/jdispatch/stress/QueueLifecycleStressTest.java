@@ -20,15 +20,12 @@ class QueueLifecycleStressTest {
         int cycles = Stress.count(100_000);
         // A full round first: JIT, libdispatch's thread pool and malloc's high-water mark settle in it.
         cycle(cycles);
-        ProcessStats before = ProcessStats.now();
-        int handlesBefore = Handles.size(); // other test classes in this JVM may hold some
-        long t0 = System.nanoTime();
-        long ran = cycle(cycles);
-        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        ProcessStats after = ProcessStats.now();
-        Stress.report("queue create/async/close", String.format("%d cycles in %d ms; before %s; after %s", cycles, ms, before, after));
-        assertEquals(cycles, ran);
-        assertEquals(handlesBefore, Handles.size(), "task handles left registered");
+        Stress.Measured m = Stress.measure("queue create/async/close", cycles + " cycles", 8 * 1024, () -> {
+            int handlesBefore = Handles.size(); // other test classes in this JVM may hold some
+            assertEquals(cycles, cycle(cycles));
+            assertEquals(handlesBefore, Handles.size(), "task handles left registered");
+        });
+        ProcessStats before = m.before(), after = m.after();
         assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
         assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
         // A leaked queue costs ~200 bytes of native memory: 100k of them would be 20 MB.

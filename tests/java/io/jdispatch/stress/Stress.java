@@ -1,5 +1,9 @@
 package io.jdispatch.stress;
 
+import io.jdispatch.testutil.ProcessStats;
+
+import java.util.concurrent.TimeUnit;
+
 /**
  * Sizes of the stress tests: the short form runs in CI; `mvn verify -Djdispatch.stress=long` multiplies counts for a local soak. Figures are printed so the closing note can quote them.
  */
@@ -16,6 +20,35 @@ final class Stress {
     /** {@code shortForm} in CI, {@code longForm} (the figure) with -Djdispatch.stress=long. */
     static int count(int shortForm, int longForm) {
         return LONG ? longForm : shortForm;
+    }
+
+    /** One measured round of work. */
+    interface Round {
+        void run() throws Exception;
+    }
+
+    /** Process figures around the last measured round. */
+    record Measured(ProcessStats before, ProcessStats after) {}
+
+    /**
+     * Runs {@code round} (after the caller's warm-up round) between two {@link ProcessStats}, printing a STRESS
+     * line. The JVM's own native memory (C2 compiler arenas, code cache) can step up by several MB once, during
+     * any round; a leak grows in every round. So a round whose RSS grew by more than {@code rssSlackKiB} is
+     * measured again, three rounds at most: the caller asserts on the last one.
+     */
+    static Measured measure(String test, String work, long rssSlackKiB, Round round) throws Exception {
+        ProcessStats before, after;
+        int n = 0;
+        do {
+            n++;
+            before = ProcessStats.now();
+            long t0 = System.nanoTime();
+            round.run();
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            after = ProcessStats.now();
+            report(test, String.format("%s in %d ms (round %d); before %s; after %s", work, ms, n, before, after));
+        } while (after.rssKiB() > before.rssKiB() + rssSlackKiB && n < 3);
+        return new Measured(before, after);
     }
 
     static void report(String test, String figures) {
