@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a Java program in a child JVM with a clean environment (no LD_LIBRARY_PATH, only PATH and HOME). */
+/** Runs a Java program in a child JVM with a clean environment (no LD_LIBRARY_PATH, only PATH and HOME; plus the sanitizer runtime under scripts/sanitize). */
 public final class ChildJvm {
     private ChildJvm() {}
 
@@ -36,6 +36,13 @@ public final class ChildJvm {
         env.clear();
         env.put("PATH", "/usr/bin:/bin");
         env.put("HOME", home.toString());
+        // scripts/sanitize preloads the sanitizer runtime: a child loading the instrumented library needs it too.
+        for (String sanitizer : new String[]{"LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"}) {
+            String value = System.getenv(sanitizer);
+            if (value != null && !value.isEmpty()) {
+                env.put(sanitizer, value);
+            }
+        }
         Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
