@@ -56,6 +56,10 @@ void jd_source_close_on_cancel(dispatch_source_t source, int32_t fd);
 /* Why a signal may not be watched in a JVM (a sentence naming the signal and the rule), or NULL if it may. */
 const char *jd_signal_refusal(int32_t signo);
 
+/* Why jd_source_create(type, ...) failed with -errnum, as a parenthesized sentence for the message ("" if
+ * strerror says it all). */
+const char *jd_source_explain(int32_t type, int32_t errnum);
+
 /* strerror(errnum), for messages on the Java side. */
 const char *jd_strerror(int32_t errnum);
 

@@ -80,6 +80,30 @@ const char *jd_signal_refusal(int32_t signo) {
     }
 }
 
+const char *jd_source_explain(int32_t type, int32_t errnum) {
+    switch (type) {
+    case JD_TYPE_PROC:
+        return errnum == ESRCH ? " (pidfd_open: no process has this id)"
+               : errnum == EMFILE || errnum == ENFILE ? " (pidfd_open: the process is out of file descriptors)"
+               : " (pidfd_open failed)";
+    case JD_TYPE_VNODE:
+        switch (errnum) {
+        case ESTALE: return " (inotify watches a path: the fd's path no longer names its file (deleted, renamed "
+                            "away), or the fd is a pipe/socket)";
+        case EMFILE: return " (no inotify instance left: each VNODE source uses one, and the kernel allows "
+                            "fs.inotify.max_user_instances per user (often 128); or the fd limit is reached)";
+        case ENOSPC: return " (inotify watch limit reached: fs.inotify.max_user_watches)";
+        default: return " (inotify could not watch the fd's path)";
+        }
+    case JD_TYPE_MEMORYPRESSURE:
+        return errnum == ENOENT ? " (no PSI here: /proc/pressure/memory is missing)"
+               : errnum == EMFILE || errnum == ENFILE ? " (PSI triggers need 3 fds: the fd limit is reached)"
+               : " (writing a PSI memory trigger to /proc/pressure/memory was refused)";
+    default:
+        return "";
+    }
+}
+
 const char *jd_strerror(int32_t errnum) {
     return strerror(errnum);
 }

@@ -1,6 +1,7 @@
 package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
+import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.SourceNative;
 
 import java.io.FileDescriptor;
@@ -61,13 +62,12 @@ public final class DispatchSource extends DispatchObject {
     }
 
     private DispatchSource(long address, Type type, long handle, long mask, long id, Callbacks callbacks) {
-        super(address, true);
+        super(address, new Release(address));
         this.type = type;
         this.handle = handle;
         this.mask = mask;
         this.id = id;
         this.callbacks = callbacks;
-        callbacks.owner = this;
     }
 
     /**
@@ -83,9 +83,16 @@ public final class DispatchSource extends DispatchObject {
         Objects.requireNonNull(type, "dispatch_source_create: type is null");
         validate(type, handle, mask);
         DispatchQueue target = queue != null ? queue : DispatchQueue.global();
+        long q;
+        try {
+            q = target.acquire();
+        } catch (IllegalStateException closed) {
+            throw new IllegalStateException(call(type, handle, mask) + ": the target queue " + target
+                    + " is closed", closed);
+        }
         Callbacks callbacks = new Callbacks();
         long id = Handles.register(callbacks);
-        long q = target.acquire();
+        callbacks.id = id;
         long address;
         try {
             address = SourceNative.jd_source_create(type.code(), handle, mask, q, id);
@@ -95,7 +102,7 @@ public final class DispatchSource extends DispatchObject {
         if (address < 0) {
             Handles.remove(id);
             String msg = call(type, handle, mask) + ": " + SourceNative.jd_strerror((int) -address)
-                    + explain(type);
+                    + SourceNative.jd_source_explain(type.code(), (int) -address);
             throw type == Type.MEMORYPRESSURE ? new UnsupportedOperationException(msg)
                     : new IllegalArgumentException(msg);
         }
@@ -234,11 +241,11 @@ public final class DispatchSource extends DispatchObject {
 
     /** dispatch_activate: starts delivering events (idempotent). */
     public void activate() {
-        long s = acquire();
+        long s = use("dispatch_activate");
         try {
             synchronized (this) {
                 if (!activated) {
-                    activated = true;
+                    markActivated();
                     SourceNative.dispatch_activate(s);
                 }
             }
@@ -253,13 +260,13 @@ public final class DispatchSource extends DispatchObject {
      * @throws IllegalStateException if the source is active and not suspended (libdispatch would crash)
      */
     public void resume() {
-        long s = acquire();
+        long s = use("dispatch_resume");
         try {
             synchronized (this) {
                 if (suspendCount > 0) {
                     suspendCount--;
                 } else if (!activated) {
-                    activated = true;
+                    markActivated();
                 } else {
                     throw new IllegalStateException("dispatch_resume: " + this + " is not suspended: each resume "
                             + "must balance a suspend (a new source needs exactly one resume to activate)");
@@ -273,7 +280,7 @@ public final class DispatchSource extends DispatchObject {
 
     /** dispatch_suspend: events that happen while suspended coalesce and are delivered on resume. */
     public void suspend() {
-        long s = acquire();
+        long s = use("dispatch_suspend");
         try {
             synchronized (this) {
                 if (!activated) {
@@ -296,7 +303,7 @@ public final class DispatchSource extends DispatchObject {
      * queue (after the source was activated and while it is not suspended). Idempotent.
      */
     public void cancel() {
-        long s = acquire();
+        long s = use("dispatch_source_cancel");
         try {
             synchronized (this) {
                 if (!cancelled) {
@@ -311,7 +318,7 @@ public final class DispatchSource extends DispatchObject {
 
     /** dispatch_source_testcancel. */
     public boolean isCancelled() {
-        long s = acquire();
+        long s = use("dispatch_source_testcancel");
         try {
             return SourceNative.dispatch_source_testcancel(s) != 0;
         } finally {
@@ -345,7 +352,7 @@ public final class DispatchSource extends DispatchObject {
             // the cancel handler has returned.
             return SourceNative.dispatch_source_get_data(address());
         }
-        long s = acquire();
+        long s = use("dispatch_source_get_data");
         try {
             return SourceNative.dispatch_source_get_data(s);
         } finally {
@@ -359,7 +366,7 @@ public final class DispatchSource extends DispatchObject {
             throw new IllegalStateException("dispatch_source_merge_data: " + this
                     + " is not a DATA_ADD, DATA_OR or DATA_REPLACE source (undefined for other types)");
         }
-        long s = acquire();
+        long s = use("dispatch_source_merge_data");
         try {
             SourceNative.dispatch_source_merge_data(s, value);
         } finally {
@@ -379,6 +386,15 @@ public final class DispatchSource extends DispatchObject {
         if (type != Type.TIMER) {
             throw new IllegalStateException("dispatch_source_set_timer: " + this + " is not a TIMER source");
         }
+        // libdispatch reads both as unsigned: a negative value would silently become a period of centuries.
+        if (intervalNanos < 0 && intervalNanos != DispatchTime.FOREVER.rawValue()) {
+            throw new IllegalArgumentException("dispatch_source_set_timer: interval " + intervalNanos
+                    + " ns is negative (use 0 or DispatchTime.FOREVER.rawValue() for a one-shot timer)");
+        }
+        if (leewayNanos < 0) {
+            throw new IllegalArgumentException("dispatch_source_set_timer: leeway " + leewayNanos
+                    + " ns is negative");
+        }
         long s = acquireLive("dispatch_source_set_timer");
         try {
             SourceNative.dispatch_source_set_timer(s, start.rawValue(),
@@ -387,6 +403,16 @@ public final class DispatchSource extends DispatchObject {
         } finally {
             releaseUse();
         }
+    }
+
+    /**
+     * From activation until its cancel handler completed, a source is reachable from {@link Handles} (an armed
+     * source must not be collected). Before activation it is not: a source dropped unused is collected, and
+     * {@link Release} cancels and activates it so that libdispatch can free it.
+     */
+    private void markActivated() {
+        activated = true;
+        callbacks.owner = this;
     }
 
     @Override
@@ -413,8 +439,19 @@ public final class DispatchSource extends DispatchObject {
         return "DispatchSource[" + type + ", handle=" + handle + ", mask=0x" + Long.toHexString(mask) + ", id=" + id + "]";
     }
 
+    /** {@link #acquire()}, with the call named when the source is closed. */
+    private long use(String call) {
+        try {
+            return acquire();
+        } catch (IllegalStateException closed) {
+            throw new IllegalStateException(call + ": " + closed.getMessage() + " (no call is valid after close())",
+                    closed);
+        }
+    }
+
+    /** {@link #use}, refused also once the source is cancelled. */
     private long acquireLive(String call) {
-        long s = acquire();
+        long s = use(call);
         synchronized (this) {
             if (cancelled) {
                 releaseUse();
@@ -505,23 +542,27 @@ public final class DispatchSource extends DispatchObject {
         }
     }
 
-    private static String explain(Type type) {
-        return switch (type) {
-            case PROC -> " (pidfd_open failed: no such process, or not permitted)";
-            case VNODE -> " (inotify needs a path that still names the fd's file: not deleted, renamed away, "
-                    + "or a pipe/socket)";
-            case MEMORYPRESSURE -> " (no PSI memory triggers here: /proc/pressure/memory is missing, or writing a "
-                    + "trigger was refused)";
-            default -> "";
-        };
+    /**
+     * Releases the source once, from close() or the Cleaner. An unused source the Cleaner finds was never
+     * activated: libdispatch crashes on releasing an inactive source, so cancel and activate it first (both
+     * are no-ops after close()'s {@link #beforeRelease()}); its cancel trampoline then frees the C context.
+     */
+    private record Release(long address) implements Runnable {
+        @Override
+        public void run() {
+            SourceNative.dispatch_source_cancel(address);
+            SourceNative.dispatch_activate(address);
+            JDispatchNative.dispatch_release(address);
+        }
     }
 
     /** What the native trampoline finds in {@link Handles}: the handlers, and the source kept reachable. */
     private static final class Callbacks implements SourceNative.SourceCallback {
+        volatile long id;
         volatile Runnable event;
         volatile Runnable cancel;
         volatile Runnable registration;
-        // Keeps the source reachable until its cancel handler completed (an armed source must not be GC'd).
+        // Set from activation until the cancel handler completed: keeps an armed source reachable.
         volatile DispatchSource owner;
         // The thread running one of this source's handlers (handlers never overlap), else null.
         volatile Thread handlerThread;
@@ -535,11 +576,8 @@ public final class DispatchSource extends DispatchObject {
                     try {
                         run(cancel);
                     } finally {
-                        DispatchSource s = owner;
                         owner = null;
-                        if (s != null) {
-                            Handles.remove(s.id);
-                        }
+                        Handles.remove(id);
                     }
                 }
                 default -> { }

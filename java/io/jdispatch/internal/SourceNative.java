@@ -99,6 +99,8 @@ public final class SourceNative {
 
     public static native @Cast("const char*") String jd_signal_refusal(int signo);
 
+    public static native @Cast("const char*") String jd_source_explain(int type, int errnum);
+
     /** strerror(errnum): native errors are reported by their text, errno values are never hard-coded in Java. */
     public static native @Cast("const char*") String jd_strerror(int errnum);
 }

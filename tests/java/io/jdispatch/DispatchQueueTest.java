@@ -54,7 +54,8 @@ class DispatchQueueTest {
             assertEquals(n, ran);
             assertEquals(0, q.sync(() -> outOfOrder[0]));
         }
-        assertEquals(before, Handles.size(), "every task's handle is removed once it ran");
+        // <=: other test classes' sources may leave the table meanwhile; a per-task leak would add a million.
+        assertTrue(Handles.size() <= before, "every task's handle is removed once it ran: " + before + " -> " + Handles.size());
     }
 
     @Test

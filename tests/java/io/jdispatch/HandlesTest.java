@@ -8,6 +8,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -67,6 +68,6 @@ class HandlesTest {
             t.join();
         }
         assertEquals(0, wrong.get());
-        assertEquals(before, Handles.size());
+        assertTrue(Handles.size() <= before, "entries left: " + before + " -> " + Handles.size()); // others may leave meanwhile
     }
 }

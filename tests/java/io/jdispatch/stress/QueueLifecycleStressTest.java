@@ -29,7 +29,7 @@ class QueueLifecycleStressTest {
         ProcessStats after = ProcessStats.now();
         Stress.report("queue create/async/close", String.format("%d cycles in %d ms; before %s; after %s", 3 * cycles, ms, before, after));
         assertEquals(3 * cycles, ran);
-        assertEquals(handlesBefore, Handles.size(), "task handles left registered");
+        assertTrue(Handles.size() <= handlesBefore, "task handles left registered: " + handlesBefore + " -> " + Handles.size());
         assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
         assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
         if (before.nativeMemoryMeasured()) {
