@@ -125,8 +125,8 @@ final class Report {
         int y = top;
         for (Ratio r : ratios) {
             g.setColor(Color.BLACK);
-            String label = r.row() + "  vs " + r.against();
-            g.drawString(label.length() > 80 ? label.substring(0, 77) + "..." : label, 10, y + 15);
+            String row = r.row().length() > 52 ? r.row().substring(0, 50) + "..." : r.row(); // keep "vs X" whole
+            g.drawString(row + "  vs " + r.against(), 10, y + 15);
             int x0 = x.applyAsInt(1);
             int x1 = x.applyAsInt(r.value());
             boolean ok = r.limit() == null || r.value() <= r.limit();
