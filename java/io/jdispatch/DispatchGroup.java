@@ -3,6 +3,7 @@ package io.jdispatch;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.QueueNative;
+import io.jdispatch.internal.Upcalls;
 
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -97,9 +98,7 @@ public final class DispatchGroup extends DispatchObject {
                 try {
                     queue.async(() -> {
                         try {
-                            task.run();
-                        } catch (Throwable t) {
-                            Dispatch.reportException(t);
+                            Upcalls.runReporting(task);
                         } finally {
                             QueueNative.dispatch_group_leave(g);
                         }

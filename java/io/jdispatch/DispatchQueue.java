@@ -3,6 +3,7 @@ package io.jdispatch;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.QueueNative;
+import io.jdispatch.internal.Upcalls;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -265,18 +266,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public void apply(long iterations, LongConsumer body) {
         refuseIfCurrent("dispatch_apply", false);
+        checkApply(iterations, body);
         if (drained()) { // a serial queue runs the iterations in order anyway: one task, in FIFO order
-            Objects.requireNonNull(body, "dispatch_apply: body is null");
-            if (iterations < 0) {
-                throw new IllegalArgumentException("dispatch_apply: iterations " + iterations + " is negative");
-            }
             sync(() -> {
                 for (long i = 0; i < iterations; i++) {
-                    try {
-                        body.accept(i);
-                    } catch (Throwable t) {
-                        Dispatch.reportException(t);
-                    }
+                    Upcalls.acceptReporting(body, i);
                 }
             });
             return;
@@ -294,11 +288,15 @@ public class DispatchQueue extends DispatchObject implements Executor {
         apply(iterations, 0, body);
     }
 
-    private static void apply(long iterations, long queue, LongConsumer body) {
+    private static void checkApply(long iterations, LongConsumer body) {
         Objects.requireNonNull(body, "dispatch_apply: body is null");
         if (iterations < 0) {
             throw new IllegalArgumentException("dispatch_apply: iterations " + iterations + " is negative");
         }
+    }
+
+    private static void apply(long iterations, long queue, LongConsumer body) {
+        checkApply(iterations, body);
         long id = Handles.register(body);
         try {
             QueueNative.jd_queue_apply(iterations, queue, id);

@@ -3,6 +3,7 @@ package io.jdispatch;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.SourceNative;
+import io.jdispatch.internal.Upcalls;
 
 import java.io.FileDescriptor;
 import java.nio.channels.Channel;
@@ -588,9 +589,7 @@ public final class DispatchSource extends DispatchObject {
             if (r != null) {
                 handlerThread = Thread.currentThread();
                 try {
-                    r.run();
-                } catch (Throwable t) {
-                    Dispatch.reportException(t);
+                    Upcalls.runReporting(r);
                 } finally {
                     handlerThread = null;
                 }

@@ -2,6 +2,7 @@ package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
+import io.jdispatch.internal.Upcalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -54,11 +55,7 @@ final class GlobalDrain implements Drain {
             if (!tasks.isEmpty() && claim()) {
                 JDispatchNative.jd_queue_async(queue, Handles.register(this));
             }
-            try {
-                task.run();
-            } catch (Throwable t) {
-                Dispatch.reportException(t);
-            }
+            Upcalls.runReporting(task);
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
             JDispatchNative.jd_queue_async(queue, Handles.register(this));

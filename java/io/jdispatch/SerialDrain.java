@@ -2,6 +2,7 @@ package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
+import io.jdispatch.internal.Upcalls;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -100,11 +101,7 @@ final class SerialDrain implements Drain {
             Runnable task = next.task;
             next.task = null; // the task is released as soon as it ran
             spins = 0;
-            try {
-                task.run();
-            } catch (Throwable t) {
-                Dispatch.reportException(t);
-            }
+            Upcalls.runReporting(task);
         }
     }
 }

@@ -40,7 +40,7 @@ public final class DataQueueNative {
                 // A completion runs once: drop its id. Handlers stay registered until their source is closed.
                 Object what = event == EVENT_COMPLETION ? Handles.remove(id) : Handles.get(id);
                 if (what instanceof Runnable r) {
-                    Upcalls.run(r);
+                    Upcalls.runReporting(r);
                 }
             } catch (Throwable t) {
                 Upcalls.lastResort(t);

@@ -2,25 +2,26 @@ package io.jdispatch.internal;
 
 import io.jdispatch.Dispatch;
 
-/** Where the native trampolines land in Java. Nothing thrown here may reach native code. */
-final class Upcalls {
+import java.util.function.LongConsumer;
+
+/**
+ * Where the native trampolines land in Java, and the one place where user code (tasks, handlers, apply
+ * bodies) runs: its exceptions go to {@link Dispatch#reportException} and never reach native code.
+ */
+public final class Upcalls {
     private Upcalls() {}
 
     static void task(long id) {
         Object task = Handles.remove(id);
         if (task instanceof Runnable) {
-            run((Runnable) task);
+            runReporting((Runnable) task);
         }
     }
 
     static void apply(long id, long index) {
         Object body = Handles.get(id);
-        if (body instanceof java.util.function.LongConsumer) {
-            try {
-                ((java.util.function.LongConsumer) body).accept(index);
-            } catch (Throwable t) {
-                Dispatch.reportException(t);
-            }
+        if (body instanceof LongConsumer) {
+            acceptReporting((LongConsumer) body, index);
         }
     }
 
@@ -33,9 +34,19 @@ final class Upcalls {
         }
     }
 
-    static void run(Runnable r) {
+    /** Runs user code; what it throws goes to {@link Dispatch#reportException}. */
+    public static void runReporting(Runnable r) {
         try {
             r.run();
+        } catch (Throwable t) {
+            Dispatch.reportException(t);
+        }
+    }
+
+    /** One iteration of an apply body; what it throws goes to {@link Dispatch#reportException}. */
+    public static void acceptReporting(LongConsumer body, long index) {
+        try {
+            body.accept(index);
         } catch (Throwable t) {
             Dispatch.reportException(t);
         }
