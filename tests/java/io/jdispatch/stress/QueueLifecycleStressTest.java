@@ -33,8 +33,10 @@ class QueueLifecycleStressTest {
         assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
         assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
         if (before.nativeMemoryMeasured()) {
-            // A leaked queue holds >= 100 bytes of malloc'd memory: 300k of them would be 30 MB in use.
-            assertTrue(after.nativeKiB() <= before.nativeKiB() + 2 * 1024, "native memory grew: " + before + " -> " + after);
+            // A leaked queue holds >= 100 bytes of malloc'd memory: 300k of them would be 30 MB in use. Without a
+            // leak the figure moves by -5..+2.4 MB between runs (libdispatch's per-thread caches): 8 MB still
+            // catches any leak of 27 bytes or more per cycle.
+            assertTrue(after.nativeKiB() <= before.nativeKiB() + 8 * 1024, "native memory grew: " + before + " -> " + after);
             // RSS climbs to malloc's high-water mark (as in a pure C loop over libdispatch): a coarse bound only.
             assertTrue(after.rssKiB() <= before.rssKiB() + 48 * 1024, "RSS grew: " + before + " -> " + after);
         }
