@@ -3,8 +3,8 @@
  *
  *   dq_peer produce <path> <count> <seed> <max_size>   attach by path, enqueue count entries
  *                                                     (max_size "=N": every entry has N bytes)
- *   dq_peer consume <path> <count> <seed> <max_size>   attach by path, dequeue count entries (woken only by
- *                                                     DataAvailable), verify each
+ *   dq_peer consume <path> <count> <seed> <max_size>   attach by path, dequeue count entries in batches
+ *                                                     (woken only by DataAvailable), verify each
  *   dq_peer c2c <count> <size>                        floor: creates a 1 MiB queue under /dev/shm, spawns
  *                                                     `dq_peer consume` on it, produces, prints entries/s
  *   dq_peer produce-seq <path> <first> <count> [die]  fault tests: enqueue self-describing entries first..;
@@ -107,6 +107,7 @@ static void check(void *ctx, const void *data, size_t size) {
         p->checksum = p->checksum * 31 + b[i];
     }
     p->checksum = p->checksum * 31 + size;
+    p->next++;
 }
 
 static void on_data_available(void *ctx, int32_t event) {
@@ -114,15 +115,19 @@ static void on_data_available(void *ctx, int32_t event) {
     struct peer *p = ctx;
     p->wakeups++;
     while (p->next < p->count && !p->failed) {
-        jd_ioreturn ret = jd_dq_dequeue(p->q, check, p);
+        /* Entry by entry where a test kills us and must know exactly what was dequeued; else in batches. */
+        uint32_t n;
+        jd_ioreturn ret = p->seq ? jd_dq_dequeue(p->q, check, p) : jd_dq_dequeue_batch(p->q, 256, check, p, &n);
         if (ret == kIOReturnUnderrun) return;
         if (ret != kIOReturnSuccess) {
             fprintf(stderr, "dq_peer: dequeue returned 0x%08X\n", (unsigned)ret);
             p->failed = 1;
             break;
         }
-        if (p->seq) dprintf(1, "%llu\n", (unsigned long long)p->next); /* progress, for a test that kills us */
-        p->next++;
+        if (p->seq) {
+            dprintf(1, "%llu\n", (unsigned long long)p->next); /* progress, for a test that kills us */
+            p->next++;
+        }
     }
     dispatch_semaphore_signal(p->done);
 }

@@ -117,6 +117,16 @@ jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enque
                                bool *send_data_available);
 /* *send_data_serviced: true when a producer had set needServicedCallback (now cleared). block may be NULL. */
 jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx, bool *send_data_serviced);
+/*
+ * Our extension (DriverKit has none): up to `max` entries in order, as `max` dequeues would, but head is
+ * stored once, when the batch ends, and tail is read only when the entries already seen run out. The peer
+ * then touches the shared header line once per batch instead of once per entry (head and tail share a cache
+ * line in this layout). Returns kIOReturnSuccess with *count >= 1, kIOReturnUnderrun (*count == 0) when
+ * empty, kIOReturnError when it meets a corrupt head/tail/size (*count entries before it were dequeued), or
+ * kIOReturnBadArgument when max is 0.
+ */
+jd_ioreturn jd_dq_core_dequeue_batch(const jd_dq_region *r, uint32_t max, jd_dq_dequeue_block block, void *ctx,
+                                     uint32_t *count, bool *send_data_serviced);
 jd_ioreturn jd_dq_core_peek(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx);
 bool jd_dq_core_is_data_available(const jd_dq_region *r);
 /* Would `count` entries of `size` bytes fit now? Bad (corrupt) indices: false. */
@@ -170,6 +180,7 @@ jd_ioreturn jd_dq_enqueue_with_coalesce(jd_dataqueue *q, uint32_t size, bool *se
                                         jd_dq_enqueue_block block, void *ctx);
 jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx);
 jd_ioreturn jd_dq_dequeue_with_coalesce(jd_dataqueue *q, bool *send_data_serviced, jd_dq_dequeue_block block, void *ctx);
+jd_ioreturn jd_dq_dequeue_batch(jd_dataqueue *q, uint32_t max, jd_dq_dequeue_block block, void *ctx, uint32_t *count);
 jd_ioreturn jd_dq_peek(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx);
 bool jd_dq_is_data_available(jd_dataqueue *q);
 bool jd_dq_can_enqueue_data(jd_dataqueue *q, uint32_t size, uint32_t count);

@@ -590,6 +590,15 @@ jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx)
     return ret;
 }
 
+jd_ioreturn jd_dq_dequeue_batch(jd_dataqueue *q, uint32_t max, jd_dq_dequeue_block block, void *ctx, uint32_t *count) {
+    bool send = false;
+    jd_ioreturn ret = jd_dq_core_dequeue_batch(&q->region, max, block, ctx, count, &send);
+    if (send) {
+        jd_dq_send_data_serviced(q);
+    }
+    return ret;
+}
+
 jd_ioreturn jd_dq_peek(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx) {
     return jd_dq_core_peek(&q->region, block, ctx);
 }

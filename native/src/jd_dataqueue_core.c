@@ -167,6 +167,16 @@ static jd_ioreturn locate(const jd_dq_region *r, uint32_t head, uint32_t tail, u
     return kIOReturnSuccess;
 }
 
+/* The end of a dequeue: a producer ran out of room, so tell it there is room now (also on underrun, so that it
+ * never waits forever). */
+static bool take_need_serviced(struct jd_dq_header *h) {
+    if (atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
+        atomic_store_explicit(&h->need_serviced_callback, 0, memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+
 jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx, bool *send_data_serviced) {
     struct jd_dq_header *h = HDR(r);
     *send_data_serviced = false;
@@ -187,12 +197,52 @@ jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block,
     } else if (ret != kIOReturnUnderrun) {
         return ret;
     }
-    /* A producer ran out of room: tell it there is room now (also on underrun, so it never waits forever). */
-    if (atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
-        atomic_store_explicit(&h->need_serviced_callback, 0, memory_order_relaxed);
-        *send_data_serviced = true;
-    }
+    *send_data_serviced = take_need_serviced(h);
     return ret;
+}
+
+jd_ioreturn jd_dq_core_dequeue_batch(const jd_dq_region *r, uint32_t max, jd_dq_dequeue_block block, void *ctx,
+                                     uint32_t *count, bool *send_data_serviced) {
+    struct jd_dq_header *h = HDR(r);
+    *count = 0;
+    *send_data_serviced = false;
+    if (max == 0) {
+        return kIOReturnBadArgument;
+    }
+    uint32_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+    uint32_t published = head;
+    uint32_t n = 0;
+    jd_ioreturn ret = kIOReturnSuccess;
+    while (n < max) {
+        uint32_t at, size;
+        ret = locate(r, head, tail, &at, &size);
+        if (ret == kIOReturnUnderrun && head != published) {
+            /* Caught up with the tail seen so far: publish, fence (as dequeue does on emptying), look again. */
+            atomic_store_explicit(&h->head, head, memory_order_release);
+            published = head;
+            atomic_thread_fence(memory_order_seq_cst);
+            tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+            continue;
+        }
+        if (ret != kIOReturnSuccess) {
+            break;
+        }
+        if (block) {
+            block(ctx, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
+        }
+        head = at + (uint32_t)jd_dq_entry_size(size);
+        n++;
+    }
+    if (head != published) {
+        atomic_store_explicit(&h->head, head, memory_order_release);
+        if (head == tail) {
+            atomic_thread_fence(memory_order_seq_cst);
+        }
+    }
+    *count = n;
+    *send_data_serviced = take_need_serviced(h);
+    return n > 0 && ret == kIOReturnUnderrun ? kIOReturnSuccess : ret;
 }
 
 jd_ioreturn jd_dq_core_peek(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx) {

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the data queue over a region whose header and entries are whatever the input says (a
- * hostile peer), then a sequence of dequeue/peek/enqueue/can_enqueue driven by the input. AddressSanitizer
+ * hostile peer), then a sequence of dequeue/dequeue_batch/peek/enqueue/can_enqueue driven by the input. AddressSanitizer
  * guards the exact-size heap region; a block that sees bytes outside the entry area, or a return code other
  * than the documented ones, aborts.
  */
@@ -51,12 +51,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     jd_dq_region r = {mem, qbc};
     current = &r;
     bool send;
+    uint32_t count;
     for (size_t i = 1 + initial; i + 1 < size; i += 2) {
-        switch (data[i] % 5) {
+        switch (data[i] % 6) {
         case 0: expect(jd_dq_core_dequeue(&r, read_all, NULL, &send)); break;
         case 1: expect(jd_dq_core_peek(&r, read_all, NULL)); break;
         case 2: expect(jd_dq_core_enqueue(&r, data[i + 1], write_all, NULL, &send)); break;
         case 3: (void)jd_dq_core_can_enqueue(&r, data[i + 1], data[i + 1] % 8); break;
+        case 4: expect(jd_dq_core_dequeue_batch(&r, 1u + data[i + 1] % 16, read_all, NULL, &count, &send)); break;
         default: mem[data[i + 1] % 12] = data[i]; break; /* the peer scribbles on head/tail/flag meanwhile */
         }
     }

@@ -158,6 +158,34 @@ static void wrap_without_room_for_a_marker(void) {
     CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
 }
 
+/* Batches: the entries that single dequeues would give, in order, across the wrap; head stored at the end. */
+static void dequeue_batch_is_a_run_of_dequeues(void) {
+    REGION(r, 64);
+    struct got g = {0};
+    uint32_t n = 99;
+    bool serviced = true;
+    CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnUnderrun && n == 0 && !serviced);
+    CHECK(jd_dq_core_dequeue_batch(&r, 0, take, &g, &n, &serviced) == kIOReturnBadArgument && n == 0);
+    CHECK(enq(&r, 20, 1, NULL) == kIOReturnSuccess); /* [0,24) */
+    CHECK(enq(&r, 20, 2, NULL) == kIOReturnSuccess); /* [24,48) */
+    CHECK(deq(&r, &g, NULL) == kIOReturnSuccess);     /* head 24 */
+    CHECK(enq(&r, 16, 3, NULL) == kIOReturnSuccess); /* wraps to [0,20), marker at 48 */
+    CHECK(enq(&r, 20, 4, NULL) == kIOReturnOverrun); /* sets needServicedCallback */
+    g.calls = 0;
+    CHECK(jd_dq_core_dequeue_batch(&r, 1, take, &g, &n, &serviced) == kIOReturnSuccess && n == 1 && serviced);
+    CHECK(g.calls == 1 && g.bytes[0] == 2 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 48); /* max respected, head stored */
+    CHECK(enq(&r, 0, 5, NULL) == kIOReturnSuccess); /* [20,24) */
+    CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnSuccess && n == 2 && !serviced);
+    CHECK(g.calls == 3 && g.size == 0 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 24 && u32_at(&r, JD_DQ_TAIL_OFFSET) == 24);
+    /* A corrupt size after two good entries: those two are dequeued, the bad one is never handed out. */
+    CHECK(enq(&r, 4, 6, NULL) == kIOReturnSuccess && enq(&r, 4, 7, NULL) == kIOReturnSuccess);
+    CHECK(enq(&r, 4, 8, NULL) == kIOReturnSuccess); /* [24,32) [32,40) [40,48) */
+    put_u32(&r, JD_DQ_HEADER_SIZE + 40, 1000);
+    g.calls = 0;
+    CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnError && n == 2 && g.calls == 2);
+    CHECK(g.bytes[0] == 7 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 40);
+}
+
 static void zero_length_entries(void) {
     REGION(r, 16);
     struct got g = {.calls = 0};
@@ -295,6 +323,7 @@ int main(void) {
     exactly_full_and_one_byte_too_many();
     wrap_around_writes_the_marker();
     wrap_without_room_for_a_marker();
+    dequeue_batch_is_a_run_of_dequeues();
     zero_length_entries();
     overrun_then_data_serviced_on_next_dequeue();
     data_available_only_on_transition();
