@@ -210,6 +210,34 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return DataQueueMemory.code(r);
     }
 
+    /**
+     * Our extension, for draining in a DataAvailable handler: dequeues up to {@code maxEntries} entries in order,
+     * exactly as that many {@link #dequeue} calls would, but stores head once per batch and reads tail only when
+     * the entries already seen run out (in DriverKit's layout head and tail share one cache line, which the
+     * producer writes on every enqueue). Sends DataServiced once if a producer ran out of room. If the block
+     * throws, the entries before it are dequeued and that one stays queued.
+     *
+     * @return the number of entries dequeued; 0 when the queue is empty
+     * @throws IllegalArgumentException if maxEntries &lt; 1
+     * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head, tail or size; the
+     *                               entries before it were dequeued
+     */
+    public int dequeueBatch(int maxEntries, Consumer<ByteBuffer> block) {
+        if (maxEntries < 1) {
+            throw new IllegalArgumentException("dequeueBatch: maxEntries " + maxEntries + " is not >= 1");
+        }
+        long r = memory.dequeueBatch(maxEntries, Objects.requireNonNull(block, "dequeueBatch: block is null"));
+        if (DataQueueMemory.send(r)) {
+            sendDataServiced();
+        }
+        if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
+            throw new IllegalStateException("dequeueBatch: " + IOReturn.name(IOReturn.kIOReturnError) + " on " + description
+                    + ": the shared region holds an impossible head, tail or entry size (after "
+                    + DataQueueMemory.count(r) + " entries); reset() or close() it");
+        }
+        return DataQueueMemory.count(r);
+    }
+
     /** Peek: the next entry's data, without removing it. */
     public int peek(Consumer<ByteBuffer> block) {
         return memory.peek(Objects.requireNonNull(block, "peek: block is null"));

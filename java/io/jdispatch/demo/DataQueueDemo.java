@@ -38,10 +38,12 @@ public final class DataQueueDemo {
             Semaphore done = new Semaphore(0);
             q.setDataAvailableHandler(() -> {
                 wakeups[0]++;
-                while (q.dequeue(b -> bytes[0] += b.remaining()) == IOReturn.kIOReturnSuccess) {
-                    if (++received[0] == COUNT) {
-                        done.release();
-                    }
+                int n;
+                while ((n = q.dequeueBatch(256, b -> bytes[0] += b.remaining())) > 0) {
+                    received[0] += n;
+                }
+                if (received[0] == COUNT) {
+                    done.release();
                 }
             });
             long start = System.nanoTime();

@@ -1,5 +1,6 @@
 package io.jdispatch.internal;
 
+import static io.jdispatch.IOReturn.kIOReturnBadArgument;
 import static io.jdispatch.IOReturn.kIOReturnError;
 import static io.jdispatch.IOReturn.kIOReturnOverrun;
 import static io.jdispatch.IOReturn.kIOReturnSuccess;
@@ -27,7 +28,8 @@ import java.util.function.Consumer;
  * outside the region impossible anyway. One producer thread and one consumer thread: each side has its own
  * view, reused for every entry (zero allocation; valid only inside the block).
  *
- * <p>Results are packed in a long: the IOReturn in the low 32 bits, bit 32 = "send the notification".
+ * <p>Results are packed in a long: the IOReturn in the low 32 bits, bit 32 = "send the notification", and for
+ * {@link #dequeueBatch} the number of entries from bit 33.
  */
 public final class DataQueueMemory {
     public static final long SEND = 1L << 32;
@@ -59,6 +61,10 @@ public final class DataQueueMemory {
 
     public static boolean send(long result) {
         return (result & SEND) != 0;
+    }
+
+    public static int count(long result) {
+        return (int) (result >>> 33);
     }
 
     public int queueByteCount() {
@@ -180,11 +186,64 @@ public final class DataQueueMemory {
             }
         }
         long result = Integer.toUnsignedLong(code);
-        if (region.get(NEED_SERVICED_OFFSET) != 0) {
-            region.put(NEED_SERVICED_OFFSET, (byte) 0);
-            result |= SEND;
+        return takeNeedServiced() ? result | SEND : result;
+    }
+
+    /**
+     * jd_dq_core_dequeue_batch: up to max (>= 1) entries as max dequeues would, storing head once at the end
+     * and reading tail only when the entries seen so far run out. If the block throws, the entries before
+     * are dequeued and that one stays queued.
+     */
+    public long dequeueBatch(int max, Consumer<ByteBuffer> block) {
+        if (max < 1) {
+            return Integer.toUnsignedLong(kIOReturnBadArgument);
         }
-        return result;
+        long head = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
+        long tail = tail();
+        long published = head;
+        long n = 0;
+        long located = 0;
+        try {
+            while (n < max) {
+                located = locate(head, tail);
+                if (located == UNDERRUN && head != published) {
+                    // caught up with the tail seen so far: publish, fence (as dequeue does on emptying), look again
+                    INT.setRelease(region, HEAD_OFFSET, (int) head);
+                    published = head;
+                    VarHandle.fullFence();
+                    tail = tail();
+                    continue;
+                }
+                if (located < 0) {
+                    break;
+                }
+                int at = (int) (located >>> 32);
+                int size = (int) located;
+                consumerView.clear().position(at + ENTRY_HEADER_SIZE).limit(at + ENTRY_HEADER_SIZE + size);
+                block.accept(consumerView);
+                head = at + entrySize(size);
+                n++;
+            }
+        } finally {
+            if (head != published) {
+                INT.setRelease(region, HEAD_OFFSET, (int) head);
+                if (head == tail) {
+                    VarHandle.fullFence();
+                }
+            }
+        }
+        long result = Integer.toUnsignedLong(located == CORRUPT ? kIOReturnError
+                : n == 0 ? kIOReturnUnderrun : kIOReturnSuccess) | n << 33;
+        return takeNeedServiced() ? result | SEND : result;
+    }
+
+    /** The end of a dequeue: a producer ran out of room (flag now cleared), so DataServiced must follow. */
+    private boolean takeNeedServiced() {
+        if (region.get(NEED_SERVICED_OFFSET) == 0) {
+            return false;
+        }
+        region.put(NEED_SERVICED_OFFSET, (byte) 0);
+        return true;
     }
 
     public int peek(Consumer<ByteBuffer> block) {

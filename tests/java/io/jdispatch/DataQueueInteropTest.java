@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -68,8 +71,10 @@ class DataQueueInteropTest {
         return Path.of("/dev/shm", "jd-interop-" + what + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
     }
 
-    @Test
-    void cProducerToJavaConsumer() throws Exception {
+    /** The Java consumer drains with dequeue (DriverKit's call) or with our dequeueBatch extension. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void cProducerToJavaConsumer(boolean batch) throws Exception {
         Path path = tempPath("c2j");
         try (DispatchQueue queue = DispatchQueue.createSerial("interop.consumer");
              IODataQueueDispatchSource q = IODataQueueDispatchSource.create(64 * 1024, queue, path)) {
@@ -80,14 +85,19 @@ class DataQueueInteropTest {
             Semaphore done = new Semaphore(0);
             q.setDataAvailableHandler(() -> {
                 wakeups.incrementAndGet();
-                int ret;
-                while (next[0] < COUNT && (ret = q.dequeue(b -> checksum[0] = check(next[0], b, checksum[0], failure)))
-                        != kIOReturnUnderrun) {
-                    if (ret != kIOReturnSuccess) {
-                        failure[0] = "dequeue " + IOReturn.name(ret);
-                        break;
+                Consumer<ByteBuffer> block = b -> checksum[0] = check(next[0]++, b, checksum[0], failure);
+                if (batch) {
+                    while (next[0] < COUNT && q.dequeueBatch(256, block) > 0) {
+                        // drain; a corrupt queue throws, and the test fails on the reported exception
                     }
-                    next[0]++;
+                } else {
+                    int ret;
+                    while (next[0] < COUNT && (ret = q.dequeue(block)) != kIOReturnUnderrun) {
+                        if (ret != kIOReturnSuccess) {
+                            failure[0] = "dequeue " + IOReturn.name(ret);
+                            break;
+                        }
+                    }
                 }
                 if (next[0] == COUNT || failure[0] != null) {
                     done.release();

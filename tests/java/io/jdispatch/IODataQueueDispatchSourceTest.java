@@ -23,9 +23,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /** IODataQueueDispatchSource in one JVM; the region is also mapped by the test to check the bytes. */
 class IODataQueueDispatchSourceTest {
@@ -136,6 +139,54 @@ class IODataQueueDispatchSourceTest {
             assertEquals(16, wrapped.length);
             assertEquals(3, wrapped[0]);
             assertEquals(kIOReturnUnderrun, q.dequeue(null));
+        }
+    }
+
+    @Test
+    void dequeueBatchIsARunOfDequeuesThatStoresHeadOnce() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            MappedByteBuffer r = region();
+            Semaphore serviced = new Semaphore(0);
+            q.setDataServicedHandler(serviced::release);
+            List<Byte> got = new ArrayList<>();
+            Consumer<ByteBuffer> first = b -> got.add(b.remaining() > 0 ? b.get(b.position()) : -1);
+            assertEquals(0, q.dequeueBatch(8, first), "empty");
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> q.dequeueBatch(0, first));
+            assertTrue(bad.getMessage().contains("0"), bad.getMessage());
+            q.enqueue(20, b -> fill(b, 1)); // [0,24)
+            q.enqueue(20, b -> fill(b, 2)); // [24,48)
+            take(q);
+            assertEquals(kIOReturnSuccess, q.enqueue(16, b -> fill(b, 3))); // wraps to [0,20), marker at 48
+            assertEquals(kIOReturnOverrun, q.enqueue(20, b -> fill(b, 4)));
+            assertEquals(1, q.dequeueBatch(1, first), "maxEntries respected");
+            assertEquals(48, r.getInt(DataQueueLayout.HEAD_OFFSET));
+            assertTrue(serviced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced after the overrun");
+            q.enqueue(0, b -> {}); // [20,24)
+            assertEquals(2, q.dequeueBatch(8, first));
+            assertEquals(List.of((byte) 2, (byte) 3, (byte) -1), got, "in order, across the wrap");
+            assertEquals(24, r.getInt(DataQueueLayout.HEAD_OFFSET));
+            // A throwing block: the entries before it are dequeued, that one stays queued.
+            for (int v = 5; v <= 7; v++) {
+                int value = v;
+                q.enqueue(4, b -> fill(b, value)); // [24,32) [32,40) [40,48)
+            }
+            got.clear();
+            assertThrows(IllegalStateException.class, () -> q.dequeueBatch(8, b -> {
+                if (b.get(b.position()) == 6) {
+                    throw new IllegalStateException("block failure");
+                }
+                got.add(b.get(b.position()));
+            }));
+            assertEquals(List.of((byte) 5), got);
+            assertEquals(32, r.getInt(DataQueueLayout.HEAD_OFFSET));
+            // A corrupt size after a good entry: that one is dequeued, the bad one is never handed out.
+            r.putInt(DataQueueLayout.HEADER_SIZE + 40, 1000);
+            got.clear();
+            IllegalStateException corrupt = assertThrows(IllegalStateException.class, () -> q.dequeueBatch(8, first));
+            assertTrue(corrupt.getMessage().contains("kIOReturnError") && corrupt.getMessage().contains("after 1 entries"),
+                    corrupt.getMessage());
+            assertEquals(List.of((byte) 6), got);
+            assertEquals(40, r.getInt(DataQueueLayout.HEAD_OFFSET));
         }
     }
 

@@ -12,7 +12,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Hostile memory through the Java path: random headers and entry bytes, then dequeue/peek/enqueue. Only
+ * Hostile memory through the Java path: random headers and entry bytes, then dequeue/dequeueBatch/peek/enqueue. Only
  * kIOReturnSuccess/Underrun/Error/Overrun come back, no exception, and a block only ever sees bytes of the
  * entry area (the region is guarded by canary bytes around it).
  */
@@ -44,8 +44,9 @@ class DataQueuePropertyTest {
             DataQueueMemory q = new DataQueueMemory(region, qbc);
             for (int op = 0; op < 8; op++) {
                 int code;
-                switch (random.nextInt(3)) {
+                switch (random.nextInt(4)) {
                     case 0 -> code = DataQueueMemory.code(q.dequeue(b -> checkInside(b, qbc)));
+                    case 2 -> code = DataQueueMemory.code(q.dequeueBatch(1 + random.nextInt(16), b -> checkInside(b, qbc)));
                     case 1 -> code = q.peek(b -> checkInside(b, qbc));
                     default -> code = DataQueueMemory.code(q.enqueue(random.nextInt(40), b -> {
                         checkInside(b, qbc);
