@@ -29,7 +29,9 @@ import java.util.function.Consumer;
  * bytes through 64 KiB of queue: IODataQueueDispatchSource (shared memfd region, VarHandles,
  * enqueueWithCoalesce / dequeueWithCoalesce: no doorbell, as the baseline has none) vs the baseline Agrona
  * OneToOneRingBuffer (tryClaim/commit: zero copy too), in the same run. Each invocation moves BATCH entries
- * (both sides write/read the entry's first 8 bytes), so the score is entries/s.
+ * (both sides write/read the entry's first 8 bytes), so the score is entries/s. The consumer takes entries
+ * one call each (DriverKit's dequeueWithCoalesce vs Agrona's read(handler, 1)) or drains what is there
+ * (our dequeueBatch vs Agrona's read(handler, limit)).
  *
  * <pre>java -cp ... org.openjdk.jmh.Main DataQueueBenchmark -f 1 -wi 3 -i 5 -w 1s -r 1s</pre>
  */
@@ -38,6 +40,8 @@ import java.util.function.Consumer;
 public class DataQueueBenchmark {
     static final int BATCH = 100_000;
     static final int CAPACITY = 64 * 1024;
+    /** 16 longs: 128 bytes, two cache lines (adjacent-line prefetch pulls lines in pairs). */
+    static final int PAD = 16;
 
     /** One SPSC queue with its own producer thread, which produces a BATCH when the consumer asks for it. */
     @State(Scope.Benchmark)
@@ -53,20 +57,42 @@ public class DataQueueBenchmark {
         @Param({"twoThreads", "oneThread"})
         public String mode;
 
+        /** entry: one entry per consumer call; batch: a call takes as many as are there (up to what is wanted). */
+        @Param({"entry", "batch"})
+        public String consumer;
+
         private volatile long requested;
         private volatile boolean stop;
         private Thread producer;
-        long sum;
+        /**
+         * The consumer's running sum, alone in the middle of its array: no field the producer touches shares its
+         * cache line (false sharing would cost both queues a line transfer per entry and measure nothing of them).
+         */
+        final long[] sums = new long[2 * PAD + 1];
+
+        long sum() {
+            return sums[PAD];
+        }
+
+        /** Called once by the thread that will call offer: allocations there stay off the consumer's lines. */
+        abstract void startProducing();
 
         abstract boolean offer(long sequence);
 
-        abstract boolean poll();
+        /** Takes at most max entries (max is 1 in the "entry" mode); returns how many. */
+        abstract int poll(int max);
+
+        private int max(int wanted) {
+            return consumer.equals("batch") ? wanted : 1;
+        }
 
         void start() {
             if (!mode.equals("twoThreads")) {
+                startProducing();
                 return;
             }
             producer = new Thread(() -> {
+                startProducing();
                 long produced = 0;
                 while (!stop) {
                     if (produced == requested) {
@@ -86,17 +112,15 @@ public class DataQueueBenchmark {
                     for (int i = 0; i < 64; i++) {
                         offer(burst + i);
                     }
-                    for (int i = 0; i < 64; i++) {
-                        poll();
+                    for (int got = 0; got < 64; ) {
+                        got += poll(max(64 - got));
                     }
                 }
                 return;
             }
             requested += BATCH;
             for (int got = 0; got < BATCH; ) {
-                if (poll()) {
-                    got++;
-                }
+                got += poll(max(BATCH - got));
             }
         }
 
@@ -112,11 +136,25 @@ public class DataQueueBenchmark {
     public static class JDispatch extends Spsc {
         DispatchQueue dispatchQueue;
         IODataQueueDispatchSource queue;
-        final boolean[] producerSend = new boolean[1];
         final boolean[] consumerSend = new boolean[1];
-        long next;
-        final Consumer<ByteBuffer> write = b -> b.putLong(b.position(), next);
-        final Consumer<ByteBuffer> read = b -> sum += b.getLong(b.position());
+        final Consumer<ByteBuffer> read = b -> sums[PAD] += b.getLong(b.position());
+        Writer writer;
+
+        /** The producer's state, allocated by the producer thread. */
+        static final class Writer implements Consumer<ByteBuffer> {
+            final boolean[] send = new boolean[1];
+            long next;
+
+            @Override
+            public void accept(ByteBuffer b) {
+                b.putLong(b.position(), next);
+            }
+        }
+
+        @Override
+        void startProducing() {
+            writer = new Writer();
+        }
 
         @Setup(Level.Trial)
         public void setUp() {
@@ -127,13 +165,17 @@ public class DataQueueBenchmark {
 
         @Override
         boolean offer(long sequence) {
-            next = sequence;
-            return queue.enqueueWithCoalesce(size, producerSend, write) == IOReturn.kIOReturnSuccess;
+            Writer w = writer;
+            w.next = sequence;
+            return queue.enqueueWithCoalesce(size, w.send, w) == IOReturn.kIOReturnSuccess;
         }
 
         @Override
-        boolean poll() {
-            return queue.dequeueWithCoalesce(consumerSend, read) == IOReturn.kIOReturnSuccess;
+        int poll(int max) {
+            if (max == 1) {
+                return queue.dequeueWithCoalesce(consumerSend, read) == IOReturn.kIOReturnSuccess ? 1 : 0;
+            }
+            return queue.dequeueBatch(max, read);
         }
 
         @TearDown(Level.Trial)
@@ -148,7 +190,12 @@ public class DataQueueBenchmark {
     public static class Agrona extends Spsc {
         final OneToOneRingBuffer ring = new OneToOneRingBuffer(
                 new UnsafeBuffer(ByteBuffer.allocateDirect(CAPACITY + RingBufferDescriptor.TRAILER_LENGTH)));
-        final MessageHandler read = (type, buffer, index, length) -> sum += buffer.getLong(index);
+        final MessageHandler read = (type, buffer, index, length) -> sums[PAD] += buffer.getLong(index);
+
+        @Override
+        void startProducing() {
+            // nothing: Agrona's producer keeps no state of its own
+        }
 
         @Setup(Level.Trial)
         public void setUp() {
@@ -167,8 +214,8 @@ public class DataQueueBenchmark {
         }
 
         @Override
-        boolean poll() {
-            return ring.read(read, 1) == 1;
+        int poll(int max) {
+            return ring.read(read, max);
         }
 
         @TearDown(Level.Trial)
@@ -181,13 +228,13 @@ public class DataQueueBenchmark {
     @OperationsPerInvocation(BATCH)
     public long jdispatch(JDispatch q) {
         q.transfer();
-        return q.sum;
+        return q.sum();
     }
 
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public long agronaBaseline(Agrona q) {
         q.transfer();
-        return q.sum;
+        return q.sum();
     }
 }

@@ -2,7 +2,6 @@ package io.jdispatch.bench;
 
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.IODataQueueDispatchSource;
-import io.jdispatch.IOReturn;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,8 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Across processes: a C producer (target/native/dq_peer) -> Java consumer (IODataQueueDispatchSource, woken by
- * DataAvailable on a dispatch queue) vs the C floor: the same C producer -> a C consumer process
- * ({@code dq_peer c2c}). 1M entries of 8/64/256 bytes through a 1 MiB queue; both consumers check every byte.
+ * DataAvailable on a dispatch queue, draining with dequeueBatch) vs the C floor: the same C producer -> a C
+ * consumer process draining with jd_dq_dequeue_batch ({@code dq_peer c2c}). 1M entries of 8/64/256 bytes through a 1 MiB queue; both consumers check every byte.
  * One invocation = one whole transfer (single shot, seconds per 1M entries: lower is better;
  * ratio = floor / ours).
  *
@@ -53,8 +52,8 @@ public class DataQueueCrossProcessBenchmark {
             Semaphore done = new Semaphore(0);
             boolean[] bad = {false};
             q.setDataAvailableHandler(() -> {
-                while (next[0] < COUNT && q.dequeue(b -> bad[0] |= !check(next[0], b)) == IOReturn.kIOReturnSuccess) {
-                    next[0]++;
+                while (next[0] < COUNT && q.dequeueBatch(256, b -> bad[0] |= !check(next[0]++, b)) > 0) {
+                    // drain
                 }
                 if (next[0] == COUNT) {
                     done.release();

@@ -53,11 +53,16 @@ final class Rows {
                     alts("ScheduledThreadPoolExecutor", "latency.timer.stpe." + p),
                     p.equals("p99") ? List.of(new Target("ScheduledThreadPoolExecutor", 1.0)) : List.<Target>of()));
         }
-        for (int size : new int[] {8, 64, 256}) {
-            rows.add(new Row("data queue Java -> Java SPSC, " + size + " B entries",
-                    "DataQueueBenchmark.jdispatch:mode=twoThreads:size=" + size, null,
-                    alts("Agrona OneToOneRingBuffer", "DataQueueBenchmark.agronaBaseline:mode=twoThreads:size=" + size),
-                    new Target("Agrona OneToOneRingBuffer", 1.0)));
+        for (String consumer : List.of("entry", "batch")) {
+            for (int size : new int[] {8, 64, 256}) {
+                String params = ":consumer=" + consumer + ":mode=twoThreads:size=" + size;
+                rows.add(new Row("data queue Java -> Java SPSC, " + size + " B entries, " + (consumer.equals("entry")
+                        ? "one dequeue per entry" : "dequeueBatch"), "DataQueueBenchmark.jdispatch" + params, null,
+                        alts(consumer.equals("entry") ? "Agrona OneToOneRingBuffer read(h, 1)" : "Agrona OneToOneRingBuffer read(h, n)",
+                                "DataQueueBenchmark.agronaBaseline" + params),
+                        new Target(consumer.equals("entry") ? "Agrona OneToOneRingBuffer read(h, 1)"
+                                : "Agrona OneToOneRingBuffer read(h, n)", 1.0)));
+            }
         }
         for (int size : new int[] {8, 64, 256}) {
             // Throughput at least 0.8x of C -> C is time at most 1.25x.
