@@ -17,6 +17,8 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.function.Consumer;
+import java.util.function.IntUnaryOperator;
+import java.util.function.ObjIntConsumer;
 
 /**
  * The data queue algorithm in Java over a mapped region, byte for byte what {@code jd_dataqueue_core.c} does,
@@ -131,6 +133,79 @@ public final class DataQueueMemory {
             head = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
         }
         return tail == head ? SEND : 0;
+    }
+
+    /**
+     * jd_dq_core_enqueue_batch: up to max (>= 1) entries, entry i of sizeOf(i) bytes filled by block(view, i), as
+     * max enqueues would, but with tail stored once and the rules' fence issued once, when the batch ends. Head
+     * is read again only when the head seen so far leaves no room. Result: the IOReturn of the entry that ended
+     * the batch (kIOReturnOverrun when the queue filled up) and the count; send[0] says whether DataAvailable
+     * must be sent. If sizeOf or the block throws, the entries before are published (send[0] set as for them)
+     * and that one is not.
+     */
+    public long enqueueBatch(int max, IntUnaryOperator sizeOf, ObjIntConsumer<ByteBuffer> block, boolean[] send) {
+        send[0] = false;
+        if (max < 1) {
+            return Integer.toUnsignedLong(kIOReturnBadArgument);
+        }
+        long oldTail = Integer.toUnsignedLong((int) INT.getOpaque(region, TAIL_OFFSET));
+        long oldHead = head();
+        if (oldHead > queueByteCount || oldTail > queueByteCount) {
+            return Integer.toUnsignedLong(kIOReturnError);
+        }
+        long head = oldHead;
+        long tail = oldTail;
+        int code = kIOReturnSuccess;
+        long n = 0;
+        try {
+            while (n < max) {
+                int size = sizeOf.applyAsInt((int) n);
+                if (size < 0) {
+                    throw new IllegalArgumentException("enqueueBatch: entry " + n + " size must be >= 0, was " + size);
+                }
+                long entrySize = entrySize(size);
+                long at = entrySize > queueByteCount ? -1 : findRoom(head, tail, entrySize);
+                if (at < 0) {
+                    long seen = head;
+                    head = head();
+                    if (head > queueByteCount) {
+                        code = kIOReturnError;
+                        break;
+                    }
+                    if (head != seen) {
+                        continue; // the consumer made room since: look again, as the next enqueue would
+                    }
+                    if (region.get(NEED_SERVICED_OFFSET) == 0) {
+                        region.put(NEED_SERVICED_OFFSET, (byte) 1);
+                    }
+                    code = kIOReturnOverrun;
+                    break;
+                }
+                int data = (int) at + ENTRY_HEADER_SIZE;
+                producerView.clear().position(data).limit(data + size);
+                block.accept(producerView, (int) n);
+                entries.putInt((int) at, size);
+                if (at == 0 && tail != 0 && queueByteCount - tail >= ENTRY_HEADER_SIZE) {
+                    entries.putInt((int) tail, (int) (entrySize - ENTRY_HEADER_SIZE)); // the wrap marker
+                }
+                tail = at + entrySize;
+                n++;
+            }
+        } finally {
+            if (n > 0) {
+                INT.setRelease(region, TAIL_OFFSET, (int) tail);
+                long headNow = oldHead;
+                if (oldTail != oldHead) {
+                    VarHandle.fullFence(); // pairs with the consumer's fence after it empties the queue
+                    headNow = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
+                }
+                send[0] = oldTail == headNow;
+            }
+            if (code == kIOReturnOverrun) {
+                send[0] = true; // wake the consumer so that it makes room
+            }
+        }
+        return Integer.toUnsignedLong(code) | n << 33;
     }
 
     /** {@link #locate}: the entry at head as (offset << 32 | size), or one of these. */

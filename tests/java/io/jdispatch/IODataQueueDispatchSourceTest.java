@@ -191,6 +191,102 @@ class IODataQueueDispatchSourceTest {
     }
 
     @Test
+    void enqueueBatchWritesTheBytesThatEnqueuesWouldAndAnnouncesOnce() throws Exception {
+        int[] sizes = {20, 7, 0, 16, 12, 4};
+        Path single = Path.of(path + "-single");
+        try (IODataQueueDispatchSource one = IODataQueueDispatchSource.create(64, queue, single);
+             IODataQueueDispatchSource q = create(64)) {
+            // Same history on both: 2 entries in and out (head = tail = 36), then a run that wraps at 60 (leaving
+            // a marker) and ends on a full queue at the fourth entry.
+            for (IODataQueueDispatchSource s : List.of(one, q)) {
+                s.enqueue(20, b -> fill(b, 1));
+                s.enqueue(8, b -> fill(b, 2));
+                take(s);
+                take(s);
+            }
+            int ones = 0;
+            while (ones < sizes.length && one.enqueue(sizes[ones], fillWith(10 + ones)) == kIOReturnSuccess) {
+                ones++;
+            }
+            boolean[] send = new boolean[1];
+            int n = q.enqueueBatchWithCoalesce(sizes.length, i -> sizes[i], send, (b, i) -> fill(b, 10 + i));
+            assertEquals(ones, n, "stops where enqueue ran out of room");
+            assertEquals(3, n, "the run wraps and fills the queue");
+            assertEquals(8, region().getInt(DataQueueLayout.HEADER_SIZE + 60), "the wrap marker");
+            assertTrue(send[0], "empty before the batch, and it overran: DataAvailable");
+            assertArrayEquals(bytes(regionOf(single)), bytes(region()), "the region byte for byte");
+            assertEquals(1, region().get(DataQueueLayout.NEED_SERVICED_OFFSET), "overrun sets needServicedCallback");
+            for (int i = 0; i < n; i++) {
+                byte[] e = take(q);
+                assertEquals(sizes[i], e.length);
+                if (e.length > 0) {
+                    assertEquals(10 + i, e[0]);
+                }
+            }
+            assertEquals(kIOReturnUnderrun, q.dequeue(null));
+            // Into a non-empty queue whose consumer does not catch up: no DataAvailable.
+            q.enqueue(4, b -> fill(b, 1));
+            assertEquals(2, q.enqueueBatchWithCoalesce(2, i -> 4, send, (b, i) -> fill(b, 2)));
+            assertFalse(send[0]);
+            // ... unless it overruns: then DataAvailable wakes the consumer to make room.
+            assertTrue(q.enqueueBatchWithCoalesce(100, i -> 4, send, (b, i) -> fill(b, 3)) < 100);
+            assertTrue(send[0], "overrun into a non-empty queue");
+        } finally {
+            Files.deleteIfExists(single);
+        }
+    }
+
+    @Test
+    void enqueueBatchRefusesBadArgumentsAndKeepsWhatItWroteBeforeAFailure() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
+                    () -> q.enqueueBatch(0, i -> 4, (b, i) -> {}));
+            assertTrue(zero.getMessage().contains("enqueueBatch") && zero.getMessage().contains("0"), zero.getMessage());
+            IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                    () -> q.enqueueBatch(3, i -> i == 1 ? -5 : 4, (b, i) -> fill(b, 1)));
+            assertTrue(negative.getMessage().contains("-5") && negative.getMessage().contains("entry 1"), negative.getMessage());
+            assertEquals(1, take(q)[0], "the entry before the bad size was enqueued");
+            assertEquals(kIOReturnUnderrun, q.dequeue(null));
+
+            // A throwing block: the entries before it are published and announced, that one is not.
+            Semaphore available = new Semaphore(0);
+            q.setDataAvailableHandler(available::release);
+            assertThrows(IllegalStateException.class, () -> q.enqueueBatch(3, i -> 4, (b, i) -> {
+                if (i == 1) {
+                    throw new IllegalStateException("block failure");
+                }
+                fill(b, 7);
+            }));
+            assertTrue(available.tryAcquire(10, TimeUnit.SECONDS), "DataAvailable for the entry before the failure");
+            assertEquals(7, take(q)[0]);
+            assertEquals(kIOReturnUnderrun, q.dequeue(null));
+
+            MappedByteBuffer r = region();
+            r.putInt(DataQueueLayout.TAIL_OFFSET, 68);
+            IllegalStateException corrupt = assertThrows(IllegalStateException.class,
+                    () -> q.enqueueBatch(2, i -> 4, (b, i) -> fill(b, 1)));
+            assertTrue(corrupt.getMessage().contains("kIOReturnError"), corrupt.getMessage());
+            assertEquals(68, r.getInt(DataQueueLayout.TAIL_OFFSET), "nothing written");
+        }
+    }
+
+    private static Consumer<ByteBuffer> fillWith(int value) {
+        return b -> fill(b, value);
+    }
+
+    private static MappedByteBuffer regionOf(Path p) throws Exception {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+        }
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] a = new byte[b.capacity()];
+        b.duplicate().clear().get(a);
+        return a;
+    }
+
+    @Test
     void zeroLengthEntries() {
         try (IODataQueueDispatchSource q = create(16)) {
             for (int i = 0; i < 4; i++) {

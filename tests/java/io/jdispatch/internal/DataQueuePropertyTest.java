@@ -12,7 +12,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Hostile memory through the Java path: random headers and entry bytes, then dequeue/dequeueBatch/peek/enqueue. Only
+ * Hostile memory through the Java path: random headers and entry bytes, then dequeue/dequeueBatch/peek/enqueue/enqueueBatch. Only
  * kIOReturnSuccess/Underrun/Error/Overrun come back, no exception, and a block only ever sees bytes of the
  * entry area (the region is guarded by canary bytes around it).
  */
@@ -44,10 +44,19 @@ class DataQueuePropertyTest {
             DataQueueMemory q = new DataQueueMemory(region, qbc);
             for (int op = 0; op < 8; op++) {
                 int code;
-                switch (random.nextInt(4)) {
+                switch (random.nextInt(5)) {
                     case 0 -> code = DataQueueMemory.code(q.dequeue(b -> checkInside(b, qbc)));
                     case 2 -> code = DataQueueMemory.code(q.dequeueBatch(1 + random.nextInt(16), b -> checkInside(b, qbc)));
                     case 1 -> code = q.peek(b -> checkInside(b, qbc));
+                    case 3 -> {
+                        int size = random.nextInt(40);
+                        code = DataQueueMemory.code(q.enqueueBatch(1 + random.nextInt(16), i -> size + i, (b, i) -> {
+                            checkInside(b, qbc);
+                            while (b.hasRemaining()) {
+                                b.put((byte) 1);
+                            }
+                        }, new boolean[1]));
+                    }
                     default -> code = DataQueueMemory.code(q.enqueue(random.nextInt(40), b -> {
                         checkInside(b, qbc);
                         while (b.hasRemaining()) {
