@@ -154,6 +154,53 @@ jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enque
     return kIOReturnSuccess;
 }
 
+jd_ioreturn jd_dq_core_enqueue_batch(const jd_dq_region *r, uint32_t max, jd_dq_batch_size_fn size_of,
+                                     jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count,
+                                     bool *send_data_available) {
+    struct jd_dq_header *h = HDR(r);
+    *count = 0;
+    *send_data_available = false;
+    if (max == 0) {
+        return kIOReturnBadArgument;
+    }
+    uint32_t old_head, old_tail;
+    if (!load_for_enqueue(r, &old_head, &old_tail)) {
+        return kIOReturnError;
+    }
+    uint32_t head = old_head, tail = old_tail, n = 0;
+    jd_ioreturn ret = kIOReturnSuccess;
+    while (n < max) {
+        uint32_t size = size_of(ctx, n);
+        uint64_t entry_size = jd_dq_entry_size(size);
+        uint32_t at;
+        if (!find_room(r->queue_byte_count, head, tail, entry_size, &at)) {
+            uint32_t seen = head;
+            head = atomic_load_explicit(&h->head, memory_order_acquire);
+            if (head > r->queue_byte_count) {
+                ret = kIOReturnError;
+                break;
+            }
+            if (head != seen) {
+                continue; /* the consumer made room since: look again, as the next enqueue would */
+            }
+            set_need_serviced(h);
+            ret = kIOReturnOverrun;
+            break;
+        }
+        block(ctx, n, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
+        tail = seal_entry(r, tail, at, size, entry_size);
+        n++;
+    }
+    if (n > 0) {
+        *send_data_available = publish_tail(h, tail, old_tail, old_head);
+    }
+    if (ret == kIOReturnOverrun) {
+        *send_data_available = true; /* wake the consumer so that it makes room */
+    }
+    *count = n;
+    return ret;
+}
+
 /* Locates the entry at head: its offset and data size, validated. kIOReturnUnderrun when empty. */
 static jd_ioreturn locate(const jd_dq_region *r, uint32_t head, uint32_t tail, uint32_t *at, uint32_t *size) {
     const uint32_t qbc = r->queue_byte_count;
