@@ -278,7 +278,8 @@ static void enqueue_batch_is_a_run_of_enqueues(void) {
        wraps to [0,12) (marker 8 at 56); entry 1 finds no room before head 16, but the consumer has dequeued
        [16,56) meanwhile: [12,20). The consumer emptied the queue: DataAvailable. */
     CHECK(enq(&r, 36, 0x5F, NULL) == kIOReturnSuccess);
-    struct batch f = {.sizes = (const uint32_t[]){8, 4}, .byte = 0x60, .hook = dequeue_one, .hook_region = &r, .hook_at = 1};
+    struct batch f = {.sizes = (const uint32_t[]){8, 4}, .byte = 0x60, .hook = dequeue_one, .hook_region = &r,
+                      .hook_at = 1};
     CHECK(enq_batch(&r, 2, &f, &n, &send) == kIOReturnSuccess && n == 2 && send);
     CHECK(f.size_calls == 3 && u32_at(&r, JD_DQ_TAIL_OFFSET) == 20 && r.base[JD_DQ_NEED_SERVICED_OFFSET] == 0);
     dequeue_batch_entries(&r, &f, 0, 2);
@@ -298,7 +299,8 @@ static void enqueue_batch_is_a_run_of_enqueues(void) {
     CHECK(memcmp(before, r_mem, sizeof r_mem) == 0);
     /* Head turns corrupt when the batch looks at it again: the entries before are published. */
     REGION(s, 16);
-    struct batch h = {.sizes = (const uint32_t[]){8, 8}, .byte = 0x70, .hook = corrupt_head, .hook_region = &s, .hook_at = 1};
+    struct batch h = {.sizes = (const uint32_t[]){8, 8}, .byte = 0x70, .hook = corrupt_head, .hook_region = &s,
+                      .hook_at = 1};
     CHECK(enq_batch(&s, 2, &h, &n, &send) == kIOReturnError && n == 1 && send);
     CHECK(u32_at(&s, JD_DQ_TAIL_OFFSET) == 12 && u32_at(&s, JD_DQ_HEADER_SIZE) == 8);
 
