@@ -106,6 +106,10 @@ typedef struct jd_dq_region {
 typedef void (*jd_dq_enqueue_block)(void *ctx, void *data, size_t data_size);
 /* Reads an entry in place; `data` is valid only during the call. */
 typedef void (*jd_dq_dequeue_block)(void *ctx, const void *data, size_t data_size);
+/* Size of entry `index` of a batch (index 0, 1, ...); may be asked again for the same index. */
+typedef uint32_t (*jd_dq_batch_size_fn)(void *ctx, uint32_t index);
+/* Fills entry `index` of a batch in place. */
+typedef void (*jd_dq_batch_enqueue_block)(void *ctx, uint32_t index, void *data, size_t data_size);
 
 /* kIOReturnBadArgument unless 0 < queue_byte_count <= JD_DQ_MAX_QUEUE_BYTE_COUNT and a multiple of 4. */
 jd_ioreturn jd_dq_check_queue_byte_count(uint64_t queue_byte_count);
@@ -115,6 +119,18 @@ void jd_dq_core_reset(const jd_dq_region *r);
 /* *send_data_available: true when the queue went from empty to non-empty, or on overrun (wake the consumer). */
 jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enqueue_block block, void *ctx,
                                bool *send_data_available);
+/*
+ * Our extension (DriverKit has none): up to `max` entries, written where `max` enqueues would put them, but
+ * tail is stored and the full fence of the rules (enqueue step 5: most of an enqueue's cost) issued once, when
+ * the batch ends; a DriverKit consumer just sees tail move in larger steps. When no room is left it reads head
+ * again and goes on if the consumer made room. Returns kIOReturnSuccess (*count == max), kIOReturnOverrun when
+ * it stopped for room (*count may be > 0; needServicedCallback set), kIOReturnError on a corrupt head/tail
+ * (the *count entries before it are published), or kIOReturnBadArgument when max is 0.
+ * *send_data_available as for enqueue, for the batch as a whole.
+ */
+jd_ioreturn jd_dq_core_enqueue_batch(const jd_dq_region *r, uint32_t max, jd_dq_batch_size_fn size_of,
+                                     jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count,
+                                     bool *send_data_available);
 /* *send_data_serviced: true when a producer had set needServicedCallback (now cleared). block may be NULL. */
 jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx, bool *send_data_serviced);
 /*
@@ -178,6 +194,9 @@ int jd_dq_memory_fd(jd_dataqueue *q);
 jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block block, void *ctx);
 jd_ioreturn jd_dq_enqueue_with_coalesce(jd_dataqueue *q, uint32_t size, bool *send_data_available,
                                         jd_dq_enqueue_block block, void *ctx);
+/* Sends DataAvailable itself when the batch calls for it. */
+jd_ioreturn jd_dq_enqueue_batch(jd_dataqueue *q, uint32_t max, jd_dq_batch_size_fn size_of,
+                                jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count);
 jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx);
 jd_ioreturn jd_dq_dequeue_with_coalesce(jd_dataqueue *q, bool *send_data_serviced, jd_dq_dequeue_block block, void *ctx);
 jd_ioreturn jd_dq_dequeue_batch(jd_dataqueue *q, uint32_t max, jd_dq_dequeue_block block, void *ctx, uint32_t *count);

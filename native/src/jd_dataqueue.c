@@ -577,6 +577,16 @@ jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block bl
     return ret;
 }
 
+jd_ioreturn jd_dq_enqueue_batch(jd_dataqueue *q, uint32_t max, jd_dq_batch_size_fn size_of,
+                                jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count) {
+    bool send = false;
+    jd_ioreturn ret = jd_dq_core_enqueue_batch(&q->region, max, size_of, block, ctx, count, &send);
+    if (send) {
+        jd_dq_send_data_available(q);
+    }
+    return ret;
+}
+
 jd_ioreturn jd_dq_dequeue_with_coalesce(jd_dataqueue *q, bool *send_data_serviced, jd_dq_dequeue_block block, void *ctx) {
     return jd_dq_core_dequeue(&q->region, block, ctx, send_data_serviced);
 }

@@ -73,8 +73,12 @@ static uint32_t load_size(const jd_dq_region *r, uint32_t offset) {
     return size;
 }
 
-/* Where the producer would put an entry of entry_size bytes; false when it does not fit. */
+/* Where the producer would put an entry of entry_size bytes; false when it does not fit now (always when it is
+ * larger than the whole queue). */
 static bool find_room(uint32_t qbc, uint32_t head, uint32_t tail, uint64_t entry_size, uint32_t *at) {
+    if (entry_size > qbc) {
+        return false;
+    }
     if (tail >= head) {
         if (entry_size <= (uint64_t)qbc - tail) {
             *at = tail;
@@ -93,42 +97,108 @@ static bool find_room(uint32_t qbc, uint32_t head, uint32_t tail, uint64_t entry
     return false;
 }
 
-jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enqueue_block block, void *ctx,
-                               bool *send_data_available) {
-    const uint32_t qbc = r->queue_byte_count;
-    struct jd_dq_header *h = HDR(r);
-    *send_data_available = false;
-    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit(&h->head, memory_order_acquire);
-    if (head > qbc || tail > qbc) {
-        return kIOReturnError;
+/* The producer's view: its own tail (relaxed) and head (acquire). False when either is outside the queue. */
+static bool load_for_enqueue(const jd_dq_region *r, uint32_t *head, uint32_t *tail) {
+    *tail = atomic_load_explicit(&HDR(r)->tail, memory_order_relaxed);
+    *head = atomic_load_explicit(&HDR(r)->head, memory_order_acquire);
+    return *head <= r->queue_byte_count && *tail <= r->queue_byte_count;
+}
+
+/* No room: ask the consumer for DataServiced. Written only when clear: a producer retrying on a full queue
+ * does not keep stealing the line. */
+static void set_need_serviced(struct jd_dq_header *h) {
+    if (!atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
+        atomic_store_explicit(&h->need_serviced_callback, 1, memory_order_relaxed);
     }
-    uint64_t entry_size = jd_dq_entry_size(size);
-    uint32_t at;
-    if (entry_size > qbc || !find_room(qbc, head, tail, entry_size, &at)) {
-        /* Written only when clear: a producer retrying on a full queue does not keep stealing the line. */
-        if (!atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
-            atomic_store_explicit(&h->need_serviced_callback, 1, memory_order_relaxed);
-        }
-        *send_data_available = true; /* wake the consumer so that it makes room */
-        return kIOReturnOverrun;
-    }
-    uint8_t *entry = ENTRIES(r) + at;
-    block(ctx, entry + JD_DQ_ENTRY_HEADER_SIZE, size);
-    memcpy(entry, &size, sizeof size);
-    if (at == 0 && tail != 0 && (uint64_t)qbc - tail >= JD_DQ_ENTRY_HEADER_SIZE) {
+}
+
+/* Completes an entry placed at `at` whose data the block has written: its size field, then, when it wrapped,
+ * the marker at the old tail. Returns the new (unpublished) tail. */
+static uint32_t seal_entry(const jd_dq_region *r, uint32_t tail, uint32_t at, uint32_t size, uint64_t entry_size) {
+    memcpy(ENTRIES(r) + at, &size, sizeof size);
+    if (at == 0 && tail != 0 && (uint64_t)r->queue_byte_count - tail >= JD_DQ_ENTRY_HEADER_SIZE) {
         uint32_t marker = (uint32_t)(entry_size - JD_DQ_ENTRY_HEADER_SIZE);
         memcpy(ENTRIES(r) + tail, &marker, sizeof marker);
     }
-    uint32_t new_tail = at + (uint32_t)entry_size;
+    return at + (uint32_t)entry_size;
+}
+
+/* Stores tail (release) and says whether DataAvailable is due: the queue was empty before (old_tail ==
+ * old_head), or looked non-empty but the consumer emptied it meanwhile (it may be asleep). */
+static bool publish_tail(struct jd_dq_header *h, uint32_t new_tail, uint32_t old_tail, uint32_t old_head) {
     atomic_store_explicit(&h->tail, new_tail, memory_order_release);
-    if (tail != head) {
-        /* The queue looked non-empty: unless the consumer emptied it meanwhile, it is still awake. */
+    uint32_t head = old_head;
+    if (old_tail != old_head) {
+        /* Pairs with the consumer's fence after it empties the queue. */
         atomic_thread_fence(memory_order_seq_cst);
         head = atomic_load_explicit(&h->head, memory_order_relaxed);
     }
-    *send_data_available = tail == head;
+    return old_tail == head;
+}
+
+jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enqueue_block block, void *ctx,
+                               bool *send_data_available) {
+    *send_data_available = false;
+    uint32_t head, tail, at;
+    if (!load_for_enqueue(r, &head, &tail)) {
+        return kIOReturnError;
+    }
+    uint64_t entry_size = jd_dq_entry_size(size);
+    if (!find_room(r->queue_byte_count, head, tail, entry_size, &at)) {
+        set_need_serviced(HDR(r));
+        *send_data_available = true; /* wake the consumer so that it makes room */
+        return kIOReturnOverrun;
+    }
+    block(ctx, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
+    *send_data_available = publish_tail(HDR(r), seal_entry(r, tail, at, size, entry_size), tail, head);
     return kIOReturnSuccess;
+}
+
+jd_ioreturn jd_dq_core_enqueue_batch(const jd_dq_region *r, uint32_t max, jd_dq_batch_size_fn size_of,
+                                     jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count,
+                                     bool *send_data_available) {
+    struct jd_dq_header *h = HDR(r);
+    *count = 0;
+    *send_data_available = false;
+    if (max == 0) {
+        return kIOReturnBadArgument;
+    }
+    uint32_t old_head, old_tail;
+    if (!load_for_enqueue(r, &old_head, &old_tail)) {
+        return kIOReturnError;
+    }
+    uint32_t head = old_head, tail = old_tail, n = 0;
+    jd_ioreturn ret = kIOReturnSuccess;
+    while (n < max) {
+        uint32_t size = size_of(ctx, n);
+        uint64_t entry_size = jd_dq_entry_size(size);
+        uint32_t at;
+        if (!find_room(r->queue_byte_count, head, tail, entry_size, &at)) {
+            uint32_t seen = head;
+            head = atomic_load_explicit(&h->head, memory_order_acquire);
+            if (head > r->queue_byte_count) {
+                ret = kIOReturnError;
+                break;
+            }
+            if (head != seen) {
+                continue; /* the consumer made room since: look again, as the next enqueue would */
+            }
+            set_need_serviced(h);
+            ret = kIOReturnOverrun;
+            break;
+        }
+        block(ctx, n, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
+        tail = seal_entry(r, tail, at, size, entry_size);
+        n++;
+    }
+    if (n > 0) {
+        *send_data_available = publish_tail(h, tail, old_tail, old_head);
+    }
+    if (ret == kIOReturnOverrun) {
+        *send_data_available = true; /* wake the consumer so that it makes room */
+    }
+    *count = n;
+    return ret;
 }
 
 /* Locates the entry at head: its offset and data size, validated. kIOReturnUnderrun when empty. */
@@ -265,21 +335,15 @@ bool jd_dq_core_is_data_available(const jd_dq_region *r) {
 }
 
 bool jd_dq_core_can_enqueue(const jd_dq_region *r, uint32_t size, uint32_t count) {
-    const uint32_t qbc = r->queue_byte_count;
-    struct jd_dq_header *h = HDR(r);
-    uint32_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit(&h->head, memory_order_acquire);
-    if (head > qbc || tail > qbc) {
+    uint32_t head, tail;
+    if (!load_for_enqueue(r, &head, &tail)) {
         return false;
     }
     uint64_t entry_size = jd_dq_entry_size(size);
-    if (entry_size > qbc) {
-        return count == 0;
-    }
     /* Simulate the producer: each entry goes where enqueue would put it. */
     for (uint32_t i = 0; i < count; i++) {
         uint32_t at;
-        if (!find_room(qbc, head, tail, entry_size, &at)) {
+        if (!find_room(r->queue_byte_count, head, tail, entry_size, &at)) {
             return false;
         }
         tail = at + (uint32_t)entry_size;

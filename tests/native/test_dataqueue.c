@@ -186,6 +186,144 @@ static void dequeue_batch_is_a_run_of_dequeues(void) {
     CHECK(g.bytes[0] == 7 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 40);
 }
 
+/* A batch for the enqueue_batch tests: entry i has sizes[i] bytes, all (byte + i). While size_of(hook_at) runs
+   (the first time), hook(hook_region) plays the consumer. */
+struct batch {
+    const uint32_t *sizes;
+    int byte;
+    void (*hook)(const jd_dq_region *r);
+    const jd_dq_region *hook_region;
+    uint32_t hook_at;
+    int size_calls;
+};
+
+static uint32_t batch_size(void *ctx, uint32_t i) {
+    struct batch *b = ctx;
+    b->size_calls++;
+    if (b->hook && i == b->hook_at) {
+        b->hook(b->hook_region);
+        b->hook = NULL;
+    }
+    return b->sizes[i];
+}
+
+static void batch_fill(void *ctx, uint32_t i, void *data, size_t size) {
+    struct batch *b = ctx;
+    CHECK(size == b->sizes[i]);
+    memset(data, b->byte + (int)i, size);
+}
+
+static jd_ioreturn enq_batch(const jd_dq_region *r, uint32_t max, struct batch *b, uint32_t *n, bool *send) {
+    *n = 99;
+    *send = !*send; /* the call must set both */
+    return jd_dq_core_enqueue_batch(r, max, batch_size, batch_fill, b, n, send);
+}
+
+/* Dequeues entries first..first+count-1 of batch b, one by one, checking size and bytes. */
+static void dequeue_batch_entries(const jd_dq_region *r, const struct batch *b, uint32_t first, uint32_t count) {
+    for (uint32_t i = first; i < first + count; i++) {
+        struct got g = {0};
+        CHECK(deq(r, &g, NULL) == kIOReturnSuccess && g.size == b->sizes[i]);
+        for (size_t k = 0; k < g.size; k++) CHECK(g.bytes[k] == (uint8_t)(b->byte + (int)i));
+    }
+}
+
+static void dequeue_one(const jd_dq_region *r) {
+    struct got g = {0};
+    CHECK(deq(r, &g, NULL) == kIOReturnSuccess);
+}
+
+static void corrupt_head(const jd_dq_region *r) {
+    put_u32(r, JD_DQ_HEAD_OFFSET, r->queue_byte_count + 4);
+}
+
+/* Batched enqueue: the bytes, the signals and the errors that a run of enqueues would give. */
+static void enqueue_batch_is_a_run_of_enqueues(void) {
+    REGION(r, 64);
+    uint32_t n;
+    bool send = true;
+    struct batch a = {.sizes = (const uint32_t[]){5, 0, 8, 0}, .byte = 0x10};
+    CHECK(jd_dq_core_enqueue_batch(&r, 0, batch_size, batch_fill, &a, &n, &send) == kIOReturnBadArgument);
+    CHECK(n == 0 && !send && a.size_calls == 0);
+    /* Into an empty queue: DataAvailable; tail stored at the end of the batch. */
+    CHECK(enq_batch(&r, 4, &a, &n, &send) == kIOReturnSuccess && n == 4 && send);
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 32 && a.size_calls == 4);
+    /* Into a non-empty queue: the consumer has not emptied it, no signal. */
+    struct batch b = {.sizes = (const uint32_t[]){4}, .byte = 0x20};
+    CHECK(enq_batch(&r, 1, &b, &n, &send) == kIOReturnSuccess && n == 1 && !send);
+    /* Full after two of three (tail 64, wrapping needs head 0 > 12): Overrun, flag set, consumer woken. */
+    struct batch c = {.sizes = (const uint32_t[]){8, 8, 8}, .byte = 0x30};
+    CHECK(enq_batch(&r, 3, &c, &n, &send) == kIOReturnOverrun && n == 2 && send);
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1 && u32_at(&r, JD_DQ_TAIL_OFFSET) == 64);
+    struct got g = {0};
+    bool serviced = false;
+    CHECK(deq(&r, &g, &serviced) == kIOReturnSuccess && serviced && g.size == 5 && g.bytes[4] == 0x10);
+    dequeue_batch_entries(&r, &a, 1, 3);
+    dequeue_batch_entries(&r, &b, 0, 1);
+    dequeue_batch_entries(&r, &c, 0, 2);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun && u32_at(&r, JD_DQ_HEAD_OFFSET) == 64);
+    /* Wraps (head 64 > 24) to [0,24), then [24,44). After one dequeue (head 24): [44,60), then a wrap to [0,16)
+       with the marker (12) in the 4 bytes left at 60, which the dequeue follows. */
+    struct batch d = {.sizes = (const uint32_t[]){20, 16}, .byte = 0x40};
+    CHECK(enq_batch(&r, 2, &d, &n, &send) == kIOReturnSuccess && n == 2 && send);
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 44);
+    dequeue_batch_entries(&r, &d, 0, 1);
+    struct batch e = {.sizes = (const uint32_t[]){12, 12}, .byte = 0x50};
+    CHECK(enq_batch(&r, 2, &e, &n, &send) == kIOReturnSuccess && n == 2 && !send);
+    CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 16 && u32_at(&r, JD_DQ_HEADER_SIZE + 60) == 12);
+    dequeue_batch_entries(&r, &d, 1, 1);
+    dequeue_batch_entries(&r, &e, 0, 2);
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 16 && deq(&r, &g, NULL) == kIOReturnUnderrun);
+    /* The consumer makes room while the batch runs: it reads head again and goes on. [16,56) is queued; entry 0
+       wraps to [0,12) (marker 8 at 56); entry 1 finds no room before head 16, but the consumer has dequeued
+       [16,56) meanwhile: [12,20). The consumer emptied the queue: DataAvailable. */
+    CHECK(enq(&r, 36, 0x5F, NULL) == kIOReturnSuccess);
+    struct batch f = {.sizes = (const uint32_t[]){8, 4}, .byte = 0x60, .hook = dequeue_one, .hook_region = &r,
+                      .hook_at = 1};
+    CHECK(enq_batch(&r, 2, &f, &n, &send) == kIOReturnSuccess && n == 2 && send);
+    CHECK(f.size_calls == 3 && u32_at(&r, JD_DQ_TAIL_OFFSET) == 20 && r.base[JD_DQ_NEED_SERVICED_OFFSET] == 0);
+    dequeue_batch_entries(&r, &f, 0, 2);
+    CHECK(deq(&r, &g, NULL) == kIOReturnUnderrun);
+
+    /* A corrupt head or tail: kIOReturnError, nothing written, size_of not even asked. */
+    static uint8_t before[sizeof r_mem];
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 68);
+    memcpy(before, r_mem, sizeof r_mem);
+    f.size_calls = 0;
+    CHECK(enq_batch(&r, 2, &f, &n, &send) == kIOReturnError && n == 0 && !send && f.size_calls == 0);
+    CHECK(memcmp(before, r_mem, sizeof r_mem) == 0);
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 20);
+    put_u32(&r, JD_DQ_TAIL_OFFSET, 0xFFFFFFF0u);
+    memcpy(before, r_mem, sizeof r_mem);
+    CHECK(enq_batch(&r, 2, &f, &n, &send) == kIOReturnError && n == 0 && !send);
+    CHECK(memcmp(before, r_mem, sizeof r_mem) == 0);
+    /* Head turns corrupt when the batch looks at it again: the entries before are published. */
+    REGION(s, 16);
+    struct batch h = {.sizes = (const uint32_t[]){8, 8}, .byte = 0x70, .hook = corrupt_head, .hook_region = &s,
+                      .hook_at = 1};
+    CHECK(enq_batch(&s, 2, &h, &n, &send) == kIOReturnError && n == 1 && send);
+    CHECK(u32_at(&s, JD_DQ_TAIL_OFFSET) == 12 && u32_at(&s, JD_DQ_HEADER_SIZE) == 8);
+
+    /* The same region bytes as enqueue one by one, across a wrap with a marker and into an overrun. */
+    REGION(one, 64);
+    REGION(many, 64);
+    const jd_dq_region *both[] = {&one, &many};
+    for (int k = 0; k < 2; k++) {
+        CHECK(enq(both[k], 40, 0x7F, NULL) == kIOReturnSuccess);
+        dequeue_one(both[k]); /* head = tail = 44 */
+    }
+    struct batch m = {.sizes = (const uint32_t[]){3, 9, 1, 0, 7, 0}, .byte = 0x80};
+    for (uint32_t i = 0; i < 6; i++) {
+        CHECK(enq(&one, m.sizes[i], m.byte + (int)i, NULL) == (i < 5 ? kIOReturnSuccess : kIOReturnOverrun));
+    }
+    CHECK(enq_batch(&many, 6, &m, &n, &send) == kIOReturnOverrun && n == 5 && send);
+    CHECK(u32_at(&many, JD_DQ_TAIL_OFFSET) == 40 && u32_at(&many, JD_DQ_HEADER_SIZE + 52) == 12);
+    CHECK(memcmp(one_mem, many_mem, sizeof one_mem) == 0);
+    g.calls = 0;
+    CHECK(jd_dq_core_dequeue_batch(&many, 8, take, &g, &n, &serviced) == kIOReturnSuccess && n == 5 && serviced);
+    CHECK(g.calls == 5 && g.size == 7 && g.bytes[6] == 0x84);
+}
+
 static void zero_length_entries(void) {
     REGION(r, 16);
     struct got g = {.calls = 0};
@@ -287,6 +425,14 @@ static void dispatch_source_in_process(const char *path) {
     CHECK(wait_signal(&c) && atomic_load(&c.available) == 1);
     struct got g = {0};
     CHECK(jd_dq_dequeue(q, take, &g) == kIOReturnSuccess && g.size == 10);
+    /* A batch into the empty queue rings DataAvailable itself. */
+    struct batch b = {.sizes = (const uint32_t[]){3, 0, 40}, .byte = 0x70};
+    uint32_t n = 0;
+    CHECK(jd_dq_enqueue_batch(q, 3, batch_size, batch_fill, &b, &n) == kIOReturnSuccess && n == 3);
+    while (atomic_load(&c.available) < 2 && wait_signal(&c)) {
+    }
+    CHECK(atomic_load(&c.available) == 2);
+    CHECK(jd_dq_dequeue_batch(q, 8, take, &g, &n) == kIOReturnSuccess && n == 3 && g.size == 40 && g.bytes[0] == 0x72);
     CHECK(jd_dq_set_data_serviced_handler(q, handler, &c) == kIOReturnSuccess);
     /* Fill up, overrun, then a dequeue sends DataServiced. */
     while (jd_dq_can_enqueue_data(q, 60, 1)) CHECK(jd_dq_enqueue(q, 60, fill, &byte) == kIOReturnSuccess);
@@ -326,6 +472,7 @@ int main(void) {
     wrap_around_writes_the_marker();
     wrap_without_room_for_a_marker();
     dequeue_batch_is_a_run_of_dequeues();
+    enqueue_batch_is_a_run_of_enqueues();
     zero_length_entries();
     overrun_then_data_serviced_on_next_dequeue();
     data_available_only_on_transition();
