@@ -95,8 +95,11 @@ public final class DataQueueMemory {
         return Integer.toUnsignedLong((int) INT.getAcquire(region, TAIL_OFFSET));
     }
 
-    /** Where an entry of entrySize bytes goes, or -1 when it does not fit (the rules of enqueue step 2-3). */
+    /** Where an entry of entrySize bytes goes, or -1 when it does not fit now (the rules of enqueue step 2-3). */
     private long findRoom(long head, long tail, long entrySize) {
+        if (entrySize > queueByteCount) {
+            return -1;
+        }
         if (tail >= head) {
             if (entrySize <= queueByteCount - tail) {
                 return tail;
@@ -113,26 +116,42 @@ public final class DataQueueMemory {
             return Integer.toUnsignedLong(kIOReturnError);
         }
         long entrySize = entrySize(Integer.toUnsignedLong(size));
-        long at = entrySize > queueByteCount ? -1 : findRoom(head, tail, entrySize);
+        long at = findRoom(head, tail, entrySize);
         if (at < 0) {
-            if (region.get(NEED_SERVICED_OFFSET) == 0) { // a retrying producer does not keep stealing the line
-                region.put(NEED_SERVICED_OFFSET, (byte) 1);
-            }
+            setNeedServiced();
             return Integer.toUnsignedLong(kIOReturnOverrun) | SEND; // wake the consumer so that it makes room
         }
         int data = (int) at + ENTRY_HEADER_SIZE;
         producerView.clear().position(data).limit(data + size);
         block.accept(producerView); // throws: nothing published
+        return publishTail(seal(tail, at, size, entrySize), tail, head) ? SEND : 0;
+    }
+
+    /** No room: ask the consumer for DataServiced. Written only when clear: a retrying producer does not keep stealing the line. */
+    private void setNeedServiced() {
+        if (region.get(NEED_SERVICED_OFFSET) == 0) {
+            region.put(NEED_SERVICED_OFFSET, (byte) 1);
+        }
+    }
+
+    /** Completes the entry at {@code at} whose data is written: its size, then the wrap marker. Returns the new tail. */
+    private long seal(long tail, long at, int size, long entrySize) {
         entries.putInt((int) at, size);
         if (at == 0 && tail != 0 && queueByteCount - tail >= ENTRY_HEADER_SIZE) {
             entries.putInt((int) tail, (int) (entrySize - ENTRY_HEADER_SIZE)); // the wrap marker
         }
-        INT.setRelease(region, TAIL_OFFSET, (int) (at + entrySize));
-        if (tail != head) {
+        return at + entrySize;
+    }
+
+    /** Stores tail; DataAvailable is due when the queue was empty, or the consumer emptied it meanwhile. */
+    private boolean publishTail(long newTail, long oldTail, long oldHead) {
+        INT.setRelease(region, TAIL_OFFSET, (int) newTail);
+        long head = oldHead;
+        if (oldTail != oldHead) {
             VarHandle.fullFence(); // pairs with the consumer's fence after it empties the queue
             head = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
         }
-        return tail == head ? SEND : 0;
+        return oldTail == head;
     }
 
     /**
@@ -164,7 +183,7 @@ public final class DataQueueMemory {
                     throw new IllegalArgumentException("enqueueBatch: entry " + n + " size must be >= 0, was " + size);
                 }
                 long entrySize = entrySize(size);
-                long at = entrySize > queueByteCount ? -1 : findRoom(head, tail, entrySize);
+                long at = findRoom(head, tail, entrySize);
                 if (at < 0) {
                     long seen = head;
                     head = head();
@@ -175,31 +194,19 @@ public final class DataQueueMemory {
                     if (head != seen) {
                         continue; // the consumer made room since: look again, as the next enqueue would
                     }
-                    if (region.get(NEED_SERVICED_OFFSET) == 0) {
-                        region.put(NEED_SERVICED_OFFSET, (byte) 1);
-                    }
+                    setNeedServiced();
                     code = kIOReturnOverrun;
                     break;
                 }
                 int data = (int) at + ENTRY_HEADER_SIZE;
                 producerView.clear().position(data).limit(data + size);
                 block.accept(producerView, (int) n);
-                entries.putInt((int) at, size);
-                if (at == 0 && tail != 0 && queueByteCount - tail >= ENTRY_HEADER_SIZE) {
-                    entries.putInt((int) tail, (int) (entrySize - ENTRY_HEADER_SIZE)); // the wrap marker
-                }
-                tail = at + entrySize;
+                tail = seal(tail, at, size, entrySize);
                 n++;
             }
         } finally {
             if (n > 0) {
-                INT.setRelease(region, TAIL_OFFSET, (int) tail);
-                long headNow = oldHead;
-                if (oldTail != oldHead) {
-                    VarHandle.fullFence(); // pairs with the consumer's fence after it empties the queue
-                    headNow = Integer.toUnsignedLong((int) INT.getOpaque(region, HEAD_OFFSET));
-                }
-                send[0] = oldTail == headNow;
+                send[0] = publishTail(tail, oldTail, oldHead);
             }
             if (code == kIOReturnOverrun) {
                 send[0] = true; // wake the consumer so that it makes room
@@ -349,9 +356,6 @@ public final class DataQueueMemory {
             return false;
         }
         long entrySize = entrySize(Integer.toUnsignedLong(size));
-        if (entrySize > queueByteCount) {
-            return count == 0;
-        }
         for (long i = 0; i < Integer.toUnsignedLong(count); i++) {
             long at = findRoom(head, tail, entrySize);
             if (at < 0) {
