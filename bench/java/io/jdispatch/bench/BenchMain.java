@@ -12,8 +12,12 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -77,25 +81,71 @@ public final class BenchMain {
     }
 
     static void runJmh(String include, Measurements m) throws Exception {
-        ChainedOptionsBuilder opts = new OptionsBuilder().include(include).forks(1)
+        ChainedOptionsBuilder opts = jmhOptions(include).exclude(PAIRED).forks(1)
                 .warmupIterations(QUICK ? 1 : 3).warmupTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
-                .measurementIterations(QUICK ? 2 : 5).measurementTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
-                .shouldFailOnError(true);
+                .measurementIterations(QUICK ? 2 : 5).measurementTime(TimeValue.milliseconds(QUICK ? 200 : 1000));
         if (Runtime.version().feature() < 21) { // no virtual threads before Java 21: that baseline is n/a
             opts.param("executor", "dispatchSerial", "dispatchGlobal", "tpe1", "tpeN", "forkJoin");
         }
         for (RunResult r : new Runner(opts.build()).run()) {
-            var p = r.getParams();
-            StringBuilder key = new StringBuilder(p.getBenchmark().replaceFirst("^io\\.jdispatch\\.bench\\.", ""));
-            for (String k : p.getParamsKeys()) {
-                key.append(':').append(k).append('=').append(p.getParam(k));
-            }
             var primary = r.getPrimaryResult();
-            m.put(key.toString(), primary.getScore(), primary.getScoreUnit());
+            m.put(key(r), primary.getScore(), primary.getScoreUnit());
             // Secondary results (e.g. @AuxCounters, or the per-thread scores of a @Group) count too.
             r.getSecondaryResults().forEach((label, res) ->
-                    m.put(key + ":" + label, res.getScore(), res.getScoreUnit()));
+                    m.put(key(r) + ":" + label, res.getScore(), res.getScoreUnit()));
         }
+        if (Pattern.compile(include).matcher(PAIRED_CLASS + ".jdispatch").find()) {
+            runPaired(m);
+        }
+    }
+
+    /**
+     * The two-thread data-queue benchmark (ours against Agrona) depends on where the host puts this VM's two
+     * vCPUs: a run sits in one of a few regimes, for seconds at a time, and the score moves by up to 5x between
+     * them. Ours and the baseline therefore alternate, one fork each, for every parameter set, round after
+     * round, and each side's median fork is its figure: both see the same regimes.
+     */
+    static final String PAIRED_CLASS = "io.jdispatch.bench.DataQueueBenchmark";
+    private static final String PAIRED = Pattern.quote(PAIRED_CLASS) + "\\.";
+
+    static void runPaired(Measurements m) throws Exception {
+        Map<String, List<Double>> forks = new LinkedHashMap<>();
+        String unit = null;
+        for (int round = 0; round < (QUICK ? 1 : 5); round++) {
+            for (String calls : List.of("entry", "batch")) {
+                for (String size : List.of("8", "64", "256")) {
+                    for (String method : List.of("jdispatch", "agronaBaseline")) {
+                        ChainedOptionsBuilder opts = jmhOptions(PAIRED + method + "$").forks(1)
+                                .param("mode", "twoThreads").param("calls", calls).param("size", size)
+                                .warmupIterations(2).warmupTime(TimeValue.milliseconds(QUICK ? 200 : 500))
+                                .measurementIterations(QUICK ? 2 : 3).measurementTime(TimeValue.milliseconds(QUICK ? 200 : 500));
+                        for (RunResult r : new Runner(opts.build()).run()) {
+                            forks.computeIfAbsent(key(r), k -> new ArrayList<>()).add(r.getPrimaryResult().getScore());
+                            unit = r.getPrimaryResult().getScoreUnit();
+                        }
+                    }
+                }
+            }
+        }
+        for (Map.Entry<String, List<Double>> e : forks.entrySet()) {
+            List<Double> v = e.getValue().stream().sorted().toList();
+            m.put(e.getKey(), v.get(v.size() / 2), unit);
+            System.out.println("# paired forks " + e.getKey() + ": " + e.getValue());
+        }
+    }
+
+    private static ChainedOptionsBuilder jmhOptions(String include) {
+        return new OptionsBuilder().include(include).shouldFailOnError(true);
+    }
+
+    /** Benchmark:param=value:... (params in JMH's order), the name Rows uses. */
+    private static String key(RunResult r) {
+        var p = r.getParams();
+        StringBuilder key = new StringBuilder(p.getBenchmark().replaceFirst("^io\\.jdispatch\\.bench\\.", ""));
+        for (String k : p.getParamsKeys()) {
+            key.append(':').append(k).append('=').append(p.getParam(k));
+        }
+        return key.toString();
     }
 
     static String machine() {

@@ -4,6 +4,7 @@ import io.jdispatch.DispatchQueue;
 import io.jdispatch.IODataQueueDispatchSource;
 import io.jdispatch.IOReturn;
 
+import org.agrona.BufferUtil;
 import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
@@ -23,17 +24,20 @@ import org.openjdk.jmh.annotations.TearDown;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.IntUnaryOperator;
+import java.util.function.ObjIntConsumer;
 
 /**
  * SPSC throughput, Java producer thread -> Java consumer thread (the benchmark thread), entries of 8/64/256
- * bytes through 64 KiB of queue: IODataQueueDispatchSource (shared memfd region, VarHandles,
- * enqueueWithCoalesce / dequeueWithCoalesce: no doorbell, as the baseline has none) vs the baseline Agrona
- * OneToOneRingBuffer (tryClaim/commit: zero copy too), in the same run. Each invocation moves BATCH entries
- * (both sides write/read the entry's first 8 bytes), so the score is entries/s. The consumer takes entries
- * one call each (DriverKit's dequeueWithCoalesce vs Agrona's read(handler, 1)) or drains what is there
- * (our dequeueBatch vs Agrona's read(handler, limit)).
+ * bytes through 64 KiB of queue: IODataQueueDispatchSource (shared memfd region, VarHandles, the WithCoalesce
+ * calls: no doorbell, as the baseline has none) vs the baseline Agrona OneToOneRingBuffer (tryClaim/commit:
+ * zero copy too), in the same run. Each invocation moves BATCH entries (both sides write/read the entry's first
+ * 8 bytes), so the score is entries/s. {@code calls=entry}: one entry per call on both sides (DriverKit's
+ * enqueue/dequeue vs Agrona's tryClaim/commit and read(handler, 1)); {@code calls=batch}: our
+ * enqueueBatch/dequeueBatch vs Agrona's read(handler, limit) (Agrona has no batched write).
  *
- * <pre>java -cp ... org.openjdk.jmh.Main DataQueueBenchmark -f 1 -wi 3 -i 5 -w 1s -r 1s</pre>
+ * <p>bench/run alternates ours and Agrona fork by fork ({@link BenchMain#runPaired}). By hand:
+ * <pre>java -cp ... org.openjdk.jmh.Main DataQueueBenchmark -p mode=twoThreads -f 3 -wi 2 -i 3 -w 500ms -r 500ms</pre>
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -42,6 +46,8 @@ public class DataQueueBenchmark {
     static final int CAPACITY = 64 * 1024;
     /** 16 longs: 128 bytes, two cache lines (adjacent-line prefetch pulls lines in pairs). */
     static final int PAD = 16;
+    /** The most entries the producer hands to one enqueueBatch call. */
+    static final int PRODUCER_BATCH = 256;
 
     /** One SPSC queue with its own producer thread, which produces a BATCH when the consumer asks for it. */
     @State(Scope.Benchmark)
@@ -57,9 +63,12 @@ public class DataQueueBenchmark {
         @Param({"twoThreads", "oneThread"})
         public String mode;
 
-        /** entry: one entry per consumer call; batch: a call takes as many as are there (up to what is wanted). */
+        /**
+         * entry: one entry per call on both sides; batch: a call moves as many entries as it may (ours:
+         * enqueueBatch and dequeueBatch; Agrona has no batched write, so its producer stays one entry per call).
+         */
         @Param({"entry", "batch"})
-        public String consumer;
+        public String calls;
 
         private volatile long requested;
         private volatile boolean stop;
@@ -77,13 +86,14 @@ public class DataQueueBenchmark {
         /** Called once by the thread that will call offer: allocations there stay off the consumer's lines. */
         abstract void startProducing();
 
-        abstract boolean offer(long sequence);
+        /** Offers entries first, first + 1, ... up to max of them (max is 1 in the "entry" mode); returns how many. */
+        abstract int offer(long first, int max);
 
         /** Takes at most max entries (max is 1 in the "entry" mode); returns how many. */
         abstract int poll(int max);
 
-        private int max(int wanted) {
-            return consumer.equals("batch") ? wanted : 1;
+        private int max(long wanted) {
+            return calls.equals("batch") ? (int) Math.min(wanted, PRODUCER_BATCH) : 1;
         }
 
         void start() {
@@ -95,10 +105,11 @@ public class DataQueueBenchmark {
                 startProducing();
                 long produced = 0;
                 while (!stop) {
-                    if (produced == requested) {
+                    long wanted = requested - produced;
+                    if (wanted == 0) {
                         Thread.onSpinWait();
-                    } else if (offer(produced)) {
-                        produced++;
+                    } else {
+                        produced += offer(produced, max(wanted));
                     }
                 }
             }, getClass().getSimpleName() + "-producer");
@@ -109,8 +120,8 @@ public class DataQueueBenchmark {
         void transfer() {
             if (producer == null) {
                 for (int burst = 0; burst < BATCH; burst += 64) {
-                    for (int i = 0; i < 64; i++) {
-                        offer(burst + i);
+                    for (int put = 0; put < 64; ) {
+                        put += offer(burst + put, max(64 - put));
                     }
                     for (int got = 0; got < 64; ) {
                         got += poll(max(64 - got));
@@ -141,13 +152,23 @@ public class DataQueueBenchmark {
         Writer writer;
 
         /** The producer's state, allocated by the producer thread. */
-        static final class Writer implements Consumer<ByteBuffer> {
+        final class Writer implements Consumer<ByteBuffer>, ObjIntConsumer<ByteBuffer>, IntUnaryOperator {
             final boolean[] send = new boolean[1];
             long next;
 
             @Override
             public void accept(ByteBuffer b) {
                 b.putLong(b.position(), next);
+            }
+
+            @Override
+            public void accept(ByteBuffer b, int i) {
+                b.putLong(b.position(), next + i);
+            }
+
+            @Override
+            public int applyAsInt(int i) {
+                return size;
             }
         }
 
@@ -164,10 +185,13 @@ public class DataQueueBenchmark {
         }
 
         @Override
-        boolean offer(long sequence) {
+        int offer(long first, int max) {
             Writer w = writer;
-            w.next = sequence;
-            return queue.enqueueWithCoalesce(size, w.send, w) == IOReturn.kIOReturnSuccess;
+            w.next = first;
+            if (max == 1) {
+                return queue.enqueueWithCoalesce(size, w.send, w) == IOReturn.kIOReturnSuccess ? 1 : 0;
+            }
+            return queue.enqueueBatchWithCoalesce(max, w, w.send, w);
         }
 
         @Override
@@ -175,7 +199,7 @@ public class DataQueueBenchmark {
             if (max == 1) {
                 return queue.dequeueWithCoalesce(consumerSend, read) == IOReturn.kIOReturnSuccess ? 1 : 0;
             }
-            return queue.dequeueBatch(max, read);
+            return queue.dequeueBatchWithCoalesce(max, consumerSend, read);
         }
 
         @TearDown(Level.Trial)
@@ -188,8 +212,9 @@ public class DataQueueBenchmark {
 
     @State(Scope.Benchmark)
     public static class Agrona extends Spsc {
-        final OneToOneRingBuffer ring = new OneToOneRingBuffer(
-                new UnsafeBuffer(ByteBuffer.allocateDirect(CAPACITY + RingBufferDescriptor.TRAILER_LENGTH)));
+        // Aligned as Agrona asks (ours is a page-aligned mapping): its counters then sit on their own cache lines.
+        final OneToOneRingBuffer ring = new OneToOneRingBuffer(new UnsafeBuffer(BufferUtil.allocateDirectAligned(
+                CAPACITY + RingBufferDescriptor.TRAILER_LENGTH, 4096)));
         final MessageHandler read = (type, buffer, index, length) -> sums[PAD] += buffer.getLong(index);
 
         @Override
@@ -203,14 +228,14 @@ public class DataQueueBenchmark {
         }
 
         @Override
-        boolean offer(long sequence) {
+        int offer(long first, int max) {
             int index = ring.tryClaim(1, size);
             if (index <= 0) {
-                return false;
+                return 0;
             }
-            ring.buffer().putLong(index, sequence);
+            ring.buffer().putLong(index, first);
             ring.commit(index);
-            return true;
+            return 1;
         }
 
         @Override

@@ -53,15 +53,16 @@ final class Rows {
                     alts("ScheduledThreadPoolExecutor", "latency.timer.stpe." + p),
                     p.equals("p99") ? List.of(new Target("ScheduledThreadPoolExecutor", 1.0)) : List.<Target>of()));
         }
-        for (String consumer : List.of("entry", "batch")) {
+        for (String calls : List.of("entry", "batch")) {
+            boolean entry = calls.equals("entry");
+            String agrona = entry ? "Agrona OneToOneRingBuffer tryClaim/commit + read(h, 1)"
+                    : "Agrona OneToOneRingBuffer tryClaim/commit + read(h, n)";
             for (int size : new int[] {8, 64, 256}) {
-                String params = ":consumer=" + consumer + ":mode=twoThreads:size=" + size;
-                rows.add(new Row("data queue Java -> Java SPSC, " + size + " B entries, " + (consumer.equals("entry")
-                        ? "one dequeue per entry" : "dequeueBatch"), "DataQueueBenchmark.jdispatch" + params, null,
-                        alts(consumer.equals("entry") ? "Agrona OneToOneRingBuffer read(h, 1)" : "Agrona OneToOneRingBuffer read(h, n)",
-                                "DataQueueBenchmark.agronaBaseline" + params),
-                        new Target(consumer.equals("entry") ? "Agrona OneToOneRingBuffer read(h, 1)"
-                                : "Agrona OneToOneRingBuffer read(h, n)", 1.0)));
+                String params = ":calls=" + calls + ":mode=twoThreads:size=" + size;
+                rows.add(new Row("data queue Java -> Java SPSC, " + size + " B entries, " + (entry
+                        ? "enqueue + dequeue per entry" : "enqueueBatch + dequeueBatch") + " (median of 5 paired forks)",
+                        "DataQueueBenchmark.jdispatch" + params, null,
+                        alts(agrona, "DataQueueBenchmark.agronaBaseline" + params), new Target(agrona, 1.0)));
             }
         }
         for (int size : new int[] {8, 64, 256}) {
