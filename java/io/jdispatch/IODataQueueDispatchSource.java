@@ -268,15 +268,18 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      */
     public int dequeueBatch(int maxEntries, Consumer<ByteBuffer> block) {
         boolean[] send = consumerSend;
-        int n = dequeueBatchWithCoalesce(maxEntries, send, block);
-        if (send[0]) {
-            sendDataServiced();
+        try {
+            return dequeueBatchWithCoalesce(maxEntries, send, block);
+        } finally {
+            if (send[0]) { // also before a kIOReturnError exception: the flag is already cleared
+                sendDataServiced();
+            }
         }
-        return n;
     }
 
     /** dequeueBatch, but sendDataServiced[0] says whether to send DataServiced. */
     public int dequeueBatchWithCoalesce(int maxEntries, boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
+        sendDataServiced[0] = false;
         if (maxEntries < 1) {
             throw new IllegalArgumentException("dequeueBatch: maxEntries " + maxEntries + " is not >= 1");
         }

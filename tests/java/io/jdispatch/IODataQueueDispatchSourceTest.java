@@ -179,14 +179,17 @@ class IODataQueueDispatchSourceTest {
             }));
             assertEquals(List.of((byte) 5), got);
             assertEquals(32, r.getInt(DataQueueLayout.HEAD_OFFSET));
-            // A corrupt size after a good entry: that one is dequeued, the bad one is never handed out.
+            // A corrupt size after a good entry: that one is dequeued, the bad one is never handed out, and the
+            // DataServiced a producer asked for is still sent.
             r.putInt(DataQueueLayout.HEADER_SIZE + 40, 1000);
+            r.put(DataQueueLayout.NEED_SERVICED_OFFSET, (byte) 1);
             got.clear();
             IllegalStateException corrupt = assertThrows(IllegalStateException.class, () -> q.dequeueBatch(8, first));
             assertTrue(corrupt.getMessage().contains("kIOReturnError") && corrupt.getMessage().contains("after 1 entries"),
                     corrupt.getMessage());
             assertEquals(List.of((byte) 6), got);
             assertEquals(40, r.getInt(DataQueueLayout.HEAD_OFFSET));
+            assertTrue(serviced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced before the kIOReturnError exception");
         }
     }
 
