@@ -46,7 +46,7 @@ public class DataQueueBenchmark {
     static final int CAPACITY = 64 * 1024;
     /** 16 longs: 128 bytes, two cache lines (adjacent-line prefetch pulls lines in pairs). */
     static final int PAD = 16;
-    /** The most entries the producer hands to one enqueueBatch call. */
+    /** The most entries one batch call moves (enqueueBatch, dequeueBatch, Agrona's read(h, n)). */
     static final int PRODUCER_BATCH = 256;
 
     /** One SPSC queue with its own producer thread, which produces a BATCH when the consumer asks for it. */
