@@ -146,20 +146,11 @@ class QueueStressTest {
 
     @Test
     void groupAndSemaphoreChurnLeavesNativeMemoryFlat() throws Exception {
-        int n = Stress.count(100_000);
+        int cycles = Stress.count(20_000);
         try (DispatchQueue queue = DispatchQueue.createConcurrent("stress.churn")) {
-            churn(n / 2, queue); // warm-up: libdispatch's caches fill first
-            ProcessStats before = ProcessStats.now();
-            long t0 = System.nanoTime();
-            churn(n, queue);
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            ProcessStats after = ProcessStats.now();
-            Stress.report("group+semaphore churn x" + n, String.format("%d cycles in %d ms; before %s; after %s", n, ms, before, after));
-            // A leaked group or semaphore holds >= 64 bytes of malloc'd memory: n of each would be > 12 MB. The
-            // bound leaves room for libdispatch's per-thread caches as worker threads come and go (seen: +1.5 MB).
-            assertTrue(after.nativeKiB() <= before.nativeKiB() + 4 * 1024, "native memory grew: " + before + " -> " + after);
-            assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
-            assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, "heap grew: " + before + " -> " + after);
+            Stress.Slopes per = Stress.leakSlopes("group+semaphore churn", 7, cycles, () -> churn(cycles, queue));
+            // A leaked group or semaphore holds >= 64 bytes of malloc'd memory, a leaked task's handle a heap object.
+            Stress.assertFlat(per, 16, 16, "group+semaphore churn");
         }
     }
 
@@ -185,34 +176,15 @@ class QueueStressTest {
     @Test
     void concurrentQueuesGroupsAndSemaphoresDroppedWithoutCloseAreReleasedByTheCleaner() throws Exception {
         int n = Stress.count(20_000);
-        drop(n).await(60, TimeUnit.SECONDS); // warm-up
-        ProcessStats before = settled();
-        long t0 = System.nanoTime();
-        CountDownLatch notified = drop(n);
-        ProcessStats after = settled(); // collects: the Cleaner releases what was dropped; no crash
-        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        Stress.report("dropped queues/groups/semaphores x" + n, String.format("%d of each in %d ms; before %s; after %s", n, ms, before, after));
-        // The exact check: an entered group's Cleaner leaves it, so its notify runs and libdispatch frees it.
-        assertTrue(notified.await(60, TimeUnit.SECONDS),
-                notified.getCount() + " of " + n / 2 + " entered groups dropped without close were never left");
-        // The coarse one: any leaked queue, group or semaphore is >= 100 bytes of malloc'd memory. (Without a
-        // leak the figure moved by +7 KiB..+1.3 MB at n = 20k: libdispatch's per-thread caches.)
-        long boundKiB = n * 100L / 1024;
-        assertTrue(after.nativeKiB() <= before.nativeKiB() + boundKiB, "native memory grew by more than " + boundKiB
-                + " KiB: " + before + " -> " + after);
-    }
-
-    /** Figures once the Cleaner has caught up: native memory in use stopped falling between collections. */
-    private static ProcessStats settled() {
-        ProcessStats last = ProcessStats.now();
-        for (int i = 0; i < 100; i++) {
-            ProcessStats next = ProcessStats.now();
-            if (next.nativeKiB() > last.nativeKiB() - 64) {
-                return next;
-            }
-            last = next;
-        }
-        return last;
+        Stress.Slopes per = Stress.leakSlopes("dropped queues/groups/semaphores", 7, n, () -> {
+            CountDownLatch notified = drop(n);
+            ProcessStats.heapAfterGc(); // the Cleaner leaves the entered groups, so their notifies run
+            // The exact check: an entered group's Cleaner leaves it, so its notify runs and libdispatch frees it.
+            assertTrue(notified.await(60, TimeUnit.SECONDS),
+                    notified.getCount() + " of " + n / 2 + " entered groups dropped without close were never left");
+        });
+        // Any leaked queue, group or semaphore is >= 100 bytes of malloc'd memory (3 per cycle).
+        Stress.assertFlat(per, 32, 32, "dropped queues/groups/semaphores");
     }
 
     /**

@@ -209,7 +209,7 @@ class SourceStressTest {
 
     @Test
     void createResumeCancelCloseCyclesOfEveryTypeLeaveFdsRssAndHeapFlat(@TempDir Path dir) throws Exception {
-        int allCycles = Stress.count(1_000, 100_000);
+        int allCycles = Stress.count(10_000, 100_000);
         Pipe pipe = Pipe.open();
         Path file = Files.writeString(dir.resolve("watched"), "x");
         try (Pipe.SourceChannel in = pipe.source(); Pipe.SinkChannel out = pipe.sink();
@@ -239,25 +239,27 @@ class SourceStressTest {
                 Stress.report("lifecycle MEMORYPRESSURE", "not creatable here: " + noPsi.getMessage());
                 types.remove("MEMORYPRESSURE");
             }
+            // Every type's code compiled before any is measured: C2's arenas (malloc'd, several MB while it compiles)
+            // are the largest noise in native memory in use.
+            for (Supplier<DispatchSource> type : types.values()) {
+                lifecycles(type, 1000);
+            }
             for (Map.Entry<String, Supplier<DispatchSource>> type : types.entrySet()) {
                 // Closing an inotify instance (VNODE) or a PSI trigger (MEMORYPRESSURE, two per source) waits for
                 // a kernel RCU grace period, one after the other on the watcher queue: ~5 ms and ~20 ms per cycle
                 // here, so these two do fewer cycles.
                 boolean slowClose = type.getKey().equals("VNODE") || type.getKey().equals("MEMORYPRESSURE");
                 int cycles = slowClose ? Stress.count(100, 10_000) : allCycles;
-                lifecycles(type.getValue(), cycles); // a full warm-up round: JIT, worker threads, malloc high-water mark
-                Stress.Measured m = Stress.measure("lifecycle " + type.getKey(), cycles + " create/resume/cancel/close cycles",
-                        8 * 1024, () -> {
-                            int handlesBefore = Handles.size();
-                            lifecycles(type.getValue(), cycles);
-                            // A handle goes just after its cancel handler returned (which counted the latch down).
-                            awaitHandlesAtMost(handlesBefore, type.getKey() + ": handles left registered");
-                        });
-                ProcessStats before = m.before(), after = m.after();
-                assertTrue(after.openFds() <= before.openFds() + 2, type.getKey() + ": fds grew: " + before + " -> " + after);
-                assertTrue(after.heapUsedKiB() <= before.heapUsedKiB() + 8 * 1024, type.getKey() + ": heap grew: " + before + " -> " + after);
-                // A leaked source costs >= 300 bytes of native memory (source + context): 100k would be 30 MB.
-                Stress.assertRssFlat(before, after, 8 * 1024, "lifecycle " + type.getKey());
+                int handlesBefore = Handles.size();
+                Stress.Slopes per = Stress.leakSlopes("lifecycle " + type.getKey(), 7, cycles, () -> {
+                    lifecycles(type.getValue(), cycles);
+                    // A handle goes just after its cancel handler returned (which counted the latch down).
+                    awaitHandlesAtMost(handlesBefore, type.getKey() + ": handles left registered");
+                });
+                // A leaked source costs >= 300 bytes of native memory (source + context) and its wrapper's heap. The
+                // JVM's own malloc moves by up to a few hundred KiB per round: over the 100 cycles of a slow type that
+                // is KiBs per cycle, so there a leak shows in fds and handles (exact) before native memory.
+                Stress.assertFlat(per, slowClose ? 8192 : 128, 64, "lifecycle " + type.getKey());
             }
         }
     }

@@ -32,30 +32,6 @@ final class Stress {
         void run() throws Exception;
     }
 
-    /** Process figures around the last measured round. */
-    record Measured(ProcessStats before, ProcessStats after) {}
-
-    /**
-     * Runs {@code round} (after the caller's warm-up round) between two {@link ProcessStats}, printing a STRESS
-     * line. The JVM's own native memory (C2 compiler arenas, code cache) can step up by several MB once, during
-     * any round; a leak grows in every round. So a round whose RSS grew by more than {@code rssSlackKiB} is
-     * measured again, three rounds at most: the caller asserts on the last one.
-     */
-    static Measured measure(String test, String work, long rssSlackKiB, Round round) throws Exception {
-        ProcessStats before, after;
-        int n = 0;
-        do {
-            n++;
-            before = ProcessStats.now();
-            long t0 = System.nanoTime();
-            round.run();
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            after = ProcessStats.now();
-            report(test, String.format("%s in %d ms (round %d); before %s; after %s", work, ms, n, before, after));
-        } while (!ASAN && after.rssKiB() > before.rssKiB() + rssSlackKiB && n < 3);
-        return new Measured(before, after);
-    }
-
     /** Native memory did not grow by more than {@code slackKiB} (not asserted under ASan, see {@link #ASAN}). */
     static void assertRssFlat(ProcessStats before, ProcessStats after, long slackKiB, String what) {
         if (ASAN) {
@@ -64,6 +40,62 @@ final class Stress {
         }
         if (after.rssKiB() > before.rssKiB() + slackKiB) {
             throw new AssertionError(what + ": RSS grew: " + before + " -> " + after);
+        }
+    }
+
+    /** Growth per cycle of each figure, judged over rounds (see {@link #leakSlopes}). */
+    record Slopes(double nativeBytes, double fds, double heapBytes, String rounds) {}
+
+    /**
+     * Runs {@code rounds} rounds of {@code cycles} cycles each (after one warm-up round) and returns how much
+     * native memory, fds and heap grow per cycle: the median of the rounds' growths. A leak grows every round, so
+     * it sets the median; a one-off step (the JVM's C2 arenas or a new worker thread's caches, several MB at
+     * once) is one round's growth, and barely moves the median. One before/after delta would be that step.
+     */
+    static Slopes leakSlopes(String test, int rounds, int cycles, Round round) throws Exception {
+        round.run(); // warm-up: caches fill, code is compiled
+        ProcessStats[] at = new ProcessStats[rounds + 1];
+        at[0] = ProcessStats.now();
+        long t0 = System.nanoTime();
+        for (int r = 1; r <= rounds; r++) {
+            round.run();
+            at[r] = ProcessStats.now();
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        StringBuilder figures = new StringBuilder();
+        for (ProcessStats s : at) {
+            figures.append(String.format(" [%s]", s));
+        }
+        Slopes slopes = new Slopes(slope(at, cycles, s -> s.nativeKiB() * 1024.0), slope(at, cycles, s -> s.openFds()),
+                slope(at, cycles, s -> s.heapUsedKiB() * 1024.0), figures.toString().trim());
+        report(test, String.format("%d rounds of %d cycles in %d ms; per cycle: native %+.1f B, fds %+.5f, heap %+.1f B; %s",
+                rounds, cycles, ms, slopes.nativeBytes(), slopes.fds(), slopes.heapBytes(), slopes.rounds()));
+        return slopes;
+    }
+
+    private static double slope(ProcessStats[] at, int cycles, java.util.function.ToDoubleFunction<ProcessStats> f) {
+        double[] growth = new double[at.length - 1];
+        for (int r = 1; r < at.length; r++) {
+            growth[r - 1] = (f.applyAsDouble(at[r]) - f.applyAsDouble(at[r - 1])) / cycles;
+        }
+        java.util.Arrays.sort(growth);
+        int n = growth.length;
+        return n % 2 == 1 ? growth[n / 2] : (growth[n / 2 - 1] + growth[n / 2]) / 2;
+    }
+
+    /**
+     * No figure grows per cycle: native memory by less than {@code nativeBytes} (not asserted under ASan, see
+     * {@link #ASAN}), heap by less than {@code heapBytes}, fds not at all (less than one per 1,000 cycles).
+     */
+    static void assertFlat(Slopes per, double nativeBytes, double heapBytes, String what) {
+        if (!ASAN && per.nativeBytes() >= nativeBytes) {
+            throw new AssertionError(what + ": native memory grows " + per.nativeBytes() + " B per cycle: " + per.rounds());
+        }
+        if (per.heapBytes() >= heapBytes) {
+            throw new AssertionError(what + ": heap grows " + per.heapBytes() + " B per cycle: " + per.rounds());
+        }
+        if (per.fds() >= 0.001) {
+            throw new AssertionError(what + ": fds grow " + per.fds() + " per cycle: " + per.rounds());
         }
     }
 

@@ -43,12 +43,19 @@ public final class ChildJvm {
                 env.put(keep, value);
             }
         }
-        Process p = pb.start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IllegalStateException("child JVM did not finish in 120 s: " + cmd);
+        // Output goes to a file, read once the child has exited: a child that hangs is killed after the timeout
+        // and its output so far is in the failure (reading a pipe to its end would wait for the hang).
+        Path log = Files.createTempFile("child-jvm", ".log");
+        try {
+            Process p = pb.redirectOutput(log.toFile()).start();
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                throw new IllegalStateException("child JVM did not finish in 120 s: " + cmd + "\n"
+                        + Files.readString(log, StandardCharsets.UTF_8));
+            }
+            return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(log);
         }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     }
 }
