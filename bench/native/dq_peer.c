@@ -5,6 +5,14 @@
  *                                                     (max_size "=N": every entry has N bytes)
  *   dq_peer consume <path> <count> <seed> <max_size>   attach by path, dequeue count entries in batches
  *                                                     (woken only by DataAvailable), verify each
+ *   dq_peer produce-coalesce <path> <count> <seed> <max_size>   as produce, with DriverKit's coalescing pattern:
+ *                                                     rounds of k EnqueueWithCoalesce calls with one flag, then
+ *                                                     one SendDataAvailable if it is set; every 8th round waits
+ *                                                     (polling) for the consumer to empty the queue first, so a
+ *                                                     lost DataAvailable fails instead of hiding behind an overrun
+ *   dq_peer consume-coalesce <path> <count> <seed> <max_size>   as consume, with DriverKit's coalescing pattern:
+ *                                                     DequeueWithCoalesce with one flag until underrun, then one
+ *                                                     SendDataServiced if it is set
  *   dq_peer c2c <count> <size>                        floor: creates a 1 MiB queue under /dev/shm, spawns
  *                                                     `dq_peer consume` on it, produces, prints entries/s
  *   dq_peer produce-seq <path> <first> <count> [die]  fault tests: enqueue self-describing entries first..;
@@ -47,8 +55,10 @@ struct peer {
     uint64_t next;     /* sequence number of the next entry */
     uint64_t checksum; /* over every size and byte, in order */
     uint64_t wakeups;
+    uint64_t overruns; /* producer: waits for DataServiced */
     int failed;
     bool seq;          /* self-describing entries */
+    bool coalesce;     /* produce-coalesce / consume-coalesce */
     uint64_t die_at;   /* produce-seq die: the entry written but never published */
     dispatch_semaphore_t done, room;
 };
@@ -132,27 +142,105 @@ static void on_data_available(void *ctx, int32_t event) {
     dispatch_semaphore_signal(p->done);
 }
 
+/* DriverKit's coalescing consumer: one flag for the whole drain, one SendDataServiced at the end. Signals `done`
+   on every wake-up: consume() then fails after 60 s without one. */
+static void on_data_available_coalesced(void *ctx, int32_t event) {
+    (void)event;
+    struct peer *p = ctx;
+    p->wakeups++;
+    bool serviced = false;
+    jd_ioreturn ret;
+    while ((ret = jd_dq_dequeue_with_coalesce(p->q, &serviced, check, p)) == kIOReturnSuccess) {
+    }
+    if (serviced) jd_dq_send_data_serviced(p->q);
+    if (ret != kIOReturnUnderrun && !p->failed) {
+        fprintf(stderr, "dq_peer: dequeue_with_coalesce returned 0x%08X\n", (unsigned)ret);
+        p->failed = 1;
+    }
+    dispatch_semaphore_signal(p->done);
+}
+
 static void on_data_serviced(void *ctx, int32_t event) {
     (void)event;
     dispatch_semaphore_signal(((struct peer *)ctx)->room);
 }
 
+/* Entry p->next (of `size` bytes) was enqueued: into the checksum, on to the next. */
+static void produced(struct peer *p, uint32_t size) {
+    for (uint32_t i = 0; i < size; i++) p->checksum = p->checksum * 31 + (uint8_t)(p->next * 131 + i * 7);
+    p->checksum = p->checksum * 31 + size;
+    p->next++;
+}
+
+/* After an overrun: wait for DataServiced; the timeout only turns a lost wake-up into a failure, not a hang. */
+static bool wait_room(struct peer *p) {
+    p->overruns++;
+    if (dispatch_semaphore_wait(p->room, dispatch_time(DISPATCH_TIME_NOW, 30 * NSEC_PER_SEC)) != 0) {
+        fprintf(stderr, "dq_peer: no DataServiced in 30 s at entry %llu\n", (unsigned long long)p->next);
+        p->failed = 1;
+        return false;
+    }
+    return true;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Polls until the consumer (woken only by DataAvailable) has emptied the queue; fails after 30 s: a lost wake-up. */
+static bool wait_drained(struct peer *p) {
+    double deadline = now() + 30;
+    while (jd_dq_is_data_available(p->q)) {
+        if (now() > deadline) {
+            fprintf(stderr, "dq_peer: the consumer left the queue non-empty for 30 s at entry %llu (no DataAvailable?)\n",
+                    (unsigned long long)p->next);
+            p->failed = 1;
+            return false;
+        }
+        usleep(20);
+    }
+    return true;
+}
+
+static void produce_coalesced(struct peer *p) {
+    jd_dq_set_data_serviced_handler(p->q, on_data_serviced, p);
+    for (uint64_t round = 0; p->next < p->count; round++) {
+        if (round % 8 == 0 && !wait_drained(p)) return;
+        uint32_t k = 2 + (uint32_t)(splitmix64(p->seed + round) % 31); /* 2..32 calls */
+        bool send = false;
+        jd_ioreturn ret = kIOReturnSuccess;
+        for (uint32_t i = 0; i < k && p->next < p->count && ret == kIOReturnSuccess; i++) {
+            uint32_t size = size_of(p, p->next);
+            ret = jd_dq_enqueue_with_coalesce(p->q, size, &send, fill, p);
+            if (ret == kIOReturnSuccess) produced(p, size);
+        }
+        if (send) jd_dq_send_data_available(p->q);
+        if (ret == kIOReturnOverrun) {
+            if (!wait_room(p)) return;
+        } else if (ret != kIOReturnSuccess) {
+            fprintf(stderr, "dq_peer: enqueue_with_coalesce returned 0x%08X\n", (unsigned)ret);
+            p->failed = 1;
+            return;
+        }
+    }
+    wait_drained(p);
+}
+
 static void produce(struct peer *p) {
+    if (p->coalesce) {
+        produce_coalesced(p);
+        return;
+    }
     jd_dq_set_data_serviced_handler(p->q, on_data_serviced, p);
     for (p->next = p->first; p->next < p->count;) {
         uint32_t size = size_of(p, p->next);
         jd_ioreturn ret = jd_dq_enqueue(p->q, size, fill, p);
         if (ret == kIOReturnSuccess) {
-            for (uint32_t i = 0; i < size; i++) p->checksum = p->checksum * 31 + (uint8_t)(p->next * 131 + i * 7);
-            p->checksum = p->checksum * 31 + size;
-            p->next++;
+            produced(p, size);
         } else if (ret == kIOReturnOverrun) {
-            /* Wait for DataServiced; the timeout only turns a lost wake-up into a failure instead of a hang. */
-            if (dispatch_semaphore_wait(p->room, dispatch_time(DISPATCH_TIME_NOW, 30 * NSEC_PER_SEC)) != 0) {
-                fprintf(stderr, "dq_peer: no DataServiced in 30 s at entry %llu\n", (unsigned long long)p->next);
-                p->failed = 1;
-                return;
-            }
+            if (!wait_room(p)) return;
         } else {
             fprintf(stderr, "dq_peer: enqueue returned 0x%08X\n", (unsigned)ret);
             p->failed = 1;
@@ -162,7 +250,7 @@ static void produce(struct peer *p) {
 }
 
 static void consume(struct peer *p) {
-    jd_dq_set_data_available_handler(p->q, on_data_available, p);
+    jd_dq_set_data_available_handler(p->q, p->coalesce ? on_data_available_coalesced : on_data_available, p);
     while (p->next < p->count && !p->failed) {
         if (dispatch_semaphore_wait(p->done, dispatch_time(DISPATCH_TIME_NOW, 60 * NSEC_PER_SEC)) != 0) {
             fprintf(stderr, "dq_peer: no DataAvailable in 60 s at entry %llu\n", (unsigned long long)p->next);
@@ -179,12 +267,6 @@ static int finish(struct peer *p, dispatch_queue_t queue, int status) {
     return status;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 extern char **environ;
 
 int main(int argc, char **argv) {
@@ -192,7 +274,9 @@ int main(int argc, char **argv) {
                      .die_at = UINT64_MAX};
     dispatch_queue_t queue = dispatch_queue_create("dq_peer", NULL);
     int32_t status[2];
-    if (argc == 6 && (!strcmp(argv[1], "produce") || !strcmp(argv[1], "consume"))) {
+    if (argc == 6 && (!strcmp(argv[1], "produce") || !strcmp(argv[1], "consume") ||
+                      !strcmp(argv[1], "produce-coalesce") || !strcmp(argv[1], "consume-coalesce"))) {
+        p.coalesce = strchr(argv[1], '-') != NULL;
         p.count = strtoull(argv[3], NULL, 10);
         p.seed = strtoull(argv[4], NULL, 10);
         if (argv[5][0] == '=') p.fixed_size = strtoull(argv[5] + 1, NULL, 10);
@@ -207,8 +291,9 @@ int main(int argc, char **argv) {
         if (argv[1][0] == 'p') produce(&p);
         else consume(&p);
         double secs = now() - t0;
-        printf("%s %llu checksum %llu wakeups %llu entries/s %.0f %s\n", argv[1] + 0, (unsigned long long)p.next,
-               (unsigned long long)p.checksum, (unsigned long long)p.wakeups, p.next / secs, p.failed ? "FAILED" : "OK");
+        printf("%s %llu checksum %llu wakeups %llu overruns %llu entries/s %.0f %s\n", argv[1] + 0,
+               (unsigned long long)p.next, (unsigned long long)p.checksum, (unsigned long long)p.wakeups,
+               (unsigned long long)p.overruns, p.next / secs, p.failed ? "FAILED" : "OK");
         fflush(stdout);
         return finish(&p, queue, p.failed);
     }
@@ -264,6 +349,7 @@ int main(int argc, char **argv) {
                (unsigned long long)p.count, p.count / secs, failed ? "FAILED" : "OK");
         return finish(&p, queue, failed);
     }
-    fprintf(stderr, "usage: dq_peer produce|consume <path> <count> <seed> <max_size> | dq_peer c2c <count> <size>\n");
+    fprintf(stderr, "usage: dq_peer produce|consume|produce-coalesce|consume-coalesce <path> <count> <seed> <max_size>"
+                    " | dq_peer c2c <count> <size>\n");
     return 2;
 }

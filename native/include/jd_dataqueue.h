@@ -116,7 +116,27 @@ jd_ioreturn jd_dq_check_queue_byte_count(uint64_t queue_byte_count);
 /* Zeroes the header: empty queue, flag clear. Only when no peer is using the region (creation, recovery). */
 void jd_dq_core_reset(const jd_dq_region *r);
 
-/* *send_data_available: true when the queue went from empty to non-empty, or on overrun (wake the consumer). */
+/*
+ * The notification flags (*send_data_available, *send_data_serviced) follow DriverKit's coalescing contract:
+ * the caller sets its flag to false, makes one or more calls with it, then sends the notification once if the
+ * flag is true. A call only ever sets the flag to true; it never clears it.
+ *
+ * Corrupt header (a peer wrote an impossible head, tail or size): where we differ from DriverKit, and why. We
+ * never read or write outside the region and never hand the block bytes that are not one published entry, so
+ * we return kIOReturnError in cases where DriverKit's code (which checks head, and each size, against
+ * queueByteCount only) does not:
+ *  - dequeue/peek with head == tail but either beyond queueByteCount: DriverKit kIOReturnUnderrun.
+ *  - dequeue/peek with tail beyond queueByteCount, an entry that reaches past tail, a wrap to offset 0 while
+ *    head < tail, or a wrapped entry at 0 that reaches past tail: DriverKit reads on (hands the block those
+ *    bytes and moves head, possibly past tail).
+ *  - enqueue with head or tail beyond queueByteCount: DriverKit kIOReturnUnderrun (neither writes anything).
+ * With head less than 4 bytes before the end DriverKit reads a size there, past the entries; we go to offset
+ * 0 without reading it. The other way round, a size at head whose rounding overflows 32 bits is
+ * kIOReturnError for DriverKit; for us it is a size that does not fit before the end, so a wrap (checked as
+ * above). kIOReturnError rather than kIOReturnUnderrun so that a corrupt queue is never taken for an empty one.
+ */
+
+/* *send_data_available set when the queue went from empty to non-empty, or on overrun (wake the consumer). */
 jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enqueue_block block, void *ctx,
                                bool *send_data_available);
 /*
@@ -131,8 +151,14 @@ jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enque
 jd_ioreturn jd_dq_core_enqueue_batch(const jd_dq_region *r, uint32_t max, jd_dq_batch_size_fn size_of,
                                      jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count,
                                      bool *send_data_available);
-/* *send_data_serviced: true when a producer had set needServicedCallback (now cleared). block may be NULL. */
+/*
+ * *send_data_serviced set when needServicedCallback is set (a producer ran out of room), also on underrun. The
+ * dequeue only reports it: the flag in the region stays set until SendDataServiced clears it
+ * (jd_dq_core_clear_need_serviced). block may be NULL.
+ */
 jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx, bool *send_data_serviced);
+/* SendDataServiced's part in the region: clears needServicedCallback (before the doorbell rings). */
+void jd_dq_core_clear_need_serviced(const jd_dq_region *r);
 /*
  * Our extension (DriverKit has none): up to `max` entries in order, as `max` dequeues would, but head is
  * stored once, when the batch ends, and tail is read only when the entries already seen run out. The peer
@@ -191,13 +217,19 @@ uint32_t jd_dq_queue_byte_count(jd_dataqueue *q);
 /* The region's fd (the Java side maps it itself) and the doorbells. */
 int jd_dq_memory_fd(jd_dataqueue *q);
 
+/* Enqueue is exactly: send = false; jd_dq_enqueue_with_coalesce(&send); if (send) jd_dq_send_data_available(). */
 jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block block, void *ctx);
+/* Sets *send_data_available (never clears it): see the coalescing contract above jd_dq_core_enqueue. */
 jd_ioreturn jd_dq_enqueue_with_coalesce(jd_dataqueue *q, uint32_t size, bool *send_data_available,
                                         jd_dq_enqueue_block block, void *ctx);
 /* Sends DataAvailable itself when the batch calls for it. */
 jd_ioreturn jd_dq_enqueue_batch(jd_dataqueue *q, uint32_t max, jd_dq_batch_size_fn size_of,
                                 jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count);
+/* Dequeue is exactly: send = false; jd_dq_dequeue_with_coalesce(&send); if (send) jd_dq_send_data_serviced().
+ * Dequeue, dequeue_batch and peek on a corrupt region: kIOReturnError (how this differs from DriverKit: above
+ * jd_dq_core_enqueue). */
 jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx);
+/* Sets *send_data_serviced (never clears it); leaves needServicedCallback set for jd_dq_send_data_serviced. */
 jd_ioreturn jd_dq_dequeue_with_coalesce(jd_dataqueue *q, bool *send_data_serviced, jd_dq_dequeue_block block, void *ctx);
 jd_ioreturn jd_dq_dequeue_batch(jd_dataqueue *q, uint32_t max, jd_dq_dequeue_block block, void *ctx, uint32_t *count);
 jd_ioreturn jd_dq_peek(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx);
@@ -212,7 +244,7 @@ uint32_t jd_dq_get_data_queue_entry_header_size(void);
  */
 jd_ioreturn jd_dq_set_data_available_handler(jd_dataqueue *q, jd_dq_handler_fn fn, void *ctx);
 jd_ioreturn jd_dq_set_data_serviced_handler(jd_dataqueue *q, jd_dq_handler_fn fn, void *ctx);
-/* Ring the doorbells (the other process's handler runs). */
+/* Ring the doorbells (the other process's handler runs). SendDataServiced first clears needServicedCallback. */
 jd_ioreturn jd_dq_send_data_available(jd_dataqueue *q);
 jd_ioreturn jd_dq_send_data_serviced(jd_dataqueue *q);
 /* Run this process's handler now, as the source would. */

@@ -434,6 +434,8 @@ jd_ioreturn jd_dq_send_data_available(jd_dataqueue *q) {
 }
 
 jd_ioreturn jd_dq_send_data_serviced(jd_dataqueue *q) {
+    /* Clear, then ring (as DriverKit): a producer that overruns after the clear sets the flag again. */
+    jd_dq_core_clear_need_serviced(&q->region);
     return jd_dq_ring(q->bell[SERVICED].fd) == 0 ? kIOReturnSuccess : kIOReturnError;
 }
 

@@ -10,6 +10,9 @@
  *
  * Hostile memory: head, tail and every size are loaded once into locals and checked against the trusted
  * queue_byte_count before any use; a bad value is kIOReturnError and nothing is read or written.
+ *
+ * Notification flags (*send_data_available, *send_data_serviced): a call only ever sets the caller's flag to
+ * true, never clears it, so that one flag can gather several calls before one Send (the coalescing contract).
  */
 #define JD_DQ_NO_DISPATCH
 #include "jd_dataqueue.h"
@@ -138,7 +141,6 @@ static bool publish_tail(struct jd_dq_header *h, uint32_t new_tail, uint32_t old
 
 jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enqueue_block block, void *ctx,
                                bool *send_data_available) {
-    *send_data_available = false;
     uint32_t head, tail, at;
     if (!load_for_enqueue(r, &head, &tail)) {
         return kIOReturnError;
@@ -150,7 +152,9 @@ jd_ioreturn jd_dq_core_enqueue(const jd_dq_region *r, uint32_t size, jd_dq_enque
         return kIOReturnOverrun;
     }
     block(ctx, ENTRIES(r) + at + JD_DQ_ENTRY_HEADER_SIZE, size);
-    *send_data_available = publish_tail(HDR(r), seal_entry(r, tail, at, size, entry_size), tail, head);
+    if (publish_tail(HDR(r), seal_entry(r, tail, at, size, entry_size), tail, head)) {
+        *send_data_available = true;
+    }
     return kIOReturnSuccess;
 }
 
@@ -159,7 +163,6 @@ jd_ioreturn jd_dq_core_enqueue_batch(const jd_dq_region *r, uint32_t max, jd_dq_
                                      bool *send_data_available) {
     struct jd_dq_header *h = HDR(r);
     *count = 0;
-    *send_data_available = false;
     if (max == 0) {
         return kIOReturnBadArgument;
     }
@@ -191,8 +194,8 @@ jd_ioreturn jd_dq_core_enqueue_batch(const jd_dq_region *r, uint32_t max, jd_dq_
         tail = seal_entry(r, tail, at, size, entry_size);
         n++;
     }
-    if (n > 0) {
-        *send_data_available = publish_tail(h, tail, old_tail, old_head);
+    if (n > 0 && publish_tail(h, tail, old_tail, old_head)) {
+        *send_data_available = true;
     }
     if (ret == kIOReturnOverrun) {
         *send_data_available = true; /* wake the consumer so that it makes room */
@@ -238,18 +241,19 @@ static jd_ioreturn locate(const jd_dq_region *r, uint32_t head, uint32_t tail, u
 }
 
 /* The end of a dequeue: a producer ran out of room, so tell it there is room now (also on underrun, so that it
- * never waits forever). */
-static bool take_need_serviced(struct jd_dq_header *h) {
+ * never waits forever). Only reported: the flag stays set until SendDataServiced clears it, as in DriverKit. */
+static void report_need_serviced(struct jd_dq_header *h, bool *send_data_serviced) {
     if (atomic_load_explicit(&h->need_serviced_callback, memory_order_relaxed)) {
-        atomic_store_explicit(&h->need_serviced_callback, 0, memory_order_relaxed);
-        return true;
+        *send_data_serviced = true;
     }
-    return false;
+}
+
+void jd_dq_core_clear_need_serviced(const jd_dq_region *r) {
+    atomic_store_explicit(&HDR(r)->need_serviced_callback, 0, memory_order_relaxed);
 }
 
 jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block, void *ctx, bool *send_data_serviced) {
     struct jd_dq_header *h = HDR(r);
-    *send_data_serviced = false;
     uint32_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint32_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
     uint32_t at, size;
@@ -267,7 +271,7 @@ jd_ioreturn jd_dq_core_dequeue(const jd_dq_region *r, jd_dq_dequeue_block block,
     } else if (ret != kIOReturnUnderrun) {
         return ret;
     }
-    *send_data_serviced = take_need_serviced(h);
+    report_need_serviced(h, send_data_serviced);
     return ret;
 }
 
@@ -275,7 +279,6 @@ jd_ioreturn jd_dq_core_dequeue_batch(const jd_dq_region *r, uint32_t max, jd_dq_
                                      uint32_t *count, bool *send_data_serviced) {
     struct jd_dq_header *h = HDR(r);
     *count = 0;
-    *send_data_serviced = false;
     if (max == 0) {
         return kIOReturnBadArgument;
     }
@@ -311,7 +314,7 @@ jd_ioreturn jd_dq_core_dequeue_batch(const jd_dq_region *r, uint32_t max, jd_dq_
         }
     }
     *count = n;
-    *send_data_serviced = take_need_serviced(h);
+    report_need_serviced(h, send_data_serviced);
     return n > 0 && ret == kIOReturnUnderrun ? kIOReturnSuccess : ret;
 }
 

@@ -79,13 +79,14 @@ static void layout_and_codes(void) {
 
 static void entry_bytes_match_the_layout(void) {
     REGION(r, 64);
-    bool send;
+    bool send = false;
     CHECK(enq(&r, 5, 0xAB, &send) == kIOReturnSuccess);
     CHECK(send); /* empty -> non-empty */
     CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 0);
     CHECK(u32_at(&r, JD_DQ_TAIL_OFFSET) == 12); /* 4 + round_up_4(5) */
     CHECK(u32_at(&r, JD_DQ_HEADER_SIZE) == 5); /* the caller's size, not rounded */
     CHECK(r.base[JD_DQ_HEADER_SIZE + 4] == 0xAB && r.base[JD_DQ_HEADER_SIZE + 8] == 0xAB);
+    send = false;
     CHECK(enq(&r, 3, 0xCD, &send) == kIOReturnSuccess);
     CHECK(!send); /* not a transition */
     struct got g = {0};
@@ -163,7 +164,7 @@ static void dequeue_batch_is_a_run_of_dequeues(void) {
     REGION(r, 64);
     struct got g = {0};
     uint32_t n = 99;
-    bool serviced = true;
+    bool serviced = false;
     CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnUnderrun && n == 0 && !serviced);
     CHECK(jd_dq_core_dequeue_batch(&r, 0, take, &g, &n, &serviced) == kIOReturnBadArgument && n == 0);
     CHECK(enq(&r, 20, 1, NULL) == kIOReturnSuccess); /* [0,24) */
@@ -174,6 +175,9 @@ static void dequeue_batch_is_a_run_of_dequeues(void) {
     g.calls = 0;
     CHECK(jd_dq_core_dequeue_batch(&r, 1, take, &g, &n, &serviced) == kIOReturnSuccess && n == 1 && serviced);
     CHECK(g.calls == 1 && g.bytes[0] == 2 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 48); /* max respected, head stored */
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1); /* reported, not cleared */
+    jd_dq_core_clear_need_serviced(&r);             /* SendDataServiced */
+    serviced = false;
     CHECK(enq(&r, 0, 5, NULL) == kIOReturnSuccess); /* [20,24) */
     CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnSuccess && n == 2 && !serviced);
     CHECK(g.calls == 3 && g.size == 0 && u32_at(&r, JD_DQ_HEAD_OFFSET) == 24 && u32_at(&r, JD_DQ_TAIL_OFFSET) == 24);
@@ -214,8 +218,8 @@ static void batch_fill(void *ctx, uint32_t i, void *data, size_t size) {
 }
 
 static jd_ioreturn enq_batch(const jd_dq_region *r, uint32_t max, struct batch *b, uint32_t *n, bool *send) {
-    *n = 99;
-    *send = !*send; /* the call must set both */
+    *n = 99;      /* the call must set it */
+    *send = false; /* the caller's part of the coalescing contract */
     return jd_dq_core_enqueue_batch(r, max, batch_size, batch_fill, b, n, send);
 }
 
@@ -241,7 +245,7 @@ static void corrupt_head(const jd_dq_region *r) {
 static void enqueue_batch_is_a_run_of_enqueues(void) {
     REGION(r, 64);
     uint32_t n;
-    bool send = true;
+    bool send = false;
     struct batch a = {.sizes = (const uint32_t[]){5, 0, 8, 0}, .byte = 0x10};
     CHECK(jd_dq_core_enqueue_batch(&r, 0, batch_size, batch_fill, &a, &n, &send) == kIOReturnBadArgument);
     CHECK(n == 0 && !send && a.size_calls == 0);
@@ -258,6 +262,7 @@ static void enqueue_batch_is_a_run_of_enqueues(void) {
     struct got g = {0};
     bool serviced = false;
     CHECK(deq(&r, &g, &serviced) == kIOReturnSuccess && serviced && g.size == 5 && g.bytes[4] == 0x10);
+    jd_dq_core_clear_need_serviced(&r); /* SendDataServiced */
     dequeue_batch_entries(&r, &a, 1, 3);
     dequeue_batch_entries(&r, &b, 0, 1);
     dequeue_batch_entries(&r, &c, 0, 2);
@@ -320,6 +325,7 @@ static void enqueue_batch_is_a_run_of_enqueues(void) {
     CHECK(u32_at(&many, JD_DQ_TAIL_OFFSET) == 40 && u32_at(&many, JD_DQ_HEADER_SIZE + 52) == 12);
     CHECK(memcmp(one_mem, many_mem, sizeof one_mem) == 0);
     g.calls = 0;
+    serviced = false;
     CHECK(jd_dq_core_dequeue_batch(&many, 8, take, &g, &n, &serviced) == kIOReturnSuccess && n == 5 && serviced);
     CHECK(g.calls == 5 && g.size == 7 && g.bytes[6] == 0x84);
 }
@@ -338,27 +344,94 @@ static void overrun_then_data_serviced_on_next_dequeue(void) {
     REGION(r, 16);
     bool send = false, serviced = false;
     CHECK(enq(&r, 8, 1, &send) == kIOReturnSuccess && send);
+    send = false;
     CHECK(enq(&r, 8, 1, &send) == kIOReturnOverrun && send); /* still wakes the consumer */
     CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1);
     struct got g = {0};
     CHECK(deq(&r, &g, &serviced) == kIOReturnSuccess && serviced);
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1); /* only SendDataServiced clears it */
+    jd_dq_core_clear_need_serviced(&r);
     CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 0);
+    serviced = false;
     CHECK(deq(&r, &g, &serviced) == kIOReturnUnderrun && !serviced);
     /* Flag set with an empty queue: an underrun still reports it. */
     CHECK(enq(&r, 100, 1, NULL) == kIOReturnOverrun);
     CHECK(deq(&r, &g, &serviced) == kIOReturnUnderrun && serviced);
 }
 
+/* The coalescing contract: the caller clears its flag, makes one or more calls with it, and sends once if it is
+   set. A call only ever sets the flag; it never clears it. */
+static void coalescing_calls_only_ever_set_the_flag(void) {
+    REGION(r, 64);
+    bool send = false;
+    for (int i = 0; i < 3; i++) CHECK(enq(&r, 4, i, &send) == kIOReturnSuccess);
+    CHECK(send); /* the first made the queue non-empty: the two after it must not take that back */
+    /* A flag already true stays true after calls that would not set it. */
+    CHECK(enq(&r, 4, 3, &send) == kIOReturnSuccess && send);
+    struct batch b = {.sizes = (const uint32_t[]){4, 4}, .byte = 0x10};
+    uint32_t n;
+    CHECK(jd_dq_core_enqueue_batch(&r, 2, batch_size, batch_fill, &b, &n, &send) == kIOReturnSuccess && n == 2);
+    CHECK(send);
+    CHECK(jd_dq_core_enqueue_batch(&r, 0, batch_size, batch_fill, &b, &n, &send) == kIOReturnBadArgument && send);
+    bool serviced = true;
+    struct got g = {0};
+    CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 0);
+    CHECK(deq(&r, &g, &serviced) == kIOReturnSuccess && serviced);
+    CHECK(jd_dq_core_dequeue_batch(&r, 2, take, &g, &n, &serviced) == kIOReturnSuccess && n == 2 && serviced);
+    CHECK(jd_dq_core_dequeue_batch(&r, 0, take, &g, &n, &serviced) == kIOReturnBadArgument && serviced);
+    CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnSuccess && n == 3 && serviced);
+    CHECK(deq(&r, &g, &serviced) == kIOReturnUnderrun && serviced);
+    CHECK(jd_dq_core_dequeue_batch(&r, 8, take, &g, &n, &serviced) == kIOReturnUnderrun && serviced);
+    /* And on a corrupt head. */
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 68);
+    CHECK(enq(&r, 4, 0, &send) == kIOReturnError && send);
+    CHECK(jd_dq_core_enqueue_batch(&r, 2, batch_size, batch_fill, &b, &n, &send) == kIOReturnError && send);
+    CHECK(deq(&r, &g, &serviced) == kIOReturnError && serviced);
+    CHECK(jd_dq_core_dequeue_batch(&r, 2, take, &g, &n, &serviced) == kIOReturnError && serviced);
+}
+
+/* After an overrun, DriverKit's consumer loops DequeueWithCoalesce until underrun with one flag: it must end
+   true, and needServicedCallback stays set in the region until SendDataServiced clears it. */
+static void dequeue_with_coalesce_loop_after_an_overrun(void) {
+    for (int batched = 0; batched < 2; batched++) {
+        REGION(r, 32);
+        bool send = false;
+        for (int i = 0; i < 4; i++) CHECK(enq(&r, 4, i, &send) == kIOReturnSuccess); /* tail 32: full */
+        send = false;
+        CHECK(enq(&r, 4, 4, &send) == kIOReturnOverrun && send);
+        CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1);
+        bool serviced = false;
+        struct got g = {0};
+        uint32_t n = 0;
+        jd_ioreturn ret;
+        do {
+            ret = batched ? jd_dq_core_dequeue_batch(&r, 1, take, &g, &n, &serviced) : deq(&r, &g, &serviced);
+        } while (ret == kIOReturnSuccess);
+        CHECK(ret == kIOReturnUnderrun && g.calls == 4);
+        CHECK(serviced);
+        CHECK(r.base[JD_DQ_NEED_SERVICED_OFFSET] == 1);
+        jd_dq_core_clear_need_serviced(&r); /* SendDataServiced: the next round does not send it again */
+        serviced = false;
+        CHECK(deq(&r, &g, &serviced) == kIOReturnUnderrun && !serviced);
+    }
+}
+
+/* Whether one enqueue, with a fresh flag, says DataAvailable is due. */
+static bool enq_sends(const jd_dq_region *r) {
+    bool send = false;
+    CHECK(enq(r, 4, 1, &send) == kIOReturnSuccess);
+    return send;
+}
+
 static void data_available_only_on_transition(void) {
     REGION(r, 64);
-    bool send;
     struct got g = {0};
-    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && send);
-    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && !send);
+    CHECK(enq_sends(&r));
+    CHECK(!enq_sends(&r));
     CHECK(deq(&r, &g, NULL) == kIOReturnSuccess);
-    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && !send);
+    CHECK(!enq_sends(&r));
     CHECK(deq(&r, &g, NULL) == kIOReturnSuccess && deq(&r, &g, NULL) == kIOReturnSuccess);
-    CHECK(enq(&r, 4, 1, &send) == kIOReturnSuccess && send);
+    CHECK(enq_sends(&r));
 }
 
 static void corrupted_headers_are_errors(void) {
@@ -382,6 +455,16 @@ static void corrupted_headers_are_errors(void) {
     put_u32(&r, JD_DQ_TAIL_OFFSET, 8);
     put_u32(&r, JD_DQ_HEADER_SIZE, 8);
     CHECK(deq(&r, &g, NULL) == kIOReturnError);
+    /* Where DriverKit says kIOReturnUnderrun (head == tail, both beyond the entries) or reads on (a wrap to offset
+       0 while head < tail): kIOReturnError, as jd_dataqueue.h documents. */
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 1000);
+    put_u32(&r, JD_DQ_TAIL_OFFSET, 1000);
+    CHECK(deq(&r, &g, NULL) == kIOReturnError && jd_dq_core_peek(&r, take, &g) == kIOReturnError);
+    put_u32(&r, JD_DQ_HEAD_OFFSET, 56);
+    put_u32(&r, JD_DQ_TAIL_OFFSET, 64);
+    put_u32(&r, JD_DQ_HEADER_SIZE + 56, 8); /* 12 bytes do not fit in the 8 before the end */
+    CHECK(deq(&r, &g, NULL) == kIOReturnError && jd_dq_core_peek(&r, take, &g) == kIOReturnError);
+    CHECK(u32_at(&r, JD_DQ_HEAD_OFFSET) == 56);
     CHECK(g.calls == 0); /* the block never saw corrupt data */
     /* Reset recovers. */
     jd_dq_core_reset(&r);
@@ -465,6 +548,61 @@ static void dispatch_source_in_process(const char *path) {
     dispatch_release(queue);
 }
 
+/* Dequeue is "flag = false; DequeueWithCoalesce(&flag); if (flag) SendDataServiced()", and only SendDataServiced
+   clears needServicedCallback: two queues with the same history, one drained with DriverKit's coalescing loop
+   and one SendDataServiced, the other with Dequeue, end with the same region bytes, and each producer hears once. */
+static void dequeue_is_dequeue_with_coalesce_then_send_data_serviced(void) {
+    dispatch_queue_t queue = dispatch_queue_create("test.dq.coalesce", NULL);
+    int32_t status[2];
+    jd_dataqueue *a = jd_dq_create(32, queue, NULL, status);
+    jd_dataqueue *b = jd_dq_create(32, queue, NULL, status);
+    CHECK(a && b);
+    if (!a || !b) {
+        jd_dq_free(a);
+        jd_dq_free(b);
+        dispatch_release(queue);
+        return;
+    }
+    struct counter ca = {.signal = dispatch_semaphore_create(0)}, cb = {.signal = dispatch_semaphore_create(0)};
+    CHECK(jd_dq_set_data_serviced_handler(a, handler, &ca) == kIOReturnSuccess);
+    CHECK(jd_dq_set_data_serviced_handler(b, handler, &cb) == kIOReturnSuccess);
+    jd_dataqueue *both[] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        int byte = 0x30;
+        bool send = false;
+        for (int i = 0; i < 4; i++) CHECK(jd_dq_enqueue_with_coalesce(both[k], 4, &send, fill, &byte) == kIOReturnSuccess);
+        CHECK(jd_dq_enqueue_with_coalesce(both[k], 4, &send, fill, &byte) == kIOReturnOverrun && send);
+    }
+    const uint8_t *ra = jd_dq_region_of(a)->base, *rb = jd_dq_region_of(b)->base;
+    const size_t len = JD_DQ_HEADER_SIZE + 32;
+    CHECK(memcmp(ra, rb, len) == 0 && ra[JD_DQ_NEED_SERVICED_OFFSET] == 1);
+
+    bool serviced = false;
+    struct got g = {0};
+    while (jd_dq_dequeue_with_coalesce(a, &serviced, take, &g) == kIOReturnSuccess) {
+    }
+    CHECK(g.calls == 4 && serviced);
+    CHECK(ra[JD_DQ_NEED_SERVICED_OFFSET] == 1); /* the dequeues only reported it */
+
+    struct got h = {0};
+    CHECK(jd_dq_dequeue(b, take, &h) == kIOReturnSuccess);
+    CHECK(rb[JD_DQ_NEED_SERVICED_OFFSET] == 0); /* it saw the flag and sent DataServiced, which cleared it */
+    while (jd_dq_dequeue(b, take, &h) == kIOReturnSuccess) {
+    }
+    CHECK(h.calls == 4);
+
+    CHECK(jd_dq_send_data_serviced(a) == kIOReturnSuccess);
+    CHECK(ra[JD_DQ_NEED_SERVICED_OFFSET] == 0);
+    CHECK(memcmp(ra, rb, len) == 0);
+    CHECK(wait_signal(&ca) && atomic_load(&ca.serviced) == 1);
+    CHECK(wait_signal(&cb) && atomic_load(&cb.serviced) == 1);
+    jd_dq_free(a);
+    jd_dq_free(b);
+    dispatch_release(ca.signal);
+    dispatch_release(cb.signal);
+    dispatch_release(queue);
+}
+
 int main(void) {
     layout_and_codes();
     entry_bytes_match_the_layout();
@@ -475,8 +613,11 @@ int main(void) {
     enqueue_batch_is_a_run_of_enqueues();
     zero_length_entries();
     overrun_then_data_serviced_on_next_dequeue();
+    coalescing_calls_only_ever_set_the_flag();
+    dequeue_with_coalesce_loop_after_an_overrun();
     data_available_only_on_transition();
     corrupted_headers_are_errors();
+    dequeue_is_dequeue_with_coalesce_then_send_data_serviced();
     dispatch_source_in_process(NULL);
     char path[64];
     snprintf(path, sizeof path, "/dev/shm/jd-test-dq-%d", (int)getpid());

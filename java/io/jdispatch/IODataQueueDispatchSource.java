@@ -35,9 +35,20 @@ import java.util.function.ObjIntConsumer;
  * {@link #attach(Path, DispatchQueue)} (a C process: {@code jd_dq_attach_path}). The consumer installs a
  * DataAvailable handler, the producer a DataServiced handler.
  *
+ * <p>Coalescing: each {@code ...WithCoalesce} call takes a {@code boolean[1]} flag that it only ever sets to
+ * true, never clears (DriverKit's contract). The caller sets it to false, makes one or more calls with it, and
+ * sends the notification once afterwards if it is true:
+ * <pre>{@code
+ * boolean[] send = {false};
+ * for (...) q.enqueueWithCoalesce(size, send, block);   // or dequeueWithCoalesce until kIOReturnUnderrun
+ * if (send[0]) q.sendDataAvailable();                  // or sendDataServiced()
+ * }</pre>
+ * {@link #enqueue} and {@link #dequeue} are exactly that with one call.
+ *
  * <p>Hostile memory: the other process can write anything into the region. A head, tail or size that cannot
  * be right makes enqueue/dequeue/peek return {@link IOReturn#kIOReturnError}; nothing outside the region is
  * ever touched. {@link #reset()} empties the queue afterwards (when both sides agree), or {@link #close()}.
+ * DriverKit checks less, so on a corrupt header it sometimes returns something else; see {@link #dequeue}.
  *
  * <p>Ownership: the region, fds and sources belong to this object; {@link #close()} releases them (a Cleaner
  * too, if this object becomes unreachable; handlers that capture it keep it reachable, so close it).
@@ -189,10 +200,15 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return DataQueueMemory.code(r);
     }
 
-    /** EnqueueWithCoalesce: like enqueue, but sendDataAvailable[0] says whether to send DataAvailable. */
+    /**
+     * EnqueueWithCoalesce: like enqueue, but instead of sending DataAvailable it sets sendDataAvailable[0] to true
+     * when DataAvailable is due; it never sets it to false (see the class comment: one flag for several calls).
+     */
     public int enqueueWithCoalesce(int size, boolean[] sendDataAvailable, Consumer<ByteBuffer> block) {
         long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
-        sendDataAvailable[0] = DataQueueMemory.send(r);
+        if (DataQueueMemory.send(r)) {
+            sendDataAvailable[0] = true;
+        }
         return DataQueueMemory.code(r);
     }
 
@@ -212,6 +228,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      */
     public int enqueueBatch(int count, IntUnaryOperator sizeOf, ObjIntConsumer<ByteBuffer> block) {
         boolean[] send = producerSend;
+        send[0] = false;
         try {
             return enqueueBatchWithCoalesce(count, sizeOf, send, block);
         } finally {
@@ -221,7 +238,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** enqueueBatch, but sendDataAvailable[0] says whether to send DataAvailable (also when sizeOf or the block threw). */
+    /**
+     * enqueueBatch, but instead of sending DataAvailable it sets sendDataAvailable[0] to true when it is due (also
+     * when sizeOf or the block threw); it never sets it to false.
+     */
     public int enqueueBatchWithCoalesce(int count, IntUnaryOperator sizeOf, boolean[] sendDataAvailable,
                                         ObjIntConsumer<ByteBuffer> block) {
         if (count < 1) {
@@ -237,7 +257,17 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /**
      * Dequeue: hands the next entry's data to the block, removes it, and sends DataServiced if a producer
-     * ran out of room. kIOReturnUnderrun when empty. If the block throws, the entry stays queued.
+     * ran out of room (needServicedCallback set; {@link #sendDataServiced} clears it). kIOReturnUnderrun when
+     * empty. If the block throws, the entry stays queued.
+     *
+     * <p>A corrupt header (an impossible head, tail or size) is {@link IOReturn#kIOReturnError} here and in
+     * {@link #dequeueWithCoalesce} and {@link #peek} ({@link #dequeueBatch}: an exception naming it), with
+     * nothing read and head left where it is. DriverKit checks only head, and each size, against queueByteCount, so it differs: head ==
+     * tail beyond queueByteCount is kIOReturnUnderrun there; a tail beyond queueByteCount, an entry reaching past
+     * tail, or a wrap to offset 0 while head &lt; tail is read on there (the block gets those bytes and head
+     * moves). Ours never reads outside the region nor hands out bytes that are not one published entry, and a
+     * corrupt queue is never taken for an empty one. (Enqueue likewise: kIOReturnError where DriverKit says
+     * kIOReturnUnderrun.) {@code native/include/jd_dataqueue.h} lists every case.
      */
     public int dequeue(Consumer<ByteBuffer> block) {
         long r = memory.dequeue(block);
@@ -247,10 +277,17 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return DataQueueMemory.code(r);
     }
 
-    /** DequeueWithCoalesce: like dequeue, but sendDataServiced[0] says whether to send DataServiced. */
+    /**
+     * DequeueWithCoalesce: like dequeue, but instead of sending DataServiced it sets sendDataServiced[0] to true
+     * when needServicedCallback is set (also on kIOReturnUnderrun); it never sets it to false, and leaves
+     * needServicedCallback set in the region for {@link #sendDataServiced} to clear. The DriverKit pattern: loop
+     * until kIOReturnUnderrun with one flag, then send once. A corrupt header: see {@link #dequeue}.
+     */
     public int dequeueWithCoalesce(boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
         long r = memory.dequeue(block);
-        sendDataServiced[0] = DataQueueMemory.send(r);
+        if (DataQueueMemory.send(r)) {
+            sendDataServiced[0] = true;
+        }
         return DataQueueMemory.code(r);
     }
 
@@ -264,27 +301,33 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * @return the number of entries dequeued; 0 when the queue is empty
      * @throws IllegalArgumentException if maxEntries &lt; 1
      * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head, tail or size; the
-     *                               entries before it were dequeued
+     *                               entries before it were dequeued (how this differs from DriverKit: {@link #dequeue})
      */
     public int dequeueBatch(int maxEntries, Consumer<ByteBuffer> block) {
         boolean[] send = consumerSend;
+        send[0] = false;
         try {
             return dequeueBatchWithCoalesce(maxEntries, send, block);
         } finally {
-            if (send[0]) { // also before a kIOReturnError exception: the flag is already cleared
+            if (send[0]) { // also before a kIOReturnError exception: a producer is waiting
                 sendDataServiced();
             }
         }
     }
 
-    /** dequeueBatch, but sendDataServiced[0] says whether to send DataServiced. */
+    /**
+     * dequeueBatch, but instead of sending DataServiced it sets sendDataServiced[0] to true when it is due (also
+     * before a kIOReturnError exception); it never sets it to false, and leaves needServicedCallback set for
+     * {@link #sendDataServiced}.
+     */
     public int dequeueBatchWithCoalesce(int maxEntries, boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
-        sendDataServiced[0] = false;
         if (maxEntries < 1) {
             throw new IllegalArgumentException("dequeueBatch: maxEntries " + maxEntries + " is not >= 1");
         }
         long r = memory.dequeueBatch(maxEntries, Objects.requireNonNull(block, "dequeueBatch: block is null"));
-        sendDataServiced[0] = DataQueueMemory.send(r);
+        if (DataQueueMemory.send(r)) {
+            sendDataServiced[0] = true;
+        }
         if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
             throw corrupt("dequeueBatch", r);
         }
@@ -297,7 +340,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
                 + DataQueueMemory.count(r) + " entries); reset() or close() it");
     }
 
-    /** Peek: the next entry's data, without removing it. */
+    /**
+     * Peek: the next entry's data, without removing it. kIOReturnUnderrun when empty; kIOReturnError on a corrupt
+     * header, also where DriverKit would return kIOReturnUnderrun or read on (see {@link #dequeue}).
+     */
     public int peek(Consumer<ByteBuffer> block) {
         return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
     }
@@ -387,7 +433,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** SendDataServiced: rings the DataServiced doorbell (the producer's handler runs). */
+    /**
+     * SendDataServiced: clears needServicedCallback in the region, then rings the DataServiced doorbell (the
+     * producer's handler runs). Only this clears the flag; a dequeue only reports it.
+     */
     public int sendDataServiced() {
         synchronized (state) {
             return DataQueueNative.jd_dq_send_data_serviced(open("SendDataServiced"));

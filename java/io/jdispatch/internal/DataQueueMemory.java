@@ -31,7 +31,8 @@ import java.util.function.ObjIntConsumer;
  * view, reused for every entry (zero allocation; valid only inside the block).
  *
  * <p>Results are packed in a long: the IOReturn in the low 32 bits, bit 32 = "send the notification", and for
- * {@link #dequeueBatch} the number of entries from bit 33.
+ * {@link #dequeueBatch} the number of entries from bit 33. {@link #enqueueBatch} reports through a flag that it
+ * only ever sets (DriverKit's coalescing contract: the caller clears it, then makes one or more calls).
  */
 public final class DataQueueMemory {
     public static final long SEND = 1L << 32;
@@ -158,12 +159,11 @@ public final class DataQueueMemory {
      * jd_dq_core_enqueue_batch: up to max (>= 1) entries, entry i of sizeOf(i) bytes filled by block(view, i), as
      * max enqueues would, but with tail stored once and the rules' fence issued once, when the batch ends. Head
      * is read again only when the head seen so far leaves no room. Result: the IOReturn of the entry that ended
-     * the batch (kIOReturnOverrun when the queue filled up) and the count; send[0] says whether DataAvailable
-     * must be sent. If sizeOf or the block throws, the entries before are published (send[0] set as for them)
-     * and that one is not.
+     * the batch (kIOReturnOverrun when the queue filled up) and the count; send[0] is set to true when
+     * DataAvailable must be sent (never cleared). If sizeOf or the block throws, the entries before are published
+     * (send[0] set as for them) and that one is not.
      */
     public long enqueueBatch(int max, IntUnaryOperator sizeOf, ObjIntConsumer<ByteBuffer> block, boolean[] send) {
-        send[0] = false;
         if (max < 1) {
             return Integer.toUnsignedLong(kIOReturnBadArgument);
         }
@@ -205,8 +205,8 @@ public final class DataQueueMemory {
                 n++;
             }
         } finally {
-            if (n > 0) {
-                send[0] = publishTail(tail, oldTail, oldHead);
+            if (n > 0 && publishTail(tail, oldTail, oldHead)) {
+                send[0] = true;
             }
             if (code == kIOReturnOverrun) {
                 send[0] = true; // wake the consumer so that it makes room
@@ -274,7 +274,7 @@ public final class DataQueueMemory {
             }
         }
         long result = Integer.toUnsignedLong(code);
-        return takeNeedServiced() ? result | SEND : result;
+        return needServiced() ? result | SEND : result;
     }
 
     /**
@@ -322,16 +322,15 @@ public final class DataQueueMemory {
         }
         long result = Integer.toUnsignedLong(located == CORRUPT ? kIOReturnError
                 : n == 0 ? kIOReturnUnderrun : kIOReturnSuccess) | n << 33;
-        return takeNeedServiced() ? result | SEND : result;
+        return needServiced() ? result | SEND : result;
     }
 
-    /** The end of a dequeue: a producer ran out of room (flag now cleared), so DataServiced must follow. */
-    private boolean takeNeedServiced() {
-        if (region.get(NEED_SERVICED_OFFSET) == 0) {
-            return false;
-        }
-        region.put(NEED_SERVICED_OFFSET, (byte) 0);
-        return true;
+    /**
+     * The end of a dequeue: a producer ran out of room, so DataServiced must follow. Only read: the flag stays set
+     * until SendDataServiced clears it ({@code jd_dq_send_data_serviced}), as in DriverKit.
+     */
+    private boolean needServiced() {
+        return region.get(NEED_SERVICED_OFFSET) != 0;
     }
 
     public int peek(Consumer<ByteBuffer> block) {

@@ -229,6 +229,7 @@ class IODataQueueDispatchSourceTest {
             assertEquals(kIOReturnUnderrun, q.dequeue(null));
             // Into a non-empty queue whose consumer does not catch up: no DataAvailable.
             q.enqueue(4, b -> fill(b, 1));
+            send[0] = false;
             assertEquals(2, q.enqueueBatchWithCoalesce(2, i -> 4, send, (b, i) -> fill(b, 2)));
             assertFalse(send[0]);
             // ... unless it overruns: then DataAvailable wakes the consumer to make room.
@@ -319,21 +320,123 @@ class IODataQueueDispatchSourceTest {
         }
     }
 
+    /** Whether one enqueueWithCoalesce, with a fresh flag, says DataAvailable is due. */
+    private static boolean enqueueSends(IODataQueueDispatchSource q) {
+        boolean[] send = {false};
+        assertEquals(kIOReturnSuccess, q.enqueueWithCoalesce(4, send, b -> {}));
+        return send[0];
+    }
+
     @Test
     void dataAvailableOnlyOnEmptyToNonEmpty() {
         try (IODataQueueDispatchSource q = create(64)) {
-            boolean[] send = new boolean[1];
+            assertTrue(enqueueSends(q));
+            assertFalse(enqueueSends(q));
+            take(q);
+            assertFalse(enqueueSends(q));
+            take(q);
+            take(q);
+            assertTrue(enqueueSends(q));
+        }
+    }
+
+    /**
+     * DriverKit's coalescing contract: the caller clears its flag, makes one or more ...WithCoalesce calls with
+     * it, and sends once if it is set. A call only ever sets the flag, never clears it.
+     */
+    @Test
+    void coalescingCallsOnlyEverSetTheFlag() throws Exception {
+        try (IODataQueueDispatchSource q = create(64)) {
+            MappedByteBuffer r = region();
+            boolean[] send = {false};
+            for (int i = 0; i < 3; i++) {
+                assertEquals(kIOReturnSuccess, q.enqueueWithCoalesce(4, send, b -> fill(b, 1)));
+            }
+            assertTrue(send[0], "three coalesced enqueues into an empty queue: the first one's DataAvailable is kept");
+            // A flag already true stays true after calls that would not set it.
             assertEquals(kIOReturnSuccess, q.enqueueWithCoalesce(4, send, b -> {}));
-            assertTrue(send[0]);
-            q.enqueueWithCoalesce(4, send, b -> {});
-            assertFalse(send[0]);
-            take(q);
-            q.enqueueWithCoalesce(4, send, b -> {});
-            assertFalse(send[0]);
-            take(q);
-            take(q);
-            q.enqueueWithCoalesce(4, send, b -> {});
-            assertTrue(send[0]);
+            assertTrue(send[0], "enqueueWithCoalesce into a non-empty queue");
+            assertEquals(2, q.enqueueBatchWithCoalesce(2, i -> 4, send, (b, i) -> {}));
+            assertTrue(send[0], "enqueueBatchWithCoalesce into a non-empty queue");
+            assertEquals(0, r.get(DataQueueLayout.NEED_SERVICED_OFFSET), "no producer ran out of room");
+            boolean[] serviced = {true};
+            assertEquals(kIOReturnSuccess, q.dequeueWithCoalesce(serviced, b -> {}));
+            assertTrue(serviced[0], "dequeueWithCoalesce without needServicedCallback");
+            assertEquals(2, q.dequeueBatchWithCoalesce(2, serviced, b -> {}));
+            assertTrue(serviced[0], "dequeueBatchWithCoalesce without needServicedCallback");
+            assertEquals(3, q.dequeueBatchWithCoalesce(8, serviced, b -> {}));
+            assertEquals(kIOReturnUnderrun, q.dequeueWithCoalesce(serviced, b -> {}));
+            assertEquals(0, q.dequeueBatchWithCoalesce(8, serviced, b -> {}));
+            assertTrue(serviced[0], "underruns");
+            // And on a corrupt head (the batch forms throw).
+            r.putInt(DataQueueLayout.HEAD_OFFSET, 68);
+            assertEquals(kIOReturnError, q.enqueueWithCoalesce(4, send, b -> {}));
+            assertThrows(IllegalStateException.class, () -> q.enqueueBatchWithCoalesce(2, i -> 4, send, (b, i) -> {}));
+            assertTrue(send[0], "enqueue errors");
+            assertEquals(kIOReturnError, q.dequeueWithCoalesce(serviced, b -> {}));
+            assertThrows(IllegalStateException.class, () -> q.dequeueBatchWithCoalesce(2, serviced, b -> {}));
+            assertTrue(serviced[0], "dequeue errors");
+        }
+    }
+
+    /**
+     * After an overrun, DriverKit's consumer loops DequeueWithCoalesce until underrun with one flag, then sends
+     * DataServiced once: the flag must end true, and needServicedCallback stays set in the region until
+     * sendDataServiced clears it. Compared byte for byte with a queue of the same history drained by dequeue,
+     * which is "flag = false; dequeueWithCoalesce(flag); if (flag) sendDataServiced()" for each entry.
+     */
+    @Test
+    void dequeueWithCoalesceLoopAfterAnOverrunLeavesNeedServicedToSendDataServiced() throws Exception {
+        for (boolean batched : new boolean[] {false, true}) {
+            Path coalescing = Path.of(path + "-coalescing-" + batched);
+            Path single = Path.of(path + "-dequeue-" + batched);
+            try (IODataQueueDispatchSource q = IODataQueueDispatchSource.create(32, queue, coalescing);
+                 IODataQueueDispatchSource one = IODataQueueDispatchSource.create(32, queue, single)) {
+                Semaphore qServiced = new Semaphore(0);
+                Semaphore oneServiced = new Semaphore(0);
+                q.setDataServicedHandler(qServiced::release);
+                one.setDataServicedHandler(oneServiced::release);
+                for (IODataQueueDispatchSource s : List.of(q, one)) {
+                    boolean[] send = {false};
+                    for (int i = 0; i < 4; i++) {
+                        assertEquals(kIOReturnSuccess, s.enqueueWithCoalesce(4, send, fillWith(0x30 + i)));
+                    }
+                    assertEquals(kIOReturnOverrun, s.enqueueWithCoalesce(4, send, fillWith(0x40)));
+                }
+                MappedByteBuffer r = regionOf(coalescing);
+                MappedByteBuffer rOne = regionOf(single);
+                assertEquals(1, r.get(DataQueueLayout.NEED_SERVICED_OFFSET));
+                assertArrayEquals(bytes(rOne), bytes(r));
+
+                boolean[] serviced = {false};
+                int entries = 0;
+                if (batched) {
+                    for (int n; (n = q.dequeueBatchWithCoalesce(1, serviced, b -> {})) > 0; ) {
+                        entries += n;
+                    }
+                } else {
+                    while (q.dequeueWithCoalesce(serviced, b -> {}) == kIOReturnSuccess) {
+                        entries++;
+                    }
+                }
+                assertEquals(4, entries);
+                assertTrue(serviced[0], "the loop must end with the flag set (batched: " + batched + ")");
+                assertEquals(1, r.get(DataQueueLayout.NEED_SERVICED_OFFSET),
+                        "needServicedCallback stays set until sendDataServiced (batched: " + batched + ")");
+
+                take(one);
+                assertEquals(0, rOne.get(DataQueueLayout.NEED_SERVICED_OFFSET), "dequeue sent DataServiced");
+                for (int i = 1; i < 4; i++) {
+                    take(one);
+                }
+                assertEquals(kIOReturnUnderrun, one.dequeue(null));
+
+                assertEquals(kIOReturnSuccess, q.sendDataServiced());
+                assertEquals(0, r.get(DataQueueLayout.NEED_SERVICED_OFFSET), "sendDataServiced clears it");
+                assertArrayEquals(bytes(rOne), bytes(r), "the region byte for byte");
+                assertTrue(qServiced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced after the coalescing loop");
+                assertTrue(oneServiced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced after dequeue");
+            }
         }
     }
 
@@ -399,6 +502,18 @@ class IODataQueueDispatchSourceTest {
             assertEquals(kIOReturnError, q.dequeue(b -> { throw new AssertionError("saw corrupt data"); }));
             r.putInt(DataQueueLayout.HEAD_OFFSET, 0x7FFF_FFF0);
             assertEquals(kIOReturnError, q.dequeue(null));
+            // Where DriverKit says kIOReturnUnderrun (head == tail beyond the entries) or reads on (a wrap to offset
+            // 0 while head < tail): kIOReturnError, as the Javadoc of dequeue says.
+            r.putInt(DataQueueLayout.HEAD_OFFSET, 1000);
+            r.putInt(DataQueueLayout.TAIL_OFFSET, 1000);
+            assertEquals(kIOReturnError, q.dequeue(b -> { throw new AssertionError("saw corrupt data"); }));
+            assertEquals(kIOReturnError, q.peek(b -> { throw new AssertionError("saw corrupt data"); }));
+            r.putInt(DataQueueLayout.HEAD_OFFSET, 56);
+            r.putInt(DataQueueLayout.TAIL_OFFSET, 64);
+            r.putInt(DataQueueLayout.HEADER_SIZE + 56, 8); // 12 bytes do not fit in the 8 before the end
+            assertEquals(kIOReturnError, q.dequeue(b -> { throw new AssertionError("saw corrupt data"); }));
+            assertEquals(kIOReturnError, q.peek(b -> { throw new AssertionError("saw corrupt data"); }));
+            assertEquals(56, r.getInt(DataQueueLayout.HEAD_OFFSET));
             q.reset();
             assertEquals(kIOReturnSuccess, q.enqueue(4, b -> fill(b, 7)));
             assertEquals(7, take(q)[0]);
