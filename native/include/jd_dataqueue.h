@@ -201,6 +201,9 @@ int jd_dq_send_fds(jd_dataqueue *q, int socket_fd);
 jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t status[2]);
 /* For the creator with a path: removes the region file and the FIFOs from the file system (mappings stay). */
 int jd_dq_unlink(const char *path);
+/* What errno status[1] means for a create or attach, when the caller can act on it: ": the path exists: ..."
+ * (to follow jd_errno_text), or "". */
+const char *jd_dq_explain(int32_t errnum);
 
 /*
  * Is the other process still attached? 1 yes, 0 no (it closed the queue or died, even by SIGKILL), -errno.

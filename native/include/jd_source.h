@@ -52,6 +52,14 @@ void jd_source_set_registration(dispatch_source_t source, int32_t on);
 /* Closes fd right after the cancel handler returned (-1: close nothing). */
 void jd_source_close_on_cancel(dispatch_source_t source, int32_t fd);
 
+/* Gives back the fd a SIGNAL or regular-file READ/WRITE source holds for libdispatch: call right before
+ * activating it (a no-op for the other sources, and after the first call). */
+void jd_source_unreserve(dispatch_source_t source);
+
+/* dispatch_source_cancel, counted in jd_releases_pending until the source's fds are closed. At most once per
+ * source: its context is freed after the cancel handler. */
+void jd_source_cancel(dispatch_source_t source);
+
 
 /* Why a signal may not be watched in a JVM (a sentence naming the signal and the rule), or NULL if it may. */
 const char *jd_signal_refusal(int32_t signo);

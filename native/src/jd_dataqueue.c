@@ -6,6 +6,8 @@
  */
 #include "jd_dataqueue.h"
 
+#include "jd_resources.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -346,6 +348,17 @@ jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t s
     return attach_owned(fds[0], fds[1], fds[2], queue, status);
 }
 
+const char *jd_dq_explain(int32_t errnum) {
+    switch (errnum) {
+    case EPERM:
+    case EACCES: return ": the region and its FIFOs are owner-only (0600)";
+    case ENOENT: return ": no queue was created at this path";
+    case EBUSY: return ": a producer and a consumer are already attached (one of each)";
+    case EEXIST: return ": the path exists: create never reuses a file (remove it, or attach)";
+    default: return "";
+    }
+}
+
 int jd_dq_unlink(const char *path) {
     int ret = 0;
     const char *suffixes[] = {"", ".avail", ".serviced"};
@@ -537,12 +550,14 @@ static void release(void *context) {
     dispatch_release(q->queue);
     pthread_mutex_destroy(&q->lock);
     free(q);
+    jd_release_end();
 }
 
 void jd_dq_free(jd_dataqueue *q) {
     if (!q) {
         return;
     }
+    jd_release_begin(); /* its fds and mapping go back only in release() */
     pthread_mutex_lock(&q->lock);
     cancel_locked(q);
     pthread_mutex_unlock(&q->lock);

@@ -1,11 +1,15 @@
 #include "jd_source.h"
 
+#include "jd_resources.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef __linux__
@@ -19,6 +23,8 @@ typedef struct jd_source_ctx {
     int64_t id;
     dispatch_source_t self;    /* our own reference: handlers may use the source until the cancel handler ends */
     _Atomic int close_fd;      /* closed right after the cancel handler, -1: none */
+    _Atomic int reserve_fd;    /* held until activation for the fd libdispatch then creates, -1: none */
+    _Atomic bool cancel_counted; /* cancelled by jd_source_cancel: the cancel trampoline ends that release */
     dispatch_source_t hidden;  /* the kernel watcher feeding this source (PROC, VNODE, MEMORYPRESSURE) */
 } jd_source_ctx;
 
@@ -38,13 +44,18 @@ static void registration_trampoline(void *context) {
 static void cancel_trampoline(void *context) {
     jd_source_ctx *ctx = context;
     source_fn(ctx->id, JD_SOURCE_CANCEL);
-    int fd = atomic_exchange(&ctx->close_fd, -1);
-    if (fd >= 0) {
-        close(fd);
+    int fds[2] = {atomic_exchange(&ctx->close_fd, -1), atomic_exchange(&ctx->reserve_fd, -1)};
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0) {
+            close(fds[i]);
+        }
     }
     if (ctx->hidden) {
         dispatch_source_cancel(ctx->hidden);
         dispatch_release(ctx->hidden);
+    }
+    if (atomic_load(&ctx->cancel_counted)) {
+        jd_release_end();
     }
     dispatch_release(ctx->self);
     free(ctx);
@@ -84,7 +95,7 @@ const char *jd_source_explain(int32_t type, int32_t errnum) {
     switch (type) {
     case JD_TYPE_PROC:
         return errnum == ESRCH ? " (pidfd_open: no process has this id)"
-               : errnum == EMFILE || errnum == ENFILE ? " (pidfd_open: the process is out of file descriptors)"
+               : errnum == EMFILE || errnum == ENFILE ? " (pidfd_open: a PROC source needs 1 fd)"
                : " (pidfd_open failed)";
     case JD_TYPE_VNODE:
         switch (errnum) {
@@ -97,8 +108,13 @@ const char *jd_source_explain(int32_t type, int32_t errnum) {
         }
     case JD_TYPE_MEMORYPRESSURE:
         return errnum == ENOENT ? " (no PSI here: /proc/pressure/memory is missing)"
-               : errnum == EMFILE || errnum == ENFILE ? " (PSI triggers need 3 fds: the fd limit is reached)"
+               : errnum == EMFILE || errnum == ENFILE ? " (a MEMORYPRESSURE source needs 3 fds: an epoll fd and two PSI triggers)"
                : " (writing a PSI memory trigger to /proc/pressure/memory was refused)";
+    case JD_TYPE_SIGNAL:
+        return errnum == EMFILE || errnum == ENFILE ? " (libdispatch watches a signal with a signalfd: 1 fd)" : "";
+    case JD_TYPE_READ:
+    case JD_TYPE_WRITE:
+        return errnum == EMFILE || errnum == ENFILE ? " (libdispatch watches a regular file with an eventfd: 1 fd)" : "";
     default:
         return "";
     }
@@ -129,6 +145,24 @@ static dispatch_source_type_t libdispatch_type(int32_t type) {
     }
 }
 
+/*
+ * Linux libdispatch opens an fd of its own when it registers a SIGNAL source (a signalfd) or a READ/WRITE
+ * source on a regular file (an always-readable eventfd), and if it cannot, the source silently never fires.
+ * Such a source holds one fd from create to activation, given back just before libdispatch needs one: a
+ * create at the fd limit then fails with EMFILE instead.
+ */
+static int needs_reserve(int32_t type, uint64_t handle) {
+#ifdef __linux__
+    struct stat st;
+    return type == JD_TYPE_SIGNAL ||
+           ((type == JD_TYPE_READ || type == JD_TYPE_WRITE) && fstat((int)handle, &st) == 0 && S_ISREG(st.st_mode));
+#else
+    (void)type;
+    (void)handle;
+    return 0;
+#endif
+}
+
 int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t queue, int64_t id) {
     jd_source_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -136,6 +170,8 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
     }
     ctx->id = id;
     atomic_init(&ctx->close_fd, -1);
+    atomic_init(&ctx->reserve_fd, -1);
+    atomic_init(&ctx->cancel_counted, false);
     dispatch_source_t source;
     dispatch_source_type_t native = libdispatch_type(type);
     if (native) {
@@ -147,11 +183,19 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
             free(ctx);
             return -EINVAL;
         }
+        int reserve = -1;
+        if (needs_reserve(type, handle) && (reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+            int err = errno;
+            free(ctx);
+            return -err;
+        }
         source = dispatch_source_create(native, (uintptr_t)handle, (uintptr_t)mask, queue);
         if (!source) {
+            if (reserve >= 0) close(reserve);
             free(ctx);
             return -EINVAL;
         }
+        atomic_store(&ctx->reserve_fd, reserve);
     } else {
 #ifdef __linux__
         source = dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_OR, 0, 0, queue);
@@ -176,6 +220,19 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
     dispatch_set_context(source, ctx);
     dispatch_source_set_cancel_handler_f(source, cancel_trampoline);
     return (int64_t)(intptr_t)source;
+}
+
+void jd_source_unreserve(dispatch_source_t source) {
+    int fd = atomic_exchange(&((jd_source_ctx *)dispatch_get_context(source))->reserve_fd, -1);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+void jd_source_cancel(dispatch_source_t source) {
+    atomic_store(&((jd_source_ctx *)dispatch_get_context(source))->cancel_counted, true);
+    jd_release_begin();
+    dispatch_source_cancel(source);
 }
 
 void jd_source_set_event(dispatch_source_t source, int32_t on) {

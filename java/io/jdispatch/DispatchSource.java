@@ -2,12 +2,16 @@ package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
+import io.jdispatch.internal.Reclaim;
 import io.jdispatch.internal.SourceNative;
 import io.jdispatch.internal.Upcalls;
 
 import java.io.FileDescriptor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.Channel;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A dispatch source (dispatch_source_t, {@code man dispatch_source_create}): watches a kernel event or
@@ -53,6 +57,8 @@ public final class DispatchSource extends DispatchObject {
     private final long mask;
     final long id; // the source's entry in Handles (package-private for tests)
     private final Callbacks callbacks;
+    // Shared with Release: jd_source_cancel may be called once only (the cancel trampoline frees its context).
+    private final AtomicBoolean cancelIssued;
     // Guarded by this: the suspension state libdispatch would crash on if misused.
     private boolean activated;
     private boolean cancelled;
@@ -62,8 +68,10 @@ public final class DispatchSource extends DispatchObject {
         SourceNative.ensureLoaded();
     }
 
-    private DispatchSource(long address, Type type, long handle, long mask, long id, Callbacks callbacks) {
-        super(address, new Release(address));
+    private DispatchSource(long address, Type type, long handle, long mask, long id, Callbacks callbacks,
+                           AtomicBoolean cancelIssued) {
+        super(address, new Release(address, cancelIssued));
+        this.cancelIssued = cancelIssued;
         this.type = type;
         this.handle = handle;
         this.mask = mask;
@@ -79,11 +87,18 @@ public final class DispatchSource extends DispatchObject {
      *         MEMORYPRESSURE where the kernel offers no pressure events
      * @throws IllegalArgumentException for a handle or mask the type does not accept (the message names the
      *         call, the value and the rule)
+     * @throws UncheckedIOException when the process or the system is out of file descriptors or memory (EMFILE,
+     *         ENFILE, ENOMEM; the message names the limit), also after unreachable objects were collected and
+     *         closed ones had given theirs back (see the README's "Under load, faults and sanitizers")
      */
     public static DispatchSource create(Type type, long handle, long mask, DispatchQueue queue) {
         Objects.requireNonNull(type, "dispatch_source_create: type is null");
         validate(type, handle, mask);
         DispatchQueue target = queue != null ? queue : DispatchQueue.global();
+        return Reclaim.retrying(() -> createOnce(type, handle, mask, target));
+    }
+
+    private static DispatchSource createOnce(Type type, long handle, long mask, DispatchQueue target) {
         long q;
         try {
             q = target.acquire();
@@ -102,12 +117,16 @@ public final class DispatchSource extends DispatchObject {
         }
         if (address < 0) {
             Handles.remove(id);
-            String msg = call(type, handle, mask) + ": " + SourceNative.jd_strerror((int) -address)
-                    + SourceNative.jd_source_explain(type.code(), (int) -address);
+            int errnum = (int) -address;
+            String msg = call(type, handle, mask) + ": " + JDispatchNative.jd_errno_text(errnum)
+                    + SourceNative.jd_source_explain(type.code(), errnum);
+            if (JDispatchNative.jd_errno_is_exhaustion(errnum) != 0) {
+                throw new Reclaim.Exhausted(new UncheckedIOException(new IOException(msg)));
+            }
             throw type == Type.MEMORYPRESSURE ? new UnsupportedOperationException(msg)
                     : new IllegalArgumentException(msg);
         }
-        return new DispatchSource(address, type, handle, mask, id, callbacks);
+        return new DispatchSource(address, type, handle, mask, id, callbacks, new AtomicBoolean());
     }
 
     // ---- typed factories ----------------------------------------------------------------------------------
@@ -246,7 +265,7 @@ public final class DispatchSource extends DispatchObject {
         try {
             synchronized (this) {
                 if (!activated) {
-                    markActivated();
+                    markActivated(s);
                     SourceNative.dispatch_activate(s);
                 }
             }
@@ -267,7 +286,7 @@ public final class DispatchSource extends DispatchObject {
                 if (suspendCount > 0) {
                     suspendCount--;
                 } else if (!activated) {
-                    markActivated();
+                    markActivated(s);
                 } else {
                     throw new IllegalStateException("dispatch_resume: " + this + " is not suspended: each resume "
                             + "must balance a suspend (a new source needs exactly one resume to activate)");
@@ -309,7 +328,7 @@ public final class DispatchSource extends DispatchObject {
             synchronized (this) {
                 if (!cancelled) {
                     cancelled = true;
-                    SourceNative.dispatch_source_cancel(s);
+                    cancelOnce(s, cancelIssued);
                 }
             }
         } finally {
@@ -409,11 +428,13 @@ public final class DispatchSource extends DispatchObject {
     /**
      * From activation until its cancel handler completed, a source is reachable from {@link Handles} (an armed
      * source must not be collected). Before activation it is not: a source dropped unused is collected, and
-     * {@link Release} cancels and activates it so that libdispatch can free it.
+     * {@link Release} cancels and activates it so that libdispatch can free it. Called right before the
+     * activating call: it gives back the fd held for libdispatch's registration (jd_source_unreserve).
      */
-    private void markActivated() {
+    private void markActivated(long s) {
         activated = true;
         callbacks.owner = this;
+        SourceNative.jd_source_unreserve(s);
     }
 
     @Override
@@ -423,7 +444,7 @@ public final class DispatchSource extends DispatchObject {
         synchronized (this) {
             if (!cancelled) {
                 cancelled = true;
-                SourceNative.dispatch_source_cancel(s);
+                cancelOnce(s, cancelIssued);
             }
             if (!activated) {
                 activated = true;
@@ -548,12 +569,19 @@ public final class DispatchSource extends DispatchObject {
      * activated: libdispatch crashes on releasing an inactive source, so cancel and activate it first (both
      * are no-ops after close()'s {@link #beforeRelease()}); its cancel trampoline then frees the C context.
      */
-    private record Release(long address) implements Runnable {
+    private record Release(long address, AtomicBoolean cancelIssued) implements Runnable {
         @Override
         public void run() {
-            SourceNative.dispatch_source_cancel(address);
+            cancelOnce(address, cancelIssued);
             SourceNative.dispatch_activate(address);
             JDispatchNative.dispatch_release(address);
+        }
+    }
+
+    /** jd_source_cancel (dispatch_source_cancel, counted as a release under way), the first time only. */
+    private static void cancelOnce(long address, AtomicBoolean issued) {
+        if (issued.compareAndSet(false, true)) {
+            SourceNative.jd_source_cancel(address);
         }
     }
 

@@ -5,7 +5,9 @@ import io.jdispatch.internal.DataQueueMemory;
 import io.jdispatch.internal.DataQueueNative;
 import io.jdispatch.internal.DataQueueNative.HandlerFn;
 import io.jdispatch.internal.Handles;
+import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.NativeLibrary;
+import io.jdispatch.internal.Reclaim;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -111,8 +113,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             this.memory = new DataQueueMemory(region, queueByteCount);
         } catch (IOException | RuntimeException e) {
             cleanable.clean();
-            throw e instanceof IOException io ? new UncheckedIOException(description + ": cannot map the region", io)
-                    : (RuntimeException) e;
+            throw e instanceof IOException io ? new UncheckedIOException(description + ": cannot map the region: "
+                    + io.getMessage(), io) : (RuntimeException) e;
         }
     }
 
@@ -151,37 +153,52 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         long open(long queue, int[] status);
     }
 
+    /** Tries again after a failure for lack of fds or memory (see {@link Reclaim}): create or attach. */
     private static IODataQueueDispatchSource open(String what, DispatchQueue queue, Path createdPath, Opener opener) {
         NativeLibrary.ensure();
         Objects.requireNonNull(queue, what + ": queue is null");
+        return Reclaim.retrying(() -> openOnce(what, queue, createdPath, opener));
+    }
+
+    private static IODataQueueDispatchSource openOnce(String what, DispatchQueue queue, Path createdPath, Opener opener) {
+        // The constructor opens the region once more to map it: hold that fd, so that the native open cannot
+        // take the last one (a failed mapping would release the queue asynchronously, and retry for nothing).
+        int spare = JDispatchNative.jd_fd_reserve();
+        if (spare < 0) {
+            throw new Reclaim.Exhausted(new UncheckedIOException(new IOException(what + " failed: "
+                    + JDispatchNative.jd_errno_text(-spare))));
+        }
         int[] status = new int[2];
         long q;
-        long address = queue.acquire();
         try {
-            q = opener.open(address, status);
+            long address = queue.acquire();
+            try {
+                q = opener.open(address, status);
+            } finally {
+                queue.releaseUse();
+            }
         } finally {
-            queue.releaseUse();
+            JDispatchNative.jd_fd_unreserve(spare);
         }
         if (q == 0) {
-            String cause = status[1] != 0 ? " (errno " + status[1] + errnoMeaning(status[1]) + ")" : "";
+            String cause = status[1] != 0
+                    ? ": " + JDispatchNative.jd_errno_text(status[1]) + DataQueueNative.jd_dq_explain(status[1]) : "";
             if (status[0] == IOReturn.kIOReturnBadArgument) {
                 throw new IllegalArgumentException(what + ": " + IOReturn.name(status[0]) + cause
                         + ": not a data queue region (its size must be 128 + a positive multiple of 4)");
             }
-            throw new UncheckedIOException(new IOException(what + " failed: " + IOReturn.name(status[0]) + cause));
+            UncheckedIOException failed = new UncheckedIOException(new IOException(what + " failed: "
+                    + IOReturn.name(status[0]) + cause));
+            throw status[1] != 0 && JDispatchNative.jd_errno_is_exhaustion(status[1]) != 0
+                    ? new Reclaim.Exhausted(failed) : failed;
         }
-        return new IODataQueueDispatchSource(q, createdPath, what);
-    }
-
-    /** The errnos an open can meet for a reason the caller can act on. */
-    private static String errnoMeaning(int errno) {
-        return switch (errno) {
-            case 1, 13 -> ": permission denied: the region and its FIFOs are owner-only (0600)";
-            case 2 -> ": no such file: no queue was created at this path";
-            case 16 -> ": a producer and a consumer are already attached (one of each)";
-            case 17 -> ": the path exists: create never reuses a file (remove it, or attach)";
-            default -> "";
-        };
+        try {
+            return new IODataQueueDispatchSource(q, createdPath, what);
+        } catch (UncheckedIOException mapFailed) {
+            // Mapping a region just made fails only for want of an fd (another thread took the spare one) or of
+            // address space.
+            throw new Reclaim.Exhausted(mapFailed);
+        }
     }
 
     // ---- the queue (no JNI unless a doorbell must ring) ------------------------------------------------------
@@ -453,7 +470,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         synchronized (state) {
             int r = DataQueueNative.jd_dq_peer_attached(open("isPeerAttached"));
             if (r < 0) {
-                throw new UncheckedIOException(new IOException(this + ": isPeerAttached failed: errno " + -r));
+                throw new UncheckedIOException(new IOException(this + ": isPeerAttached failed: "
+                        + JDispatchNative.jd_errno_text(-r)));
             }
             return r == 1;
         }

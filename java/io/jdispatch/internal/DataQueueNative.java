@@ -60,6 +60,8 @@ public final class DataQueueNative {
 
     public static native int jd_dq_unlink(String path);
 
+    public static native @Cast("const char*") String jd_dq_explain(int errnum);
+
     public static native void jd_dq_free(@Cast("jd_dataqueue*") long q);
 
     public static native int jd_dq_peer_attached(@Cast("jd_dataqueue*") long q);

@@ -17,10 +17,10 @@ import org.bytedeco.javacpp.annotation.Properties;
  * classes in {@code io.jdispatch} do.
  */
 @Properties(value = {
-        @Platform(include = {"<dispatch/dispatch.h>", "jdispatch.h"},
+        @Platform(include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h"},
                   preload = {"BlocksRuntime", "dispatch"},
                   library = "jnijdispatch"),
-        @Platform(value = "macosx", include = {"<dispatch/dispatch.h>", "jdispatch.h"}, preload = {},
+        @Platform(value = "macosx", include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h"}, preload = {},
                   library = "jnijdispatch")})
 public final class JDispatchNative {
     static {
@@ -103,4 +103,26 @@ public final class JDispatchNative {
     public static native void jd_noop();
 
     public static native @Cast("int64_t") long jd_malloc_in_use();
+
+    // ---- file descriptors and memory (jd_resources.h) ----------------------------------------------------
+
+    /** Opens libdispatch's lazily created fds now (see jd_resources.h); 0 or -errno. */
+    public static native int jd_dispatch_prime();
+
+    /** errnum's name and strerror text (and the limit, for EMFILE): errno values are never hard-coded in Java. */
+    public static native @Cast("const char*") String jd_errno_text(int errnum);
+
+    /** 1 for EMFILE, ENFILE, ENOMEM: a failure that {@link Reclaim} retries. */
+    public static native int jd_errno_is_exhaustion(int errnum);
+
+    /** Holds one fd (on /dev/null) for a later step: the fd, or -errno. */
+    public static native int jd_fd_reserve();
+
+    public static native void jd_fd_unreserve(int fd);
+
+    /** Closed objects whose fds libdispatch's threads have not closed yet. */
+    public static native @Cast("int64_t") long jd_releases_pending();
+
+    /** Releases that ended since the process started. */
+    public static native @Cast("int64_t") long jd_releases_ended();
 }

@@ -21,10 +21,12 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
+            // Loaded now, while fds are free: with a class path of directories each class loads from a file of
+            // its own, and a trampoline's catch block that could not load Upcalls would throw into C (abort).
+            Upcalls.preload();
             taskFn = new JDispatchNative.TaskFn();
             applyFn = new JDispatchNative.ApplyFn();
             JDispatchNative.jd_callbacks_install(taskFn, applyFn);
-            return null;
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME
                     + "' for platform '" + Loader.getPlatform() + "' (looked for "
@@ -32,6 +34,30 @@ public final class NativeLibrary {
                     + "/" + System.mapLibraryName(NAME) + " on the class path): " + t);
             e.initCause(t);
             return e;
+        }
+        return prime();
+    }
+
+    /**
+     * Makes libdispatch open now the fds it would open on first use and crash without (jd_resources.h); when
+     * too few are free, after the collection and backoff of {@link Reclaim}, the library fails to load with
+     * the errno and the limit rather than crash later. Another failure (a timeout on a machine too slow to run
+     * the priming sources in 10 s) leaves the library usable, as it was before priming existed.
+     */
+    private static Throwable prime() {
+        try {
+            Reclaim.retrying(() -> {
+                int rc = JDispatchNative.jd_dispatch_prime();
+                if (rc < 0 && JDispatchNative.jd_errno_is_exhaustion(-rc) != 0) {
+                    throw new Reclaim.Exhausted(new IllegalStateException("JDispatch cannot start libdispatch: "
+                            + "jd_dispatch_prime: " + JDispatchNative.jd_errno_text(-rc) + " (libdispatch needs a "
+                            + "few fds that it opens on first use and crashes without)"));
+                }
+                return rc;
+            });
+            return null;
+        } catch (IllegalStateException e) {
+            return new UnsatisfiedLinkError(e.getMessage());
         }
     }
 

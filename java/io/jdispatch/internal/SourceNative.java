@@ -74,13 +74,15 @@ public final class SourceNative {
 
     public static native void jd_source_close_on_cancel(@Cast("dispatch_source_t") long source, int fd);
 
+    public static native void jd_source_unreserve(@Cast("dispatch_source_t") long source);
+
+    public static native void jd_source_cancel(@Cast("dispatch_source_t") long source);
+
     public static native int jd_fd_check(int fd);
 
     public static native int jd_signal_send(@Cast("int64_t") long pid, int signo);
 
     public static native int jd_channel_fd(@Raw(withEnv = true) Object channel);
-
-    public static native void dispatch_source_cancel(@Cast("dispatch_source_t") long source);
 
     public static native @Cast("intptr_t") long dispatch_source_testcancel(@Cast("dispatch_source_t") long source);
 

@@ -11,6 +11,11 @@ import java.util.function.LongConsumer;
 public final class Upcalls {
     private Upcalls() {}
 
+    /** Initializes this class and {@link Dispatch}, which every trampoline's catch block needs (see NativeLibrary). */
+    static void preload() {
+        Dispatch.getUncaughtExceptionHandler();
+    }
+
     static void task(long id) {
         Object task = Handles.remove(id);
         if (task instanceof Runnable) {

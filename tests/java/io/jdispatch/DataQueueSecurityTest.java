@@ -49,7 +49,7 @@ class DataQueueSecurityTest {
         try (DispatchQueue queue = DispatchQueue.createSerial("security")) {
             UncheckedIOException e = assertThrows(UncheckedIOException.class,
                     () -> IODataQueueDispatchSource.create(4096, queue, path));
-            assertTrue(e.getMessage().contains("errno 17: the path exists"), e.getMessage());
+            assertTrue(e.getMessage().contains("EEXIST (File exists): the path exists"), e.getMessage());
             assertEquals("someone else's file", Files.readString(path));
             assertFalse(Files.exists(Path.of(path + ".avail")), "made no FIFO either");
             Files.delete(path);
@@ -71,7 +71,7 @@ class DataQueueSecurityTest {
                 assertTrue(peer.isPeerAttached());
                 UncheckedIOException e = assertThrows(UncheckedIOException.class,
                         () -> IODataQueueDispatchSource.attach(path, queue));
-                assertTrue(e.getMessage().contains("errno 16: a producer and a consumer are already attached"), e.getMessage());
+                assertTrue(e.getMessage().contains("EBUSY (Device or resource busy): a producer and a consumer are already attached"), e.getMessage());
             }
             // close() frees the slot once the cancellation completed (asynchronously)
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -124,7 +124,8 @@ class DataQueueSecurityTest {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             assertTrue(out.contains("REFUSED java.io.UncheckedIOException: java.io.IOException: IODataQueueDispatchSource.attach("
-                    + path + ") failed: kIOReturnError (errno 13: permission denied: the region and its FIFOs are owner-only (0600))"), out);
+                    + path + ") failed: kIOReturnError: EACCES (Permission denied): the region and its FIFOs are owner-only (0600)"),
+                    out);
             assertEquals(0, p.exitValue(), out);
             assertFalse(q.isPeerAttached());
         } finally {

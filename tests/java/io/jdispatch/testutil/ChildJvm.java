@@ -1,13 +1,19 @@
 package io.jdispatch.testutil;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
 
 /** Runs a Java program in a child JVM with a clean environment (only PATH and HOME, and a sanitizer runtime if one is preloaded). */
 public final class ChildJvm {
@@ -26,11 +32,61 @@ public final class ChildJvm {
     }
 
     public static Result run(Path home, List<String> jvmArgs, String... programArgs) throws IOException, InterruptedException {
+        return launch(home, javaCommand(home, jvmArgs, programArgs));
+    }
+
+    /**
+     * {@link #run}, with RLIMIT_NOFILE lowered to {@code fdLimit} (a shell runs {@code ulimit -n}, then execs the
+     * JVM, so the JVM itself starts under the limit).
+     */
+    public static Result runWithFdLimit(int fdLimit, Path home, List<String> jvmArgs, String... programArgs)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("bash", "-c", "ulimit -n " + fdLimit + " && exec \"$0\" \"$@\""));
+        cmd.addAll(javaCommand(home, jvmArgs, programArgs));
+        return launch(home, cmd);
+    }
+
+    /**
+     * A class path for a child JVM with the test class path's directories packed into one JAR under {@code home}
+     * (its other entries kept): a child that runs out of fds still loads classes, from the JAR it already has
+     * open, where a directory class path needs an fd per class file.
+     */
+    public static String classPathAsJar(Path home) throws IOException {
+        Path jar = home.resolve("classes.jar");
+        List<String> entries = new ArrayList<>(List.of(jar.toString()));
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+            Set<String> added = new HashSet<>();
+            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+                Path root = Path.of(entry);
+                if (!Files.isDirectory(root)) {
+                    entries.add(entry);
+                    continue;
+                }
+                try (Stream<Path> files = Files.walk(root)) {
+                    for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                        String name = root.relativize(f).toString().replace(File.separatorChar, '/');
+                        if (added.add(name)) {
+                            out.putNextEntry(new JarEntry(name));
+                            Files.copy(f, out);
+                            out.closeEntry();
+                        }
+                    }
+                }
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+
+    private static List<String> javaCommand(Path home, List<String> jvmArgs, String... programArgs) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Duser.home=" + home);
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of(programArgs));
+        return cmd;
+    }
+
+    private static Result launch(Path home, List<String> cmd) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(home.toFile());
         Map<String, String> env = pb.environment();
         env.clear();

@@ -1,0 +1,218 @@
+package io.jdispatch.testutil;
+
+import io.jdispatch.Dispatch;
+import io.jdispatch.DispatchQueue;
+import io.jdispatch.DispatchSource;
+import io.jdispatch.DispatchTime;
+import io.jdispatch.IODataQueueDispatchSource;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Child-JVM program for the fd-limit tests (run under a low {@code ulimit -n}: running out of fds used to kill
+ * the JVM). Prints one line per result; the test reads them once the child has exited. Modes:
+ * <ul>
+ * <li>{@code exhaust}: first use of the library with no fd free (a timer must fire, creates must throw), then
+ *     every kind of source and data queue until a create fails, then close all and create 10 of each again;
+ * <li>{@code drop N}: N small data queues dropped without close();
+ * <li>{@code reopen N}: data queues until the limit, then close N and create N again at once.
+ * </ul>
+ */
+public final class FdLimitProbe {
+    private FdLimitProbe() {}
+
+    public static void main(String[] args) throws Exception {
+        Dispatch.ensureAvailable(); // loads the library while fds are free
+        switch (args[0]) {
+            case "exhaust" -> exhaust();
+            case "drop" -> drop(Integer.parseInt(args[1]));
+            case "reopen" -> reopen(Integer.parseInt(args[1]));
+            default -> throw new IllegalArgumentException(args[0]);
+        }
+    }
+
+    // ---- exhaust ----------------------------------------------------------------------------------------------
+
+    private static void exhaust() throws Exception {
+        Path file = Files.createTempFile("fd-limit", ".txt");
+        try (RandomAccessFile watched = new RandomAccessFile(file.toFile(), "rw");
+             DispatchQueue queue = DispatchQueue.createSerial("fd-limit")) {
+            int fd = DispatchSource.fileDescriptor(watched.getFD());
+            Map<String, Supplier<AutoCloseable>> kinds = kinds(queue, fd);
+
+            // The first source of the process, and with no fd free: libdispatch used to create its epoll fd now.
+            List<FileInputStream> filler = new ArrayList<>();
+            fillFds(filler);
+            System.out.println("no fd free: " + filler.size() + " fds taken");
+            System.out.println("timer with no fd free: " + (timerFires(queue) ? "fired" : "did not fire"));
+            for (String kind : List.of("dataqueue", "proc", "vnode")) {
+                fillFds(filler); // what the previous create's retries gave back
+                System.out.println(kind + " with no fd free: " + outcome(kinds.get(kind)));
+            }
+            for (FileInputStream f : filler) {
+                f.close();
+            }
+            addMemoryPressure(kinds, queue);
+
+            List<AutoCloseable> open = new ArrayList<>();
+            RuntimeException failure = null;
+            while (failure == null) {
+                for (Map.Entry<String, Supplier<AutoCloseable>> kind : kinds.entrySet()) {
+                    try {
+                        open.add(kind.getValue().get());
+                    } catch (RuntimeException e) {
+                        failure = e;
+                        System.out.println("limit reached after " + open.size() + " objects, at " + kind.getKey()
+                                + ": " + e);
+                        break;
+                    }
+                }
+            }
+            System.out.println("timer at the limit: " + (timerFires(queue) ? "fired" : "did not fire"));
+            for (AutoCloseable c : open) {
+                c.close();
+            }
+
+            for (Map.Entry<String, Supplier<AutoCloseable>> kind : kinds.entrySet()) {
+                List<AutoCloseable> again = new ArrayList<>();
+                int ok = 0;
+                for (int i = 0; i < 10; i++) {
+                    try {
+                        again.add(kind.getValue().get());
+                        ok++;
+                    } catch (RuntimeException e) {
+                        System.out.println("again " + kind.getKey() + ": " + e);
+                    }
+                }
+                System.out.println("created again: " + kind.getKey() + " " + ok + " of 10");
+                for (AutoCloseable c : again) {
+                    c.close();
+                }
+            }
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    /**
+     * Every kind of object that holds fds (or makes libdispatch open one), in the order the loop creates them
+     * (MEMORYPRESSURE is added later: finding out whether this kernel has it creates one).
+     */
+    private static Map<String, Supplier<AutoCloseable>> kinds(DispatchQueue queue, int fd) {
+        long pid = ProcessHandle.current().pid();
+        Map<String, Supplier<AutoCloseable>> kinds = new LinkedHashMap<>();
+        kinds.put("dataqueue", () -> IODataQueueDispatchSource.create(64, queue));
+        kinds.put("proc", () -> DispatchSource.proc(pid, DispatchSource.PROC_EXIT, queue));
+        kinds.put("vnode", () -> DispatchSource.vnode(fd, DispatchSource.VNODE_WRITE, queue));
+        kinds.put("signal", () -> resumed(DispatchSource.signal(10, queue)));
+        kinds.put("read-file", () -> resumed(DispatchSource.read(fd, queue)));
+        kinds.put("timer", () -> {
+            DispatchSource t = DispatchSource.timer(false, queue);
+            t.setTimer(DispatchTime.FOREVER, 0, 0);
+            return resumed(t);
+        });
+        return kinds;
+    }
+
+    /** MEMORYPRESSURE where the kernel has PSI triggers for this process. */
+    private static void addMemoryPressure(Map<String, Supplier<AutoCloseable>> kinds, DispatchQueue queue) {
+        try (DispatchSource probe = DispatchSource.memoryPressure(DispatchSource.MEMORYPRESSURE_WARN, queue)) {
+            kinds.put("memorypressure", () -> DispatchSource.memoryPressure(DispatchSource.MEMORYPRESSURE_WARN, queue));
+        } catch (UnsupportedOperationException noPsi) {
+            System.out.println("no memorypressure here: " + noPsi.getMessage());
+        }
+    }
+
+    private static DispatchSource resumed(DispatchSource s) {
+        s.setEventHandler(() -> { });
+        s.resume();
+        return s;
+    }
+
+    private static String outcome(Supplier<AutoCloseable> create) throws Exception {
+        try (AutoCloseable c = create.get()) {
+            return "created " + c;
+        } catch (RuntimeException e) {
+            return "threw " + e;
+        }
+    }
+
+    /** Opens /dev/null until the fd table is full. */
+    private static void fillFds(List<FileInputStream> filler) {
+        try {
+            while (true) {
+                filler.add(new FileInputStream("/dev/null"));
+            }
+        } catch (IOException full) {
+            // full
+        }
+    }
+
+    private static boolean timerFires(DispatchQueue queue) throws InterruptedException {
+        CountDownLatch fired = new CountDownLatch(1);
+        try (DispatchSource t = DispatchSource.timer(false, queue)) {
+            t.setEventHandler(fired::countDown);
+            t.setTimer(DispatchTime.fromNow(10, TimeUnit.MILLISECONDS), 0, 0);
+            t.resume();
+            return fired.await(20, TimeUnit.SECONDS);
+        }
+    }
+
+    // ---- drop and reopen -------------------------------------------------------------------------------------
+
+    private static void drop(int n) {
+        int failures = 0;
+        String first = null;
+        try (DispatchQueue queue = DispatchQueue.createSerial("fd-limit")) {
+            for (int i = 0; i < n; i++) {
+                try {
+                    IODataQueueDispatchSource.create(64, queue); // dropped: only the Cleaner can release it
+                } catch (RuntimeException e) {
+                    failures++;
+                    first = first != null ? first : e.toString();
+                }
+            }
+        }
+        System.out.println("dropped " + n + ", create failures: " + failures + (first != null ? ", first: " + first : ""));
+    }
+
+    private static void reopen(int n) {
+        List<IODataQueueDispatchSource> open = new ArrayList<>();
+        try (DispatchQueue queue = DispatchQueue.createSerial("fd-limit")) {
+            try {
+                while (true) {
+                    open.add(IODataQueueDispatchSource.create(64, queue));
+                }
+            } catch (RuntimeException full) {
+                System.out.println("limit reached after " + open.size() + " queues: " + full);
+            }
+            for (int i = 0; i < n; i++) {
+                open.remove(open.size() - 1).close();
+            }
+            int ok = 0;
+            for (int i = 0; i < n; i++) {
+                try {
+                    open.add(IODataQueueDispatchSource.create(64, queue));
+                    ok++;
+                } catch (RuntimeException e) {
+                    System.out.println("again: " + e);
+                }
+            }
+            System.out.println("closed " + n + ", created again: " + ok + " of " + n);
+            for (IODataQueueDispatchSource q : open) {
+                q.close();
+            }
+        }
+    }
+}
