@@ -21,6 +21,10 @@ import java.util.function.LongConsumer;
  * with a label, or one of the global concurrent queues by {@link QoSClass}. Tasks run on libdispatch's
  * worker threads. A queue is an {@link Executor}.
  *
+ * <p>A task on a worker starts with the thread's interrupt status cleared (as in ThreadPoolExecutor), so an
+ * interrupt one task leaves behind never reaches the next; a task run on the calling thread sees and leaves
+ * that thread's own status.
+ *
  * <p>Exceptions: a task submitted with {@code async}, {@code barrierAsync}, {@code after} (or through a
  * {@link DispatchGroup}) that throws goes to {@link Dispatch#reportException}; the queue keeps running.
  * {@code sync} rethrows in its caller (who is waiting for it), {@code submit} completes its future
@@ -297,7 +301,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private static void apply(long iterations, long queue, LongConsumer body) {
         checkApply(iterations, body);
-        long id = Handles.register(body);
+        long id = Handles.register(new Upcalls.Apply(body, Thread.currentThread()));
         try {
             QueueNative.jd_queue_apply(iterations, queue, id);
         } finally {
@@ -489,8 +493,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
-    /** Runs a Callable for sync, keeping its value or failure for the waiting caller. */
-    private static final class SyncTask<T> implements Runnable {
+    /**
+     * Runs a Callable for sync, keeping its value or failure for the waiting caller. dispatch_sync_f runs it
+     * on the caller's thread; a SerialDrain on a worker.
+     */
+    private static final class SyncTask<T> implements Upcalls.OnCaller {
         private final Callable<T> body;
         private final Thread caller = Thread.currentThread();
         private T value;
