@@ -74,7 +74,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
-        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(this) : null;
+        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(lifecycle) : null;
     }
 
     /** dispatch_queue_create(label, attributes). */
@@ -362,7 +362,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     public boolean isSuspended() {
         Lifecycle lc = lifecycle;
-        return lc != null && lc.suspendCount > 0;
+        return lc != null && lc.isSuspended();
     }
 
     public boolean isInactive() {
@@ -468,15 +468,22 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return lifecycle;
     }
 
-    /** Shared with the Cleaner: must not reference the wrapper. Guarded by its own monitor. */
-    private static final class Lifecycle implements Runnable {
+    /**
+     * The native queue's state, shared with the Cleaner and with the queue's {@link SerialDrain}: must not
+     * reference the wrapper (a queued drain would keep a dropped queue reachable). Guarded by its own monitor.
+     */
+    static final class Lifecycle implements Runnable {
         final long address;
-        volatile int suspendCount; // written under the monitor; read without it by the drain
-        boolean inactive;
+        private volatile int suspendCount; // written under the monitor; read without it by the drain
+        private boolean inactive;
 
         Lifecycle(long address, boolean inactive) {
             this.address = address;
             this.inactive = inactive;
+        }
+
+        boolean isSuspended() {
+            return suspendCount > 0;
         }
 
         /** Releases the queue, first undoing what libdispatch refuses to release (suspension, inactivity). */

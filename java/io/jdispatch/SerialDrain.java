@@ -44,14 +44,15 @@ final class SerialDrain implements Drain {
         }
     }
 
-    private final DispatchQueue queue;
+    /** Not the wrapper: a queued drain is reachable from Handles and must not keep a dropped queue alive. */
+    private final DispatchQueue.Lifecycle queue;
     private final AtomicInteger scheduled = new AtomicInteger();
     /** Consumer side (only the running drain touches it): the last node taken; its successor is next. */
     private Node head;
     @SuppressWarnings("unused") // through TAIL
     private volatile Node tail;
 
-    SerialDrain(DispatchQueue queue) {
+    SerialDrain(DispatchQueue.Lifecycle queue) {
         this.queue = queue;
         head = new Node(null);
         tail = head;
@@ -94,7 +95,7 @@ final class SerialDrain implements Drain {
             }
             if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
                 // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
-                JDispatchNative.jd_queue_async(queue.address(), Handles.register(this));
+                JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
                 return;
             }
             head = next;
