@@ -317,6 +317,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         long q = acquire();
         try {
             synchronized (lc) {
+                lc.refuseIfClosing("dispatch_suspend", this);
                 QueueNative.dispatch_suspend(q);
                 lc.suspendCount++;
             }
@@ -331,6 +332,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         long q = acquire();
         try {
             synchronized (lc) {
+                lc.refuseIfClosing("dispatch_resume", this);
                 if (lc.suspendCount == 0) {
                     throw new IllegalStateException("dispatch_resume of " + this + ", which is not suspended: every "
                             + "resume must balance a suspend (libdispatch aborts the process on an extra resume)"
@@ -443,6 +445,15 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
+    /**
+     * Resumes and activates at once, not when the last call in flight ends: that call may be a sync or apply
+     * waiting for exactly this (only dispatch_release waits for it).
+     */
+    @Override
+    void beforeRelease() {
+        lifecycle.startClosing();
+    }
+
     @Override
     public String toString() {
         return "DispatchQueue[" + label + "]";
@@ -476,6 +487,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
         final long address;
         private volatile int suspendCount; // written under the monitor; read without it by the drain
         private boolean inactive;
+        /** close() began: the queue is being resumed for good, a suspend would undo that. */
+        private boolean closing;
 
         Lifecycle(long address, boolean inactive) {
             this.address = address;
@@ -486,9 +499,26 @@ public class DispatchQueue extends DispatchObject implements Executor {
             return suspendCount > 0;
         }
 
+        void refuseIfClosing(String call, DispatchQueue queue) {
+            if (closing) {
+                throw new IllegalStateException(call + ": " + queue + " is closed");
+            }
+        }
+
+        /** close(): undoes suspension and inactivity now; the release follows when no call is in flight. */
+        synchronized void startClosing() {
+            closing = true;
+            undoSuspension();
+        }
+
         /** Releases the queue, first undoing what libdispatch refuses to release (suspension, inactivity). */
         @Override
         public synchronized void run() {
+            undoSuspension();
+            JDispatchNative.dispatch_release(address);
+        }
+
+        private void undoSuspension() {
             for (; suspendCount > 0; suspendCount--) {
                 QueueNative.dispatch_resume(address);
             }
@@ -496,7 +526,6 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 QueueNative.dispatch_activate(address);
                 inactive = false;
             }
-            JDispatchNative.dispatch_release(address);
         }
     }
 
