@@ -13,13 +13,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
 /**
  * A libdispatch queue (dispatch_queue_t): serial (FIFO, one task at a time) or concurrent, created here
  * with a label, or one of the global concurrent queues by {@link QoSClass}. Tasks run on libdispatch's
- * worker threads. A queue is an {@link Executor}.
+ * worker threads, except that, as in C, a {@code sync} or {@code barrierSync} task (and {@code apply} on a
+ * serial queue) runs on the calling thread, once the queue is its own. A queue is an {@link Executor}.
  *
  * <p>A task on a worker starts with the thread's interrupt status cleared (as in ThreadPoolExecutor), so an
  * interrupt one task leaves behind never reaches the next; a task run on the calling thread sees and leaves
@@ -153,7 +153,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
-    /** dispatch_sync_f: runs {@code task} on this queue and waits for it; its exception is rethrown here. */
+    /**
+     * dispatch_sync_f: runs {@code task} on this queue, on the calling thread, after the tasks submitted before
+     * it; its exception is rethrown here. Waits (not interruptibly) while the queue is suspended or inactive.
+     */
     public void sync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
         runSync("dispatch_sync", false, new SyncTask<>(() -> {
@@ -184,18 +187,17 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
         refuseIfCurrent(call, barrier);
-        if (drained()) { // behind the tasks already in the FIFO
-            enqueue(task);
-            task.await();
-            return task.result();
-        }
-        long q = acquire();
+        long q = acquire(); // held while waiting: close() resumes a queue at once and only defers the release
         try {
-            long id = Handles.register(task);
-            if (barrier) {
-                QueueNative.jd_queue_barrier_sync(q, id);
+            if (drain instanceof SerialDrain serialDrain) {
+                serialDrain.sync(task); // behind the tasks already in the FIFO
             } else {
-                JDispatchNative.jd_queue_sync(q, id);
+                long id = Handles.register(task);
+                if (barrier) {
+                    QueueNative.jd_queue_barrier_sync(q, id);
+                } else {
+                    JDispatchNative.jd_queue_sync(q, id);
+                }
             }
         } finally {
             releaseUse();
@@ -530,15 +532,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     /**
-     * Runs a Callable for sync, keeping its value or failure for the waiting caller. dispatch_sync_f runs it
-     * on the caller's thread; a SerialDrain on a worker.
+     * Runs a Callable for sync on the caller's thread (dispatch_sync_f runs it there), keeping its value or
+     * failure for the caller.
      */
     private static final class SyncTask<T> implements Upcalls.OnCaller {
         private final Callable<T> body;
-        private final Thread caller = Thread.currentThread();
         private T value;
         private Throwable failure;
-        private volatile boolean done;
 
         SyncTask(Callable<T> body) {
             this.body = body;
@@ -550,20 +550,6 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 value = body.call();
             } catch (Throwable t) {
                 failure = t;
-            }
-            done = true;
-            LockSupport.unpark(caller);
-        }
-
-        /** For a task queued on a SerialDrain: parks until it ran (dispatch_sync_f does that natively). */
-        void await() {
-            boolean interrupted = false;
-            while (!done) {
-                LockSupport.park(this);
-                interrupted |= Thread.interrupted(); // like dispatch_sync, not interruptible; keep the flag
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
             }
         }
 
