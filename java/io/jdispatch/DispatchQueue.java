@@ -13,13 +13,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
 /**
  * A libdispatch queue (dispatch_queue_t): serial (FIFO, one task at a time) or concurrent, created here
  * with a label, or one of the global concurrent queues by {@link QoSClass}. Tasks run on libdispatch's
- * worker threads. A queue is an {@link Executor}.
+ * worker threads, except that, as in C, a {@code sync} or {@code barrierSync} task (and {@code apply} on a
+ * serial queue) runs on the calling thread, once the queue is its own. A queue is an {@link Executor}.
+ *
+ * <p>A task on a worker starts with the thread's interrupt status cleared (as in ThreadPoolExecutor), so an
+ * interrupt one task leaves behind never reaches the next; a task run on the calling thread sees and leaves
+ * that thread's own status.
  *
  * <p>Exceptions: a task submitted with {@code async}, {@code barrierAsync}, {@code after} (or through a
  * {@link DispatchGroup}) that throws goes to {@link Dispatch#reportException}; the queue keeps running.
@@ -70,7 +74,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
-        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(this) : null;
+        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(lifecycle) : null;
     }
 
     /** dispatch_queue_create(label, attributes). */
@@ -149,7 +153,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
-    /** dispatch_sync_f: runs {@code task} on this queue and waits for it; its exception is rethrown here. */
+    /**
+     * dispatch_sync_f: runs {@code task} on this queue, on the calling thread, after the tasks submitted before
+     * it; its exception is rethrown here. Waits (not interruptibly) while the queue is suspended or inactive.
+     */
     public void sync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
         runSync("dispatch_sync", false, new SyncTask<>(() -> {
@@ -180,18 +187,17 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
         refuseIfCurrent(call, barrier);
-        if (drained()) { // behind the tasks already in the FIFO
-            enqueue(task);
-            task.await();
-            return task.result();
-        }
-        long q = acquire();
+        long q = acquire(); // held while waiting: close() resumes a queue at once and only defers the release
         try {
-            long id = Handles.register(task);
-            if (barrier) {
-                QueueNative.jd_queue_barrier_sync(q, id);
+            if (drain instanceof SerialDrain serialDrain) {
+                serialDrain.sync(task); // behind the tasks already in the FIFO
             } else {
-                JDispatchNative.jd_queue_sync(q, id);
+                long id = Handles.register(task);
+                if (barrier) {
+                    QueueNative.jd_queue_barrier_sync(q, id);
+                } else {
+                    JDispatchNative.jd_queue_sync(q, id);
+                }
             }
         } finally {
             releaseUse();
@@ -297,7 +303,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private static void apply(long iterations, long queue, LongConsumer body) {
         checkApply(iterations, body);
-        long id = Handles.register(body);
+        long id = Handles.register(new Upcalls.Apply(body, Thread.currentThread()));
         try {
             QueueNative.jd_queue_apply(iterations, queue, id);
         } finally {
@@ -313,6 +319,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         long q = acquire();
         try {
             synchronized (lc) {
+                lc.refuseIfClosing("dispatch_suspend", this);
                 QueueNative.dispatch_suspend(q);
                 lc.suspendCount++;
             }
@@ -327,6 +334,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         long q = acquire();
         try {
             synchronized (lc) {
+                lc.refuseIfClosing("dispatch_resume", this);
                 if (lc.suspendCount == 0) {
                     throw new IllegalStateException("dispatch_resume of " + this + ", which is not suspended: every "
                             + "resume must balance a suspend (libdispatch aborts the process on an extra resume)"
@@ -358,7 +366,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     public boolean isSuspended() {
         Lifecycle lc = lifecycle;
-        return lc != null && lc.suspendCount > 0;
+        return lc != null && lc.isSuspended();
     }
 
     public boolean isInactive() {
@@ -439,6 +447,15 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
+    /**
+     * Resumes and activates at once, not when the last call in flight ends: that call may be a sync or apply
+     * waiting for exactly this (only dispatch_release waits for it).
+     */
+    @Override
+    void beforeRelease() {
+        lifecycle.startClosing();
+    }
+
     @Override
     public String toString() {
         return "DispatchQueue[" + label + "]";
@@ -464,20 +481,46 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return lifecycle;
     }
 
-    /** Shared with the Cleaner: must not reference the wrapper. Guarded by its own monitor. */
-    private static final class Lifecycle implements Runnable {
+    /**
+     * The native queue's state, shared with the Cleaner and with the queue's {@link SerialDrain}: must not
+     * reference the wrapper (a queued drain would keep a dropped queue reachable). Guarded by its own monitor.
+     */
+    static final class Lifecycle implements Runnable {
         final long address;
-        volatile int suspendCount; // written under the monitor; read without it by the drain
-        boolean inactive;
+        private volatile int suspendCount; // written under the monitor; read without it by the drain
+        private boolean inactive;
+        /** close() began: the queue is being resumed for good, a suspend would undo that. */
+        private boolean closing;
 
         Lifecycle(long address, boolean inactive) {
             this.address = address;
             this.inactive = inactive;
         }
 
+        boolean isSuspended() {
+            return suspendCount > 0;
+        }
+
+        void refuseIfClosing(String call, DispatchQueue queue) {
+            if (closing) {
+                throw new IllegalStateException(call + ": " + queue + " is closed");
+            }
+        }
+
+        /** close(): undoes suspension and inactivity now; the release follows when no call is in flight. */
+        synchronized void startClosing() {
+            closing = true;
+            undoSuspension();
+        }
+
         /** Releases the queue, first undoing what libdispatch refuses to release (suspension, inactivity). */
         @Override
         public synchronized void run() {
+            undoSuspension();
+            JDispatchNative.dispatch_release(address);
+        }
+
+        private void undoSuspension() {
             for (; suspendCount > 0; suspendCount--) {
                 QueueNative.dispatch_resume(address);
             }
@@ -485,17 +528,17 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 QueueNative.dispatch_activate(address);
                 inactive = false;
             }
-            JDispatchNative.dispatch_release(address);
         }
     }
 
-    /** Runs a Callable for sync, keeping its value or failure for the waiting caller. */
-    private static final class SyncTask<T> implements Runnable {
+    /**
+     * Runs a Callable for sync on the caller's thread (dispatch_sync_f runs it there), keeping its value or
+     * failure for the caller.
+     */
+    private static final class SyncTask<T> implements Upcalls.OnCaller {
         private final Callable<T> body;
-        private final Thread caller = Thread.currentThread();
         private T value;
         private Throwable failure;
-        private volatile boolean done;
 
         SyncTask(Callable<T> body) {
             this.body = body;
@@ -507,20 +550,6 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 value = body.call();
             } catch (Throwable t) {
                 failure = t;
-            }
-            done = true;
-            LockSupport.unpark(caller);
-        }
-
-        /** For a task queued on a SerialDrain: parks until it ran (dispatch_sync_f does that natively). */
-        void await() {
-            boolean interrupted = false;
-            while (!done) {
-                LockSupport.park(this);
-                interrupted |= Thread.interrupted(); // like dispatch_sync, not interruptible; keep the flag
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
             }
         }
 

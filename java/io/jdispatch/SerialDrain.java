@@ -7,6 +7,7 @@ import io.jdispatch.internal.Upcalls;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The Java side of a serial queue: tasks wait in a lock-free FIFO (many producers, one consumer) and one
@@ -19,6 +20,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * group async, apply) goes through this FIFO too. A drain gives the worker back after a 1 ms time slice
  * (re-queueing every 1024 tasks cost a thread hand-off each time on a loaded machine), and as soon as the
  * queue is suspended, by queueing itself again on the queue.
+ *
+ * <p>A sync task runs on its caller's thread, as in C (a sync that parked its caller and took a worker would
+ * cost a thread of libdispatch's pool per nesting level, and nested syncs would exhaust it). The caller
+ * queues a {@link Turn}; when the FIFO before it has run, the drain hands the FIFO to the caller (it stays
+ * {@code scheduled}) and returns. The caller then runs its task with dispatch_sync_f, which libdispatch runs
+ * on the calling thread once it owns the queue and every queue it targets (so the hierarchy, suspension and
+ * dispatch_get_specific hold as for any work item), and gives the FIFO back.
  */
 final class SerialDrain implements Drain {
     /** A drain gives the worker back after this long (checked every {@link #CHECK_EVERY} tasks). */
@@ -35,7 +43,7 @@ final class SerialDrain implements Drain {
         }
     }
 
-    private static final class Node {
+    private static class Node {
         Runnable task;
         volatile Node next;
 
@@ -44,14 +52,45 @@ final class SerialDrain implements Drain {
         }
     }
 
-    private final DispatchQueue queue;
+    /** A sync caller's place in the FIFO: the drain reaching it hands the FIFO to the caller. */
+    private static final class Turn extends Node {
+        private final Thread caller = Thread.currentThread();
+        private volatile boolean granted;
+
+        Turn() {
+            super(null);
+        }
+
+        void grant() {
+            granted = true;
+            LockSupport.unpark(caller);
+        }
+
+        /** Parks until granted; like dispatch_sync not interruptible, and the interrupt status is kept. */
+        void await() {
+            boolean interrupted = false;
+            while (!granted) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted();
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Not the wrapper: a queued drain is reachable from Handles and must not keep a dropped queue alive. */
+    private final DispatchQueue.Lifecycle queue;
     private final AtomicInteger scheduled = new AtomicInteger();
-    /** Consumer side (only the running drain touches it): the last node taken; its successor is next. */
+    /**
+     * Consumer side (only the running drain, or the sync caller whose turn it is, touches it): the last node
+     * taken; its successor is next.
+     */
     private Node head;
     @SuppressWarnings("unused") // through TAIL
     private volatile Node tail;
 
-    SerialDrain(DispatchQueue queue) {
+    SerialDrain(DispatchQueue.Lifecycle queue) {
         this.queue = queue;
         head = new Node(null);
         tail = head;
@@ -59,14 +98,53 @@ final class SerialDrain implements Drain {
 
     /**
      * Appends a task (Vyukov's MPSC queue: swap the tail, then link). Returns true when no drain is queued or
-     * running: the caller must then queue this drain on the queue (dispatch_async_f).
+     * running (nor a sync caller's turn): the caller must then queue this drain on the queue (dispatch_async_f).
      */
     @Override
     public boolean offer(Runnable task) {
-        Node n = new Node(task);
+        return link(new Node(task));
+    }
+
+    private boolean link(Node n) {
         Node prev = (Node) TAIL.getAndSet(this, n);
         prev.next = n;
         return scheduled.get() == 0 && scheduled.compareAndSet(0, 1);
+    }
+
+    /**
+     * Runs {@code task} on the calling thread after every task queued before it, exclusive on the queue. The
+     * caller holds a use of the queue (it stays allocated).
+     */
+    void sync(Runnable task) {
+        Turn turn = new Turn();
+        if (!link(turn)) {
+            turn.await(); // a drain is queued or running: it hands over on reaching the turn
+        } else if (head.next == turn) {
+            head = turn; // the FIFO was empty and is ours: no hand-off needed
+        } else {
+            // A task offered just before ours is not taken yet (its producer lost the claim to us): drain it first.
+            JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
+            turn.await();
+        }
+        try {
+            JDispatchNative.jd_queue_sync(queue.address, Handles.register(task));
+        } finally {
+            giveBack();
+        }
+    }
+
+    /** Ends a sync's turn: the next sync caller in line gets the FIFO directly, queued tasks get a drain. */
+    private void giveBack() {
+        if (head.next instanceof Turn next) {
+            head = next;
+            next.grant();
+            return;
+        }
+        scheduled.set(0);
+        // As at the end of run(): take over a node linked before the set, by a producer that saw 1.
+        if (head.next != null && scheduled.compareAndSet(0, 1)) {
+            JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
+        }
     }
 
     /** Runs as a libdispatch work item on the queue. */
@@ -94,10 +172,14 @@ final class SerialDrain implements Drain {
             }
             if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
                 // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
-                JDispatchNative.jd_queue_async(queue.address(), Handles.register(this));
+                JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
                 return;
             }
             head = next;
+            if (next instanceof Turn turn) {
+                turn.grant(); // the FIFO, still scheduled, is the sync caller's now: touch nothing after this
+                return;
+            }
             Runnable task = next.task;
             next.task = null; // the task is released as soon as it ran
             spins = 0;

@@ -7,6 +7,12 @@ import java.util.function.LongConsumer;
 /**
  * Where the native trampolines land in Java, and the one place where user code (tasks, handlers, apply
  * bodies) runs: its exceptions go to {@link Dispatch#reportException} and never reach native code.
+ *
+ * <p>User code on a libdispatch worker starts with the thread's interrupt status cleared, as
+ * ThreadPoolExecutor does: a task that leaves its thread interrupted must not interrupt the next task on
+ * that worker (whose interruptible I/O would fail with ClosedByInterruptException). Code that libdispatch
+ * runs on the thread that called into it ({@link OnCaller} tasks of dispatch_sync, {@link Apply} iterations
+ * on the caller) sees and keeps that caller's own status.
  */
 public final class Upcalls {
     private Upcalls() {}
@@ -16,17 +22,27 @@ public final class Upcalls {
         Dispatch.getUncaughtExceptionHandler();
     }
 
+    /** A dispatch_sync task: it runs on its waiting caller's thread and catches its own failures. */
+    public interface OnCaller extends Runnable {}
+
+    /** A dispatch_apply body and the thread that called dispatch_apply (libdispatch runs iterations there too). */
+    public record Apply(LongConsumer body, Thread caller) {}
+
     static void task(long id) {
         Object task = Handles.remove(id);
-        if (task instanceof Runnable) {
-            runReporting((Runnable) task);
+        if (task instanceof OnCaller onCaller) {
+            onCaller.run();
+        } else if (task instanceof Runnable r) {
+            runReporting(r);
         }
     }
 
     static void apply(long id, long index) {
-        Object body = Handles.get(id);
-        if (body instanceof LongConsumer) {
-            acceptReporting((LongConsumer) body, index);
+        if (Handles.get(id) instanceof Apply apply) {
+            if (Thread.currentThread() != apply.caller()) {
+                Thread.interrupted(); // a worker: nothing left over from the task or iteration before
+            }
+            acceptReporting(apply.body(), index);
         }
     }
 
@@ -39,8 +55,12 @@ public final class Upcalls {
         }
     }
 
-    /** Runs user code; what it throws goes to {@link Dispatch#reportException}. */
+    /**
+     * Runs user code on a libdispatch worker, with the interrupt status an earlier task may have left cleared;
+     * what it throws goes to {@link Dispatch#reportException}.
+     */
     public static void runReporting(Runnable r) {
+        Thread.interrupted();
         try {
             r.run();
         } catch (Throwable t) {
@@ -48,7 +68,10 @@ public final class Upcalls {
         }
     }
 
-    /** One iteration of an apply body; what it throws goes to {@link Dispatch#reportException}. */
+    /**
+     * One iteration of an apply body, on whichever thread runs it (its interrupt status untouched); what it
+     * throws goes to {@link Dispatch#reportException}.
+     */
     public static void acceptReporting(LongConsumer body, long index) {
         try {
             body.accept(index);

@@ -4,8 +4,13 @@ import io.jdispatch.internal.Handles;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -454,6 +459,59 @@ class DispatchQueueTest {
         // close() on a global queue does nothing: libdispatch owns it and everyone shares it.
         DispatchQueue.global().close();
         assertEquals(5, DispatchQueue.global().submit(() -> 5).get(WAIT_S, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aTaskThatLeavesItsThreadInterruptedDoesNotInterruptTheNextTask(@TempDir Path dir) throws Exception {
+        int n = 1000;
+        // Every task reports whether it started interrupted, then leaves its thread interrupted.
+        for (DispatchQueue q : List.of(DispatchQueue.createSerial("interrupts-serial"),
+                DispatchQueue.createConcurrent("interrupts-concurrent"), DispatchQueue.global())) {
+            AtomicInteger sawInterrupt = new AtomicInteger();
+            CountDownLatch done = new CountDownLatch(n);
+            for (int i = 0; i < n; i++) {
+                q.async(() -> {
+                    if (Thread.currentThread().isInterrupted()) {
+                        sawInterrupt.incrementAndGet();
+                    }
+                    Thread.currentThread().interrupt();
+                    done.countDown();
+                });
+            }
+            assertTrue(done.await(WAIT_S, TimeUnit.SECONDS));
+            assertEquals(0, sawInterrupt.get(), q + ": tasks started with the interrupt status an earlier task left");
+            q.close();
+        }
+        // The symptom: an unrelated task's interruptible I/O failed with ClosedByInterruptException.
+        try (DispatchQueue q = DispatchQueue.createSerial("interrupts-io");
+             DispatchSource source = DispatchSource.dataAdd(q);
+             FileChannel file = FileChannel.open(dir.resolve("out"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            CountDownLatch handled = new CountDownLatch(1);
+            source.setEventHandler(() -> {
+                Thread.currentThread().interrupt(); // a source handler leaves its thread interrupted
+                handled.countDown();
+            });
+            source.activate();
+            source.mergeData(1);
+            assertTrue(handled.await(WAIT_S, TimeUnit.SECONDS));
+            assertEquals(1, q.submit(() -> file.write(ByteBuffer.wrap(new byte[] {1}))).get(WAIT_S, TimeUnit.SECONDS),
+                    "a write after a source handler that left its thread interrupted");
+            q.async(() -> Thread.currentThread().interrupt());
+            assertEquals(1, q.submit(() -> file.write(ByteBuffer.wrap(new byte[] {2}))).get(WAIT_S, TimeUnit.SECONDS),
+                    "a write after a task that left its thread interrupted");
+        }
+        // A task that runs on its caller's thread (sync, apply) leaves the caller's own interrupt status alone.
+        try (DispatchQueue serial = DispatchQueue.createSerial("caller-serial");
+             DispatchQueue concurrent = DispatchQueue.createConcurrent("caller-concurrent")) {
+            for (DispatchQueue q : List.of(serial, concurrent)) {
+                Thread.currentThread().interrupt();
+                q.sync(() -> {});
+                assertTrue(Thread.interrupted(), q + ": sync cleared its caller's interrupt status");
+                Thread.currentThread().interrupt();
+                q.apply(100, i -> {});
+                assertTrue(Thread.interrupted(), q + ": apply cleared its caller's interrupt status");
+            }
+        }
     }
 
     private static Throwable catchIt(Runnable r) {

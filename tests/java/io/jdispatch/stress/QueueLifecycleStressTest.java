@@ -51,6 +51,30 @@ class QueueLifecycleStressTest {
     }
 
     @Test
+    void suspendedSerialQueuesDroppedWithATaskAreResumedAndReleasedByTheCleaner() throws Exception {
+        int n = Stress.count(20_000);
+        int handlesBefore = Handles.size(); // other test classes in this JVM may hold some
+        AtomicLong ran = new AtomicLong();
+        for (int i = 0; i < n; i++) {
+            DispatchQueue q = DispatchQueue.createSerial("dropped-suspended-" + i);
+            q.suspend();
+            q.async(ran::incrementAndGet); // queues the drain on the suspended queue; never closed, never resumed
+        }
+        // Each GC lets the Cleaner resume and release more of them; their tasks run, their handles go.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        int rounds = 0;
+        while ((ran.get() < n || Handles.size() > handlesBefore) && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(100);
+            rounds++;
+        }
+        Stress.report("suspended queues dropped with a task", String.format("%d queues; %d ran, handles %d -> %d after %d GC rounds",
+                n, ran.get(), handlesBefore, Handles.size(), rounds));
+        assertEquals(n, ran.get(), "tasks of dropped suspended queues that never ran");
+        assertTrue(Handles.size() <= handlesBefore, "handles left registered: " + handlesBefore + " -> " + Handles.size());
+    }
+
+    @Test
     void queuesDroppedWithoutCloseAreReleasedByTheCleaner() throws Exception {
         int n = Stress.count(20_000);
         int handlesBefore = Handles.size();

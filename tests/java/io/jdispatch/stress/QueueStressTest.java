@@ -11,8 +11,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -21,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Queues under load: millions of tasks from 4 threads (exact counts, per-thread FIFO on a serial queue), tasks
  * throwing at a high rate, group and semaphore churn with native memory flat, and concurrent queues, groups and
- * semaphores dropped without close (the Cleaner releases them, also an entered group and a waited-on semaphore).
+ * semaphores dropped without close (the Cleaner releases them, also an entered group and a waited-on semaphore),
+ * and async mixed with inline syncs from 4 threads on one serial queue that is suspended and resumed meanwhile.
  */
 class QueueStressTest {
     private static final int THREADS = 4;
@@ -70,6 +73,67 @@ class QueueStressTest {
         // No memory bound here: libdispatch's per-thread continuation caches grow with the backlog (up to
         // MAX_BACKLOG tasks); the churn and lifecycle tests are the leak checks.
         assertTrue(after.openFds() <= before.openFds() + 2, "fds grew: " + before + " -> " + after);
+    }
+
+    @Test
+    void asyncAndSyncFromFourThreadsWhileSuspendedAndResumedKeepFifoAndRunOneAtATime() throws Exception {
+        int perThread = Stress.count(200_000);
+        long[] ran = {0}; // plain: exact only if the queue's tasks, async and inline sync alike, never overlap
+        long[] lastAsync = new long[THREADS];
+        java.util.Arrays.fill(lastAsync, -1);
+        long[] violations = {0};
+        try (DispatchQueue q = DispatchQueue.createSerial("stress.sync")) {
+            AtomicBoolean producing = new AtomicBoolean(true);
+            Thread toggler = new Thread(() -> { // suspension must hold up the drain and the inline syncs alike
+                while (producing.get()) {
+                    q.suspend();
+                    Thread.yield();
+                    q.resume();
+                    LockSupport.parkNanos(1_000_000); // a suspension per ms: the tasks must still make progress
+                }
+            }, "stress.toggler");
+            toggler.start();
+            Thread[] producers = new Thread[THREADS];
+            for (int t = 0; t < THREADS; t++) {
+                int thread = t;
+                producers[t] = new Thread(() -> {
+                    Thread self = Thread.currentThread();
+                    for (long i = 0; i < perThread; i++) {
+                        long n = i;
+                        if (i % 8 == 7) { // a sync runs on its caller, after that caller's earlier async tasks
+                            q.sync(() -> {
+                                if (Thread.currentThread() != self || lastAsync[thread] != n - 1) {
+                                    violations[0]++;
+                                }
+                                ran[0]++;
+                            });
+                        } else {
+                            q.async(() -> {
+                                if (lastAsync[thread] >= n) {
+                                    violations[0]++;
+                                }
+                                lastAsync[thread] = n;
+                                ran[0]++;
+                            });
+                        }
+                    }
+                }, "stress.sync-producer-" + t);
+                producers[t].start();
+            }
+            long t0 = System.nanoTime();
+            for (Thread p : producers) {
+                p.join(TimeUnit.SECONDS.toMillis(120));
+                assertTrue(!p.isAlive(), p + " still running after 120 s");
+            }
+            producing.set(false);
+            toggler.join();
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            long total = q.sync(() -> ran[0]);
+            Stress.report("async+sync x" + THREADS * perThread, String.format("%d tasks (1 in 8 a sync) from %d threads, "
+                    + "queue suspended and resumed meanwhile, in %d ms", total, THREADS, ms));
+            assertEquals((long) THREADS * perThread, total);
+            assertEquals(0, q.sync(() -> violations[0]), "tasks out of FIFO order, or a sync not on its caller's thread");
+        }
     }
 
     private interface Submit {
