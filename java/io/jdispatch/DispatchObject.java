@@ -64,16 +64,27 @@ public abstract class DispatchObject implements AutoCloseable {
         this.cleanable = release != null ? CLEANER.register(this, release) : null;
     }
 
-    /** Marks the start of a native call; throws if the object is closed. Pair with {@link #releaseUse()}. */
+    /**
+     * Marks the start of a native call; throws if the object is closed, unless {@link #aliveAfterClose()} says
+     * libdispatch still holds it for the caller. Pair with {@link #releaseUse()}.
+     */
     final long acquire() {
         int s;
         do {
             s = state;
-            if ((s & CLOSED) != 0) {
+            if ((s & CLOSED) != 0 && !aliveAfterClose()) {
                 throw new IllegalStateException(this + " is closed");
             }
         } while (!STATE.weakCompareAndSet(this, s, s + 1));
         return address;
+    }
+
+    /**
+     * close() is dispatch_release: it ends the owner's reference, not the object. True when the calling thread
+     * runs work that libdispatch still holds the object for (a queue's own tasks), so that work may keep using it.
+     */
+    boolean aliveAfterClose() {
+        return false;
     }
 
     final void releaseUse() {

@@ -448,6 +448,15 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     /**
+     * A task of this queue (or of a queue that targets it) keeps using it after the owner's close(), as in C:
+     * libdispatch retains a queue while its work runs, and work submitted from there keeps it retained.
+     */
+    @Override
+    boolean aliveAfterClose() {
+        return lifecycle != null && QueueNative.jd_queue_is_current(address()) != 0;
+    }
+
+    /**
      * Resumes and activates at once, not when the last call in flight ends: that call may be a sync or apply
      * waiting for exactly this (only dispatch_release waits for it).
      */

@@ -41,6 +41,39 @@ class DispatchQueueTest {
     }
 
     @Test
+    void closeEndsTheOwnersReferenceWhileTheQueuesOwnTasksKeepUsingIt() throws Exception {
+        // libdispatch's own tests release a queue right after dispatch_async; its tasks still use it.
+        for (DispatchQueue.Attributes kind : List.of(DispatchQueue.Attributes.SERIAL, DispatchQueue.Attributes.CONCURRENT)) {
+            DispatchQueue queue = DispatchQueue.create("closed-by-owner", kind);
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<String> steps = java.util.Collections.synchronizedList(new ArrayList<>());
+            queue.async(() -> {
+                try {
+                    release.await();
+                    steps.add("current " + queue.isCurrent());
+                    queue.async(() -> {
+                        steps.add("nested ran, current " + queue.isCurrent());
+                        queue.after(java.time.Duration.ofMillis(1), done::countDown);
+                    });
+                } catch (Throwable t) {
+                    failure.set(t);
+                    done.countDown();
+                }
+            });
+            queue.close();
+            release.countDown();
+            assertTrue(done.await(30, TimeUnit.SECONDS), kind + ": the work submitted from inside never finished");
+            assertEquals(null, failure.get(), kind + ": a task could not use its queue after the owner's close()");
+            assertEquals(List.of("current true", "nested ran, current true"), steps, kind.toString());
+            IllegalStateException owner = assertThrows(IllegalStateException.class, () -> queue.async(() -> { }));
+            assertTrue(owner.getMessage().contains("is closed"), owner.getMessage());
+            assertThrows(IllegalStateException.class, queue::isCurrent, "the owner's later calls still fail");
+        }
+    }
+
+    @Test
     void serialQueueIsFifoUnderAMillionTasksAndKeepsNoTaskAfterItRan() {
         int before = Handles.size();
         int n = 1_000_000;
