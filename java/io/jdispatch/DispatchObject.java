@@ -2,6 +2,7 @@ package io.jdispatch;
 
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.NativeLibrary;
+import io.jdispatch.internal.QueueNative;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -117,6 +118,34 @@ public abstract class DispatchObject implements AutoCloseable {
             dispose();
         }
     }
+
+    /**
+     * dispatch_set_target_queue(3): the queue this object's work (a queue's tasks, a source's handlers) is
+     * submitted to; null means DISPATCH_TARGET_QUEUE_DEFAULT. libdispatch retains the target, so closing the
+     * target's wrapper afterwards is fine. Retargets that make libdispatch abort are refused with an
+     * {@link IllegalStateException} naming the rule.
+     *
+     * @param target the new target queue, or null for the default
+     */
+    public synchronized void setTargetQueue(DispatchQueue target) { // the monitor orders it with a source's activate
+        refuseRetarget(target);
+        long o = acquire();
+        try {
+            long t = target == null ? 0 : target.acquire();
+            try {
+                QueueNative.dispatch_set_target_queue(o, t);
+            } finally {
+                if (target != null) {
+                    target.releaseUse();
+                }
+            }
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** Throws when retargeting this object now would make libdispatch abort (called holding this object's monitor). */
+    void refuseRetarget(DispatchQueue target) {}
 
     /** Hook for subclasses that must do something (e.g. cancel) before the last reference goes. */
     void beforeRelease() {}

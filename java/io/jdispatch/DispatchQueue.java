@@ -383,6 +383,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * dispatch_set_target_queue: this queue's tasks run on {@code target} (null: the default global queue).
      * libdispatch keeps the target alive, so closing the target's wrapper afterwards is fine.
      */
+    @Override
     public void setTargetQueue(DispatchQueue target) {
         owned("dispatch_set_target_queue");
         synchronized (DispatchQueue.class) { // so two retargets cannot build a cycle together

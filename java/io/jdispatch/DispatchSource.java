@@ -437,6 +437,15 @@ public final class DispatchSource extends DispatchObject {
         SourceNative.jd_source_unreserve(s);
     }
 
+    /** libdispatch aborts on retargeting a strict timer ({@link #TIMER_STRICT}) once it was activated. */
+    @Override
+    void refuseRetarget(DispatchQueue target) {
+        if (activated && type == Type.TIMER && (mask & TIMER_STRICT) != 0) {
+            throw new IllegalStateException("dispatch_set_target_queue(" + this + ", " + target + "): a TIMER_STRICT "
+                    + "source cannot change its target after activation (libdispatch aborts the process on that)");
+        }
+    }
+
     @Override
     void beforeRelease() {
         // libdispatch crashes on releasing an inactive or suspended source: cancel, activate, balance.

@@ -61,6 +61,37 @@ class DispatchSourceTest {
     }
 
     @Test
+    void setTargetQueueMovesASourcesHandlersBeforeAndAfterActivation() throws Exception {
+        try (DispatchQueue a = DispatchQueue.createSerial("retarget.a");
+             DispatchQueue b = DispatchQueue.createSerial("retarget.b");
+             DispatchQueue c = DispatchQueue.createSerial("retarget.c");
+             DispatchSource source = DispatchSource.dataAdd(a)) {
+            BlockingQueue<String> ranOn = new LinkedBlockingQueue<>();
+            source.setEventHandler(() -> ranOn.add((a.isCurrent() ? "a" : "") + (b.isCurrent() ? "b" : "")
+                    + (c.isCurrent() ? "c" : "")));
+            source.setTargetQueue(b); // inactive: libdispatch takes it as it is
+            source.activate();
+            source.mergeData(1);
+            assertEquals("b", ranOn.poll(30, TimeUnit.SECONDS));
+            source.setTargetQueue(c); // active (not strict): allowed by libdispatch
+            source.mergeData(1);
+            assertEquals("c", ranOn.poll(30, TimeUnit.SECONDS));
+        }
+        // Every dispatch object takes it; a strict timer is refused once active, instead of aborting the process.
+        try (DispatchQueue q = DispatchQueue.createSerial("retarget.q");
+             DispatchGroup group = DispatchGroup.create();
+             DispatchSemaphore semaphore = DispatchSemaphore.create(0);
+             DispatchSource strict = DispatchSource.timer(true, q)) {
+            group.setTargetQueue(q);
+            semaphore.setTargetQueue(null);
+            strict.setTargetQueue(q);
+            strict.activate();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> strict.setTargetQueue(null));
+            assertTrue(e.getMessage().contains("TIMER_STRICT"), e.getMessage());
+        }
+    }
+
+    @Test
     void sourcesStartSuspendedAndDeliverOnlyAfterResume() throws Exception {
         try (DispatchSource s = DispatchSource.dataAdd(queue)) {
             BlockingQueue<Long> seen = collect(s);
