@@ -7,7 +7,9 @@
  *
  * Types Linux libdispatch lacks (PROC, VNODE, MEMORYPRESSURE) are a user-visible DATA_OR source fed by a
  * hidden READ source on a kernel fd (pidfd, inotify, epoll over PSI triggers) whose handler maps the kernel
- * event to the man page's mask bits and calls dispatch_source_merge_data. Errors are returned as -errno.
+ * event to the man page's mask bits and calls dispatch_source_merge_data. SIGNAL, which Linux libdispatch
+ * cannot count, is a DATA_ADD source fed the same way from an eventfd that a signal handler of ours adds 1 to
+ * per delivered signal (jd_source_linux.c). Errors are returned as -errno.
  */
 #ifndef JD_SOURCE_H
 #define JD_SOURCE_H
@@ -65,6 +67,9 @@ const char *jd_strerror(int32_t errnum);
 
 /* kill(2): sends signo to pid; 0 or -errno. (Java has no way to send a signal without a `kill` program.) */
 int32_t jd_signal_send(int64_t pid, int32_t signo);
+
+/* SIGRTMIN: glibc decides it at run time (it keeps the first real-time signals for itself). */
+int32_t jd_signal_rtmin(void);
 
 /* 0 when fd is an open descriptor, else -errno (EBADF). */
 int32_t jd_fd_check(int32_t fd);

@@ -20,6 +20,7 @@ typedef struct jd_source_ctx {
     dispatch_source_t self;    /* our own reference: handlers may use the source until the cancel handler ends */
     _Atomic int close_fd;      /* closed right after the cancel handler, -1: none */
     dispatch_source_t hidden;  /* the kernel watcher feeding this source (PROC, VNODE, MEMORYPRESSURE) */
+    int32_t signo;             /* Linux SIGNAL: the signal this source counts, else 0 */
 } jd_source_ctx;
 
 void jd_source_install(jd_source_fn fn) {
@@ -34,9 +35,15 @@ static void registration_trampoline(void *context) {
     source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_REGISTRATION);
 }
 
-/* Runs once, as the source's last callback: Java's cancel handler, then the fd and the kernel watcher. */
+/* Runs once, as the source's last callback: Java's cancel handler, then the fd and the kernel watcher. A signal
+ * is given back first, so that the cancel handler already sees the disposition the signal had before. */
 static void cancel_trampoline(void *context) {
     jd_source_ctx *ctx = context;
+#ifdef __linux__
+    if (ctx->signo) {
+        jd_signal_watch_remove(ctx->signo, ctx->self);
+    }
+#endif
     source_fn(ctx->id, JD_SOURCE_CANCEL);
     int fd = atomic_exchange(&ctx->close_fd, -1);
     if (fd >= 0) {
@@ -99,6 +106,9 @@ const char *jd_source_explain(int32_t type, int32_t errnum) {
         return errnum == ENOENT ? " (no PSI here: /proc/pressure/memory is missing)"
                : errnum == EMFILE || errnum == ENFILE ? " (PSI triggers need 3 fds: the fd limit is reached)"
                : " (writing a PSI memory trigger to /proc/pressure/memory was refused)";
+    case JD_TYPE_SIGNAL:
+        return errnum == EMFILE || errnum == ENFILE
+               ? " (the first source of a signal opens an eventfd for its count: the fd limit is reached)" : "";
     default:
         return "";
     }
@@ -112,6 +122,10 @@ int32_t jd_signal_send(int64_t pid, int32_t signo) {
     return kill((pid_t)pid, signo) == 0 ? 0 : -errno;
 }
 
+int32_t jd_signal_rtmin(void) {
+    return SIGRTMIN;
+}
+
 int32_t jd_fd_check(int32_t fd) {
     return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? 0 : -EBADF;
 }
@@ -123,7 +137,9 @@ static dispatch_source_type_t libdispatch_type(int32_t type) {
     case JD_TYPE_DATA_REPLACE: return DISPATCH_SOURCE_TYPE_DATA_REPLACE;
     case JD_TYPE_READ: return DISPATCH_SOURCE_TYPE_READ;
     case JD_TYPE_WRITE: return DISPATCH_SOURCE_TYPE_WRITE;
-    case JD_TYPE_SIGNAL: return DISPATCH_SOURCE_TYPE_SIGNAL;
+#ifndef __linux__
+    case JD_TYPE_SIGNAL: return DISPATCH_SOURCE_TYPE_SIGNAL; /* kqueue counts every signal */
+#endif
     case JD_TYPE_TIMER: return DISPATCH_SOURCE_TYPE_TIMER;
     default: return NULL;
     }
@@ -154,18 +170,27 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
         }
     } else {
 #ifdef __linux__
-        source = dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_OR, 0, 0, queue);
+        int is_signal = type == JD_TYPE_SIGNAL;
+        if (is_signal && (handle < 1 || handle >= NSIG)) {
+            free(ctx);
+            return -EINVAL;
+        }
+        /* Signals are counted (DATA_ADD), the kernel watchers report mask bits (DATA_OR). */
+        source = dispatch_source_create(is_signal ? DISPATCH_SOURCE_TYPE_DATA_ADD : DISPATCH_SOURCE_TYPE_DATA_OR,
+                                        0, 0, queue);
         if (!source) {
             free(ctx);
             return -ENOMEM;
         }
-        int rc = jd_kernel_watch_create(type, handle, mask, source, &ctx->hidden);
+        int rc = is_signal ? jd_signal_watch_add((int32_t)handle, source)
+                           : jd_kernel_watch_create(type, handle, mask, source, &ctx->hidden);
         if (rc < 0) {
             dispatch_activate(source); /* an inactive object must not be released */
             dispatch_release(source);
             free(ctx);
             return rc;
         }
+        ctx->signo = is_signal ? (int32_t)handle : 0;
 #else
         free(ctx);
         return -ENOTSUP;

@@ -1,4 +1,4 @@
-/* Linux kernel watchers behind the PROC, VNODE and MEMORYPRESSURE sources (private to jd_source.c). */
+/* Linux kernel watchers behind the PROC, VNODE, MEMORYPRESSURE and SIGNAL sources (private to jd_source.c). */
 #ifndef JD_SOURCE_LINUX_H
 #define JD_SOURCE_LINUX_H
 
@@ -11,5 +11,14 @@
  */
 int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_source_t user,
                            dispatch_source_t *hidden);
+
+/*
+ * Counts every delivery of signo (1 .. NSIG-1) into `user` (a DATA_ADD source, not retained): the first source
+ * of a signal installs the counting handler, saving the previous disposition. Returns 0 or -errno.
+ */
+int jd_signal_watch_add(int32_t signo, dispatch_source_t user);
+
+/* Stops counting for `user`; the last source of signo restores the disposition saved by the first. */
+void jd_signal_watch_remove(int32_t signo, dispatch_source_t user);
 
 #endif

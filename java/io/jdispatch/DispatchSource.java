@@ -18,10 +18,12 @@ import java.util.Objects;
  * goes to {@link Dispatch#reportException} and the source keeps working. After {@link #cancel()} the cancel
  * handler runs exactly once, and it is the last callback: no handler of this source runs after it.
  *
- * <p>Linux: DATA_ADD / DATA_OR / DATA_REPLACE, READ, WRITE, SIGNAL and TIMER are libdispatch's own sources.
+ * <p>Linux: DATA_ADD / DATA_OR / DATA_REPLACE, READ, WRITE and TIMER are libdispatch's own sources.
  * PROC (pidfd), VNODE (inotify) and MEMORYPRESSURE (PSI triggers) are DATA_OR sources fed by a hidden
  * libdispatch READ source on the kernel object, so suspension, coalescing and {@link #getData()} behave as
- * for any source. MACH_SEND / MACH_RECV exist only on macOS. See the README for what Linux cannot observe.
+ * for any source. SIGNAL is a DATA_ADD source fed the same way from an eventfd that a signal handler adds 1 to
+ * per delivered signal (libdispatch's own Linux SIGNAL source loses counts). MACH_SEND / MACH_RECV exist only
+ * on macOS. See the README for what Linux cannot observe.
  *
  * <p>The misuses that make libdispatch crash the process are refused here with an exception: resuming a
  * source that is not suspended, suspending one not yet activated or already cancelled, changing handlers
@@ -125,6 +127,15 @@ public final class DispatchSource extends DispatchObject {
         return create(Type.WRITE, fd, 0, queue);
     }
 
+    /**
+     * A SIGNAL source: its data is the number of times {@code signo} was delivered since the last handler call
+     * (also while suspended). The first source of a signal replaces its disposition with a counting handler,
+     * from creation on; once the last one is cancelled (when its cancel handler runs) the disposition is what
+     * it was before, e.g. SIGUSR1 terminates the JVM again. What the kernel itself merges: a standard signal
+     * sent while the same one is still pending (not yet delivered to a thread) is lost; real-time signals
+     * queue, each counted, up to RLIMIT_SIGPENDING queued signals per user (beyond it sigqueue fails with
+     * EAGAIN and kill coalesces like a standard signal).
+     */
     public static DispatchSource signal(int signo, DispatchQueue queue) {
         return create(Type.SIGNAL, signo, 0, queue);
     }

@@ -78,6 +78,9 @@ public final class SourceNative {
 
     public static native int jd_signal_send(@Cast("int64_t") long pid, int signo);
 
+    /** SIGRTMIN, which glibc decides at run time. */
+    public static native int jd_signal_rtmin();
+
     public static native int jd_channel_fd(@Raw(withEnv = true) Object channel);
 
     public static native void dispatch_source_cancel(@Cast("dispatch_source_t") long source);
