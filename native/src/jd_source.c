@@ -145,7 +145,8 @@ static dispatch_source_type_t libdispatch_type(int32_t type) {
     }
 }
 
-int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t queue, int64_t id) {
+int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_queue_t queue,
+                         int64_t id) {
     jd_source_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         return -ENOMEM;
@@ -183,7 +184,7 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
             return -ENOMEM;
         }
         int rc = is_signal ? jd_signal_watch_add((int32_t)handle, source)
-                           : jd_kernel_watch_create(type, handle, mask, source, &ctx->hidden);
+                           : jd_kernel_watch_create(type, handle, mask, flags, source, &ctx->hidden);
         if (rc < 0) {
             dispatch_activate(source); /* an inactive object must not be released */
             dispatch_release(source);
@@ -192,6 +193,7 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
         }
         ctx->signo = is_signal ? (int32_t)handle : 0;
 #else
+        (void)flags;
         free(ctx);
         return -ENOTSUP;
 #endif

@@ -142,13 +142,19 @@ static void watch_cancelled(void *context) {
     free(w);
 }
 
-static int proc_open(uint64_t pid, watch *w) {
+/* Leaves w->kfd at -1 for a process known to have exited: there is nothing to watch. */
+static int proc_open(uint64_t pid, int32_t flags, watch *w) {
     if (pid == 0 || pid > 0x7fffffff) {
         return -EINVAL;
     }
+    if (flags & JD_PROC_EXITED) {
+        return 0;
+    }
     int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); /* pidfds are always close-on-exec */
     if (fd < 0) {
-        return -errno;
+        /* The caller knows this pid named a process: it has exited and was reaped already (the JDK reaps its
+         * children itself), which is an exit to report, not a bad pid. */
+        return errno == ESRCH && (flags & JD_PROC_EXISTED) ? 0 : -errno;
     }
     w->kfd = fd;
     return 0;
@@ -240,7 +246,7 @@ static int memorypressure_open(uint64_t mask, watch *w) {
     return 0;
 }
 
-int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_source_t user,
+int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_source_t user,
                            dispatch_source_t *hidden) {
     uint64_t supported = type == JD_TYPE_PROC ? JD_PROC_SUPPORTED
                          : type == JD_TYPE_VNODE ? JD_VNODE_SUPPORTED
@@ -261,7 +267,7 @@ int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatc
     dispatch_function_t on_event;
     int rc;
     switch (type) {
-    case JD_TYPE_PROC: rc = proc_open(handle, w); on_event = proc_event; break;
+    case JD_TYPE_PROC: rc = proc_open(handle, flags, w); on_event = proc_event; break;
     case JD_TYPE_VNODE: rc = vnode_open(handle, w); on_event = vnode_event; break;
     default: rc = memorypressure_open(mask, w); on_event = memorypressure_event; break;
     }
@@ -276,6 +282,15 @@ int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatc
         }
         free(w);
         return rc;
+    }
+    if (w->kfd < 0) {
+        /* PROC of a process that has already exited: the exit is reported at once, as kqueue does (the
+         * inactive source keeps the merge until it is activated). */
+        w->user = user;
+        merge(w, PROC_EXIT);
+        free(w);
+        *hidden = NULL;
+        return 0;
     }
     dispatch_retain(user);
     w->user = user;

@@ -7,9 +7,10 @@
 /*
  * Opens the kernel object for `type` and starts a hidden READ source on it that merges the observed mask
  * bits into `user` (a DATA_OR source, retained until the watcher is cancelled). Returns 0 and the hidden
- * source in *hidden (to be cancelled and released by the caller), or -errno.
+ * source in *hidden (to be cancelled and released by the caller), or -errno. `flags`: JD_PROC_* (PROC only);
+ * for a process that has already exited, PROC_EXIT is merged at once and *hidden is NULL.
  */
-int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_source_t user,
+int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_source_t user,
                            dispatch_source_t *hidden);
 
 /*

@@ -65,7 +65,7 @@ static int eventfds(void) {
 }
 
 static dispatch_source_t make(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t q) {
-    int64_t s = jd_source_create(type, handle, mask, q, 1);
+    int64_t s = jd_source_create(type, handle, mask, 0, q, 1);
     CHECK(s > 0, "jd_source_create(%d, %llu, %#llx) = %lld", type, (unsigned long long)handle,
           (unsigned long long)mask, (long long)s);
     current = (dispatch_source_t)(intptr_t)s;
@@ -123,8 +123,21 @@ int main(void) {
           (unsigned long long)last_data);
     waitpid(child, NULL, 0);
     finish(s);
-    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, q, 1) == -ESRCH, "reaped pid: ESRCH");
-    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)getpid(), 0x40000000u, q, 1) == -ENOTSUP, "PROC_FORK refused");
+    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, 0, q, 1) == -ESRCH, "reaped pid: ESRCH");
+    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)getpid(), 0x40000000u, 0, q, 1) == -ENOTSUP, "PROC_FORK refused");
+    /* A pid the caller knows existed (JD_PROC_EXISTED), or a process known to have exited: PROC_EXIT on activation. */
+    for (int32_t flags = JD_PROC_EXISTED; flags <= JD_PROC_EXITED; flags++) {
+        int64_t exited = jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, flags, q, 1);
+        CHECK(exited > 0, "reaped pid with flags %d: %lld", flags, (long long)exited);
+        current = s = (dispatch_source_t)(intptr_t)exited;
+        atomic_store(&last_data, 0);
+        atomic_store(&calls, 0);
+        jd_source_set_event(s, 1);
+        dispatch_activate(s);
+        CHECK(wait_until(&calls, 1) && atomic_load(&last_data) == 0x80000000u, "PROC_EXIT at once, flags %d", flags);
+        finish(s);
+    }
+
     /* SIGNAL: every delivery counted, also while suspended; the last source restores the disposition. */
     struct sigaction before;
     sigaction(SIGUSR1, NULL, &before);
@@ -165,18 +178,18 @@ int main(void) {
     }
     CHECK(atomic_load(&last_data) == (0x1 | 0x2 | 0x4), "WRITE|EXTEND|DELETE, data %#llx", (unsigned long long)last_data);
     finish(s);
-    CHECK(jd_source_create(JD_TYPE_VNODE, (uint64_t)fd, 0x1, q, 1) == -ESTALE, "deleted file: ESTALE");
+    CHECK(jd_source_create(JD_TYPE_VNODE, (uint64_t)fd, 0x1, 0, q, 1) == -ESTALE, "deleted file: ESTALE");
     close(fd);
 
     /* Bad input. */
-    CHECK(jd_source_create(JD_TYPE_READ, 1u << 20, 0, q, 1) == -EBADF, "bad fd: EBADF");
-    CHECK(jd_source_create(JD_TYPE_SIGNAL, 0, 0, q, 1) == -EINVAL, "signal 0: EINVAL");
-    CHECK(jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x8, q, 1) == -ENOTSUP, "unknown MEMORYPRESSURE bit");
-    CHECK(jd_source_create(JD_TYPE_MACH_RECV, 0, 0, q, 1) == -ENOTSUP, "MACH_RECV: ENOTSUP");
+    CHECK(jd_source_create(JD_TYPE_READ, 1u << 20, 0, 0, q, 1) == -EBADF, "bad fd: EBADF");
+    CHECK(jd_source_create(JD_TYPE_SIGNAL, 0, 0, 0, q, 1) == -EINVAL, "signal 0: EINVAL");
+    CHECK(jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x8, 0, q, 1) == -ENOTSUP, "unknown MEMORYPRESSURE bit");
+    CHECK(jd_source_create(JD_TYPE_MACH_RECV, 0, 0, 0, q, 1) == -ENOTSUP, "MACH_RECV: ENOTSUP");
     CHECK(jd_signal_refusal(SIGSEGV) != NULL && jd_signal_refusal(SIGUSR1) == NULL, "signal refusals");
 
     /* MEMORYPRESSURE: creatable where PSI triggers can be written, else the error names why. */
-    int64_t mp = jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x7, q, 1);
+    int64_t mp = jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x7, 0, q, 1);
     if (access("/proc/pressure/memory", W_OK) == 0) {
         CHECK(mp > 0, "MEMORYPRESSURE with PSI: %s", strerror((int)-mp));
         current = (dispatch_source_t)(intptr_t)mp;

@@ -84,6 +84,11 @@ public final class DispatchSource extends DispatchObject {
      */
     public static DispatchSource create(Type type, long handle, long mask, DispatchQueue queue) {
         Objects.requireNonNull(type, "dispatch_source_create: type is null");
+        return create(type, handle, mask, 0, queue);
+    }
+
+    /** {@link #create(Type, long, long, DispatchQueue)} with jd_source_create's flags (SourceNative.PROC_*). */
+    private static DispatchSource create(Type type, long handle, long mask, int flags, DispatchQueue queue) {
         validate(type, handle, mask);
         DispatchQueue target = queue != null ? queue : DispatchQueue.global();
         long q;
@@ -98,7 +103,7 @@ public final class DispatchSource extends DispatchObject {
         callbacks.id = id;
         long address;
         try {
-            address = SourceNative.jd_source_create(type.code(), handle, mask, q, id);
+            address = SourceNative.jd_source_create(type.code(), handle, mask, flags, q, id);
         } finally {
             target.releaseUse();
         }
@@ -152,8 +157,38 @@ public final class DispatchSource extends DispatchObject {
         return create(Type.DATA_REPLACE, 0, 0, queue);
     }
 
+    /**
+     * A PROC source on a process id. A pid with no process is refused ({@code IllegalArgumentException}, "No
+     * such process"): a child the JDK started and already reaped is such a pid, so for those use
+     * {@link #proc(Process, long, DispatchQueue)}, which reports PROC_EXIT instead.
+     */
     public static DispatchSource proc(long pid, long mask, DispatchQueue queue) {
         return create(Type.PROC, pid, mask, queue);
+    }
+
+    /**
+     * A PROC source on {@code process}. If it has already exited (the JDK reaps the children it started, so
+     * their pid may already be gone or reused), PROC_EXIT is reported at once after activation, as macOS does
+     * for a pid that exited.
+     */
+    public static DispatchSource proc(ProcessHandle process, long mask, DispatchQueue queue) {
+        Objects.requireNonNull(process, "dispatch_source_create(PROC): process is null");
+        if (process.isAlive()) {
+            DispatchSource s = create(Type.PROC, process.pid(), mask, SourceNative.PROC_EXISTED, queue);
+            // The pidfd names the process found under this pid when it was opened: this one, if this one was
+            // still alive afterwards (a process cannot come back). Else the pid may have been reused in between.
+            if (process.isAlive()) {
+                return s;
+            }
+            s.close();
+        }
+        return create(Type.PROC, process.pid(), mask, SourceNative.PROC_EXITED, queue);
+    }
+
+    /** {@link #proc(ProcessHandle, long, DispatchQueue)} for a process started from Java. */
+    public static DispatchSource proc(Process process, long mask, DispatchQueue queue) {
+        Objects.requireNonNull(process, "dispatch_source_create(PROC): process is null");
+        return proc(process.toHandle(), mask, queue);
     }
 
     public static DispatchSource vnode(int fd, long mask, DispatchQueue queue) {

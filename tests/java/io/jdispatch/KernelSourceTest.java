@@ -306,6 +306,44 @@ class KernelSourceTest {
     }
 
     @Test
+    void procOfAProcessThatHasAlreadyExitedReportsProcExitOnActivation() throws Exception {
+        Process child = new ProcessBuilder("true").start();
+        assertEquals(0, child.waitFor()); // the JDK has reaped it: pidfd_open(its pid) gives ESRCH (or a reused pid)
+        ProcessHandle handle = child.toHandle();
+        assertFalse(handle.isAlive());
+        List<java.util.function.Supplier<DispatchSource>> factories = List.of(
+                () -> DispatchSource.proc(child, DispatchSource.PROC_EXIT, queue),
+                () -> DispatchSource.proc(handle, DispatchSource.PROC_EXIT, queue));
+        for (java.util.function.Supplier<DispatchSource> factory : factories) {
+            try (DispatchSource s = factory.get()) {
+                BlockingQueue<Long> seen = collect(s);
+                assertEquals(child.pid(), s.getHandle());
+                assertEquals(DispatchSource.PROC_EXIT, s.getMask());
+                s.resume();
+                assertEquals(DispatchSource.PROC_EXIT, take(seen), "the exit is reported at once");
+                drain();
+                assertTrue(seen.isEmpty(), "one exit, one event: " + seen);
+            }
+        }
+    }
+
+    @Test
+    void procOfALiveProcessFromJavaReportsItsExit() throws Exception {
+        Process child = new ProcessBuilder("cat").start(); // exits when its stdin closes
+        try (DispatchSource s = DispatchSource.proc(child, DispatchSource.PROC_EXIT, queue)) {
+            BlockingQueue<Long> seen = collect(s);
+            s.resume();
+            drain();
+            assertTrue(seen.isEmpty(), "no event while the child runs");
+            child.getOutputStream().close();
+            assertEquals(DispatchSource.PROC_EXIT, take(seen));
+            assertEquals(0, child.waitFor());
+            drain();
+            assertTrue(seen.isEmpty(), "one exit, one event: " + seen);
+        }
+    }
+
+    @Test
     void procRejectsUnobservableFlagsAndMissingProcesses() {
         long self = ProcessHandle.current().pid();
         for (long[] flag : new long[][]{{DispatchSource.PROC_FORK}, {DispatchSource.PROC_EXEC}, {DispatchSource.PROC_SIGNAL}}) {
