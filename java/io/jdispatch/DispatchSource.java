@@ -424,23 +424,29 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_set_timer: clears the pending fire count; the next fire is at {@code start} (an uptime
      * {@link DispatchTime} such as NOW or fromNow: uptime clock; walltime: wall clock; FOREVER: never), then
-     * every {@code intervalNanos}. Interval 0 or {@code DispatchTime.FOREVER.rawValue()} means one shot (libdispatch itself would take
-     * 0 as a 1 ns period, a busy timer). Linux libdispatch ignores {@code leewayNanos} (timerfd fires at the
-     * deadline); it is passed on for macOS.
+     * every {@code intervalNanos}.
+     *
+     * <p>{@code intervalNanos} is C's {@code uint64_t}, read as unsigned (as {@link Long#toUnsignedString}
+     * prints it), so every interval C accepts can be given: a negative long is an interval of 2^63 ns or more,
+     * which libdispatch clamps to 2^63 - 1 ns (292 years), so such a timer fires once at {@code start}, like
+     * {@code DispatchTime.FOREVER.rawValue()} (~0), which is one of them. Interval 0 is a one-shot timer too
+     * (libdispatch itself would take 0 as a 1 ns period, a busy timer).
+     *
+     * <p>{@code leewayNanos} must not be negative: read as unsigned it would be 2^63 ns or more, which for a
+     * one-shot timer lets the system postpone the fire without bound (macOS honours leeway). Linux
+     * libdispatch ignores leeway (timerfd fires at the deadline); it is passed on for macOS.
+     *
+     * @throws IllegalArgumentException if {@code leewayNanos} is negative
      */
     public void setTimer(DispatchTime start, long intervalNanos, long leewayNanos) {
         Objects.requireNonNull(start, "dispatch_source_set_timer: start is null");
         if (type != Type.TIMER) {
             throw new IllegalStateException("dispatch_source_set_timer: " + this + " is not a TIMER source");
         }
-        // libdispatch reads both as unsigned: a negative value would silently become a period of centuries.
-        if (intervalNanos < 0 && intervalNanos != DispatchTime.FOREVER.rawValue()) {
-            throw new IllegalArgumentException("dispatch_source_set_timer: interval " + intervalNanos
-                    + " ns is negative (use 0 or DispatchTime.FOREVER.rawValue() for a one-shot timer)");
-        }
         if (leewayNanos < 0) {
             throw new IllegalArgumentException("dispatch_source_set_timer: leeway " + leewayNanos
-                    + " ns is negative");
+                    + " ns is negative (as an unsigned leeway of " + Long.toUnsignedString(leewayNanos)
+                    + " ns it would let a one-shot timer be postponed without bound)");
         }
         long s = acquireLive("dispatch_source_set_timer");
         try {
