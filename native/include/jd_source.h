@@ -7,7 +7,9 @@
  *
  * Types Linux libdispatch lacks (PROC, VNODE, MEMORYPRESSURE) are a user-visible DATA_OR source fed by a
  * hidden READ source on a kernel fd (pidfd, inotify, epoll over PSI triggers) whose handler maps the kernel
- * event to the man page's mask bits and calls dispatch_source_merge_data. Errors are returned as -errno.
+ * event to the man page's mask bits and calls dispatch_source_merge_data. SIGNAL, which Linux libdispatch
+ * cannot count, is a DATA_ADD source fed the same way from an eventfd that a signal handler of ours adds 1 to
+ * per delivered signal (jd_source_linux.c). Errors are returned as -errno.
  */
 #ifndef JD_SOURCE_H
 #define JD_SOURCE_H
@@ -38,12 +40,20 @@ enum {
 #define JD_PSI_CRITICAL "full 100000 2000000" /* all tasks stalled on memory >= 100 ms per 2 s */
 #define JD_PSI_NORMAL_AFTER_NS 4000000000ull  /* two quiet windows after the last trigger -> NORMAL */
 
+/* Flags of jd_source_create for PROC: what the caller knows of the pid (from a java.lang.ProcessHandle). */
+enum {
+    JD_PROC_EXISTED = 1, /* the pid named a process: ESRCH then means it has exited and was reaped (PROC_EXIT) */
+    JD_PROC_EXITED = 2   /* the process has exited: no pidfd (the pid may be reused), PROC_EXIT at once */
+};
+
 typedef void (*jd_source_fn)(int64_t id, int32_t kind);
 
 void jd_source_install(jd_source_fn fn);
 
-/* Creates an inactive source with `id` as context; returns the dispatch_source_t, or -errno. */
-int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t queue, int64_t id);
+/* Creates an inactive source with `id` as context; returns the dispatch_source_t, or -errno. `flags`:
+ * JD_PROC_* for PROC, else 0. */
+int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_queue_t queue,
+                         int64_t id);
 
 /* Installs (on != 0) or unsets the event / registration handler trampoline. */
 void jd_source_set_event(dispatch_source_t source, int32_t on);
@@ -73,6 +83,9 @@ const char *jd_strerror(int32_t errnum);
 
 /* kill(2): sends signo to pid; 0 or -errno. (Java has no way to send a signal without a `kill` program.) */
 int32_t jd_signal_send(int64_t pid, int32_t signo);
+
+/* SIGRTMIN: glibc decides it at run time (it keeps the first real-time signals for itself). */
+int32_t jd_signal_rtmin(void);
 
 /* 0 when fd is an open descriptor, else -errno (EBADF). */
 int32_t jd_fd_check(int32_t fd);

@@ -26,6 +26,7 @@ typedef struct jd_source_ctx {
     _Atomic int reserve_fd;    /* held until activation for the fd libdispatch then creates, -1: none */
     _Atomic bool cancel_counted; /* cancelled by jd_source_cancel: the cancel trampoline ends that release */
     dispatch_source_t hidden;  /* the kernel watcher feeding this source (PROC, VNODE, MEMORYPRESSURE) */
+    int32_t signo;             /* Linux SIGNAL: the signal this source counts, else 0 */
 } jd_source_ctx;
 
 void jd_source_install(jd_source_fn fn) {
@@ -40,9 +41,15 @@ static void registration_trampoline(void *context) {
     source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_REGISTRATION);
 }
 
-/* Runs once, as the source's last callback: Java's cancel handler, then the fd and the kernel watcher. */
+/* Runs once, as the source's last callback: Java's cancel handler, then the fd and the kernel watcher. A signal
+ * is given back first, so that the cancel handler already sees the disposition the signal had before. */
 static void cancel_trampoline(void *context) {
     jd_source_ctx *ctx = context;
+#ifdef __linux__
+    if (ctx->signo) {
+        jd_signal_watch_remove(ctx->signo, ctx->self);
+    }
+#endif
     source_fn(ctx->id, JD_SOURCE_CANCEL);
     int fds[2] = {atomic_exchange(&ctx->close_fd, -1), atomic_exchange(&ctx->reserve_fd, -1)};
     for (int i = 0; i < 2; i++) {
@@ -111,7 +118,8 @@ const char *jd_source_explain(int32_t type, int32_t errnum) {
                : errnum == EMFILE || errnum == ENFILE ? " (a MEMORYPRESSURE source needs 3 fds: an epoll fd and two PSI triggers)"
                : " (writing a PSI memory trigger to /proc/pressure/memory was refused)";
     case JD_TYPE_SIGNAL:
-        return errnum == EMFILE || errnum == ENFILE ? " (libdispatch watches a signal with a signalfd: 1 fd)" : "";
+        return errnum == EMFILE || errnum == ENFILE
+               ? " (the first source of a signal opens an eventfd for its count: the fd limit is reached)" : "";
     case JD_TYPE_READ:
     case JD_TYPE_WRITE:
         return errnum == EMFILE || errnum == ENFILE ? " (libdispatch watches a regular file with an eventfd: 1 fd)" : "";
@@ -128,6 +136,10 @@ int32_t jd_signal_send(int64_t pid, int32_t signo) {
     return kill((pid_t)pid, signo) == 0 ? 0 : -errno;
 }
 
+int32_t jd_signal_rtmin(void) {
+    return SIGRTMIN;
+}
+
 int32_t jd_fd_check(int32_t fd) {
     return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? 0 : -EBADF;
 }
@@ -139,23 +151,24 @@ static dispatch_source_type_t libdispatch_type(int32_t type) {
     case JD_TYPE_DATA_REPLACE: return DISPATCH_SOURCE_TYPE_DATA_REPLACE;
     case JD_TYPE_READ: return DISPATCH_SOURCE_TYPE_READ;
     case JD_TYPE_WRITE: return DISPATCH_SOURCE_TYPE_WRITE;
-    case JD_TYPE_SIGNAL: return DISPATCH_SOURCE_TYPE_SIGNAL;
+#ifndef __linux__
+    case JD_TYPE_SIGNAL: return DISPATCH_SOURCE_TYPE_SIGNAL; /* kqueue counts every signal */
+#endif
     case JD_TYPE_TIMER: return DISPATCH_SOURCE_TYPE_TIMER;
     default: return NULL;
     }
 }
 
 /*
- * Linux libdispatch opens an fd of its own when it registers a SIGNAL source (a signalfd) or a READ/WRITE
- * source on a regular file (an always-readable eventfd), and if it cannot, the source silently never fires.
- * Such a source holds one fd from create to activation, given back just before libdispatch needs one: a
- * create at the fd limit then fails with EMFILE instead.
+ * Linux libdispatch opens an fd of its own when it registers a READ/WRITE source on a regular file (an
+ * always-readable eventfd), and if it cannot, the source silently never fires. Such a source holds one fd from
+ * create to activation, given back just before libdispatch needs one: a create at the fd limit then fails with
+ * EMFILE instead. (A SIGNAL source is ours on Linux: its eventfd is opened at create.)
  */
 static int needs_reserve(int32_t type, uint64_t handle) {
 #ifdef __linux__
     struct stat st;
-    return type == JD_TYPE_SIGNAL ||
-           ((type == JD_TYPE_READ || type == JD_TYPE_WRITE) && fstat((int)handle, &st) == 0 && S_ISREG(st.st_mode));
+    return (type == JD_TYPE_READ || type == JD_TYPE_WRITE) && fstat((int)handle, &st) == 0 && S_ISREG(st.st_mode);
 #else
     (void)type;
     (void)handle;
@@ -163,7 +176,8 @@ static int needs_reserve(int32_t type, uint64_t handle) {
 #endif
 }
 
-int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t queue, int64_t id) {
+int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_queue_t queue,
+                         int64_t id) {
     jd_source_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         return -ENOMEM;
@@ -198,19 +212,29 @@ int64_t jd_source_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_
         atomic_store(&ctx->reserve_fd, reserve);
     } else {
 #ifdef __linux__
-        source = dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_OR, 0, 0, queue);
+        int is_signal = type == JD_TYPE_SIGNAL;
+        if (is_signal && (handle < 1 || handle >= NSIG)) {
+            free(ctx);
+            return -EINVAL;
+        }
+        /* Signals are counted (DATA_ADD), the kernel watchers report mask bits (DATA_OR). */
+        source = dispatch_source_create(is_signal ? DISPATCH_SOURCE_TYPE_DATA_ADD : DISPATCH_SOURCE_TYPE_DATA_OR,
+                                        0, 0, queue);
         if (!source) {
             free(ctx);
             return -ENOMEM;
         }
-        int rc = jd_kernel_watch_create(type, handle, mask, source, &ctx->hidden);
+        int rc = is_signal ? jd_signal_watch_add((int32_t)handle, source)
+                           : jd_kernel_watch_create(type, handle, mask, flags, source, &ctx->hidden);
         if (rc < 0) {
             dispatch_activate(source); /* an inactive object must not be released */
             dispatch_release(source);
             free(ctx);
             return rc;
         }
+        ctx->signo = is_signal ? (int32_t)handle : 0;
 #else
+        (void)flags;
         free(ctx);
         return -ENOTSUP;
 #endif

@@ -3,10 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -137,13 +142,19 @@ static void watch_cancelled(void *context) {
     free(w);
 }
 
-static int proc_open(uint64_t pid, watch *w) {
+/* Leaves w->kfd at -1 for a process known to have exited: there is nothing to watch. */
+static int proc_open(uint64_t pid, int32_t flags, watch *w) {
     if (pid == 0 || pid > 0x7fffffff) {
         return -EINVAL;
     }
+    if (flags & JD_PROC_EXITED) {
+        return 0;
+    }
     int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); /* pidfds are always close-on-exec */
     if (fd < 0) {
-        return -errno;
+        /* The caller knows this pid named a process: it has exited and was reaped already (the JDK reaps its
+         * children itself), which is an exit to report, not a bad pid. */
+        return errno == ESRCH && (flags & JD_PROC_EXISTED) ? 0 : -errno;
     }
     w->kfd = fd;
     return 0;
@@ -235,7 +246,7 @@ static int memorypressure_open(uint64_t mask, watch *w) {
     return 0;
 }
 
-int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatch_source_t user,
+int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_source_t user,
                            dispatch_source_t *hidden) {
     uint64_t supported = type == JD_TYPE_PROC ? JD_PROC_SUPPORTED
                          : type == JD_TYPE_VNODE ? JD_VNODE_SUPPORTED
@@ -256,7 +267,7 @@ int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatc
     dispatch_function_t on_event;
     int rc;
     switch (type) {
-    case JD_TYPE_PROC: rc = proc_open(handle, w); on_event = proc_event; break;
+    case JD_TYPE_PROC: rc = proc_open(handle, flags, w); on_event = proc_event; break;
     case JD_TYPE_VNODE: rc = vnode_open(handle, w); on_event = vnode_event; break;
     default: rc = memorypressure_open(mask, w); on_event = memorypressure_event; break;
     }
@@ -272,6 +283,15 @@ int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatc
         free(w);
         return rc;
     }
+    if (w->kfd < 0) {
+        /* PROC of a process that has already exited: the exit is reported at once, as kqueue does (the
+         * inactive source keeps the merge until it is activated). */
+        w->user = user;
+        merge(w, PROC_EXIT);
+        free(w);
+        *hidden = NULL;
+        return 0;
+    }
     dispatch_retain(user);
     w->user = user;
     w->self = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)w->kfd, 0, watch_queue());
@@ -281,5 +301,153 @@ int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, dispatc
     dispatch_activate(w->self); /* kernel events merge into the (still inactive) user source and wait there */
     *hidden = w->self;
     return 0;
+}
+
+/*
+ * SIGNAL. libdispatch's own Linux source loses counts: it reads one siginfo per wake-up and stores 1. It cannot
+ * restore the disposition it replaced either. A signalfd of our own would not do better in a JVM: it sees only
+ * signals that every thread blocks, and the JVM's threads (unlike libdispatch's workers) do not; making them
+ * block it from inside a handler could not be undone when the last source goes, so the signal would stay
+ * blocked and pending instead of getting its old disposition back.
+ *
+ * So the kernel delivers each signal to a thread that does not block it (a JVM thread), where a handler of ours
+ * adds 1 to an eventfd: one count per delivery, and no thread's mask is changed (the kernel restores it when the
+ * handler returns). One hidden READ source per signal reads that count and merges it into every user source
+ * (DATA_ADD) of the signal. The first source saves the signal's disposition and the last one restores it.
+ */
+typedef struct signal_reader {
+    int signo;
+    int fd;                   /* the eventfd, closed by the reader's cancel handler */
+    dispatch_source_t self;   /* the hidden READ source on fd */
+} signal_reader;
+
+typedef struct signal_watch {
+    signal_reader *reader;    /* NULL: no source watches this signal */
+    struct sigaction previous;/* the disposition before the first source, restored after the last */
+    dispatch_source_t *users; /* the user sources (not retained: each removes itself in its cancel trampoline) */
+    size_t count, capacity;
+} signal_watch;
+
+static pthread_mutex_t signals_lock = PTHREAD_MUTEX_INITIALIZER; /* guards signals[]; never taken by the handler */
+static signal_watch signals[NSIG];
+/* What the handler may touch (async-signal-safe: lock-free atomics and write(2)). */
+static _Atomic int caught_fd[NSIG];          /* the eventfd to add to; -1 once the last source went */
+static _Atomic unsigned caught_running[NSIG]; /* handlers between their two atomics: the fd is not closed under them */
+
+static void signal_caught(int signo) {
+    int saved = errno;
+    atomic_fetch_add(&caught_running[signo], 1);
+    int fd = atomic_load(&caught_fd[signo]);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        (void)!write(fd, &one, sizeof one);
+    }
+    atomic_fetch_sub(&caught_running[signo], 1);
+    errno = saved;
+}
+
+static void signal_readable(void *context) {
+    signal_reader *r = context;
+    uint64_t n;
+    if (read(r->fd, &n, sizeof n) != (ssize_t)sizeof n) {
+        return; /* EAGAIN: nothing counted since the last read */
+    }
+    pthread_mutex_lock(&signals_lock);
+    signal_watch *w = &signals[r->signo];
+    if (w->reader == r) { /* else a reader whose sources are all gone: nobody to count for */
+        for (size_t i = 0; i < w->count; i++) {
+            dispatch_source_merge_data(w->users[i], (uintptr_t)n);
+        }
+    }
+    pthread_mutex_unlock(&signals_lock);
+}
+
+static void signal_reader_cancelled(void *context) {
+    signal_reader *r = context;
+    close(r->fd);
+    dispatch_release(r->self);
+    free(r);
+}
+
+/* First source of signo (lock held): the eventfd, its reader, then the handler. */
+static int signal_start(int signo, signal_watch *w) {
+    signal_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        return -ENOMEM;
+    }
+    r->signo = signo;
+    r->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->fd < 0) {
+        int e = errno;
+        free(r);
+        return -e;
+    }
+    atomic_store(&caught_fd[signo], r->fd); /* before the handler can run */
+    struct sigaction sa = {.sa_handler = signal_caught, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(signo, &sa, &w->previous) != 0) {
+        int e = errno;
+        atomic_store(&caught_fd[signo], -1);
+        close(r->fd);
+        free(r);
+        return -e;
+    }
+    r->self = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)r->fd, 0, watch_queue());
+    dispatch_set_context(r->self, r);
+    dispatch_source_set_event_handler_f(r->self, signal_readable);
+    dispatch_source_set_cancel_handler_f(r->self, signal_reader_cancelled);
+    dispatch_activate(r->self);
+    w->reader = r;
+    return 0;
+}
+
+/* Last source of signo gone (lock held): the previous disposition, then no handler left writing to the fd. */
+static void signal_stop(int signo, signal_watch *w) {
+    sigaction(signo, &w->previous, NULL);
+    atomic_store(&caught_fd[signo], -1);
+    /* A handler that started before the restore may still hold the fd: wait for it (a few instructions). */
+    while (atomic_load(&caught_running[signo]) != 0) {
+        sched_yield();
+    }
+    dispatch_source_cancel(w->reader->self); /* its cancel handler closes the eventfd */
+    w->reader = NULL;
+}
+
+int jd_signal_watch_add(int32_t signo, dispatch_source_t user) {
+    pthread_mutex_lock(&signals_lock);
+    signal_watch *w = &signals[signo];
+    int rc = 0;
+    if (w->count == w->capacity) {
+        size_t capacity = w->capacity ? 2 * w->capacity : 4;
+        dispatch_source_t *users = realloc(w->users, capacity * sizeof *users);
+        if (!users) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        w->users = users;
+        w->capacity = capacity;
+    }
+    if (w->count == 0 && (rc = signal_start(signo, w)) < 0) {
+        goto out;
+    }
+    w->users[w->count++] = user;
+out:
+    pthread_mutex_unlock(&signals_lock);
+    return rc;
+}
+
+void jd_signal_watch_remove(int32_t signo, dispatch_source_t user) {
+    pthread_mutex_lock(&signals_lock);
+    signal_watch *w = &signals[signo];
+    for (size_t i = 0; i < w->count; i++) {
+        if (w->users[i] == user) {
+            w->users[i] = w->users[--w->count];
+            if (w->count == 0) {
+                signal_stop(signo, w);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&signals_lock);
 }
 #endif

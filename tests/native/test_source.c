@@ -46,8 +46,26 @@ static int wait_until(_Atomic uint64_t *v, uint64_t at_least) {
     return atomic_load(v) >= at_least;
 }
 
+/* How many eventfds are open; every one must be close-on-exec. */
+static int eventfds(void) {
+    int n = 0;
+    char link[64], target[64];
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len > 0) {
+            target[len] = 0;
+            if (strcmp(target, "anon_inode:[eventfd]") == 0) {
+                CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC, "eventfd %d is not close-on-exec", fd);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
 static dispatch_source_t make(int32_t type, uint64_t handle, uint64_t mask, dispatch_queue_t q) {
-    int64_t s = jd_source_create(type, handle, mask, q, 1);
+    int64_t s = jd_source_create(type, handle, mask, 0, q, 1);
     CHECK(s > 0, "jd_source_create(%d, %llu, %#llx) = %lld", type, (unsigned long long)handle,
           (unsigned long long)mask, (long long)s);
     current = (dispatch_source_t)(intptr_t)s;
@@ -105,8 +123,46 @@ int main(void) {
           (unsigned long long)last_data);
     waitpid(child, NULL, 0);
     finish(s);
-    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, q, 1) == -ESRCH, "reaped pid: ESRCH");
-    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)getpid(), 0x40000000u, q, 1) == -ENOTSUP, "PROC_FORK refused");
+    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, 0, q, 1) == -ESRCH, "reaped pid: ESRCH");
+    CHECK(jd_source_create(JD_TYPE_PROC, (uint64_t)getpid(), 0x40000000u, 0, q, 1) == -ENOTSUP, "PROC_FORK refused");
+    /* A pid the caller knows existed (JD_PROC_EXISTED), or a process known to have exited: PROC_EXIT on activation. */
+    for (int32_t flags = JD_PROC_EXISTED; flags <= JD_PROC_EXITED; flags++) {
+        int64_t exited = jd_source_create(JD_TYPE_PROC, (uint64_t)child, 0x80000000u, flags, q, 1);
+        CHECK(exited > 0, "reaped pid with flags %d: %lld", flags, (long long)exited);
+        current = s = (dispatch_source_t)(intptr_t)exited;
+        atomic_store(&last_data, 0);
+        atomic_store(&calls, 0);
+        jd_source_set_event(s, 1);
+        dispatch_activate(s);
+        CHECK(wait_until(&calls, 1) && atomic_load(&last_data) == 0x80000000u, "PROC_EXIT at once, flags %d", flags);
+        finish(s);
+    }
+
+    /* SIGNAL: every delivery counted, also while suspended; the last source restores the disposition. */
+    struct sigaction before;
+    sigaction(SIGUSR1, NULL, &before);
+    s = make(JD_TYPE_SIGNAL, SIGUSR1, 0, q);
+    struct sigaction during;
+    sigaction(SIGUSR1, NULL, &during);
+    CHECK(during.sa_handler != before.sa_handler, "the first source installs its handler");
+    int counters = eventfds(); /* the signal's count (libdispatch has one eventfd of its own) */
+    dispatch_activate(s);
+    dispatch_suspend(s);
+    for (int i = 0; i < 3; i++) {
+        kill(getpid(), SIGUSR1); /* delivered to this thread before kill returns: none coalesces */
+    }
+    usleep(20000);
+    CHECK(atomic_load(&calls) == 0, "no event while suspended");
+    dispatch_resume(s);
+    CHECK(wait_until(&calls, 1) && atomic_load(&last_data) == 3, "3 signals, data %llu", (unsigned long long)last_data);
+    finish(s);
+    struct sigaction after;
+    sigaction(SIGUSR1, NULL, &after);
+    CHECK(after.sa_handler == before.sa_handler, "the last source restores the disposition");
+    for (int i = 0; i < 10000 && eventfds() != counters - 1; i++) {
+        usleep(1000);
+    }
+    CHECK(eventfds() == counters - 1, "the signal's eventfd is closed after the last source");
 
     /* VNODE: write + delete of a temp file. */
     char path[] = "/tmp/test_source_XXXXXX";
@@ -122,18 +178,18 @@ int main(void) {
     }
     CHECK(atomic_load(&last_data) == (0x1 | 0x2 | 0x4), "WRITE|EXTEND|DELETE, data %#llx", (unsigned long long)last_data);
     finish(s);
-    CHECK(jd_source_create(JD_TYPE_VNODE, (uint64_t)fd, 0x1, q, 1) == -ESTALE, "deleted file: ESTALE");
+    CHECK(jd_source_create(JD_TYPE_VNODE, (uint64_t)fd, 0x1, 0, q, 1) == -ESTALE, "deleted file: ESTALE");
     close(fd);
 
     /* Bad input. */
-    CHECK(jd_source_create(JD_TYPE_READ, 1u << 20, 0, q, 1) == -EBADF, "bad fd: EBADF");
-    CHECK(jd_source_create(JD_TYPE_SIGNAL, 0, 0, q, 1) == -EINVAL, "signal 0: EINVAL");
-    CHECK(jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x8, q, 1) == -ENOTSUP, "unknown MEMORYPRESSURE bit");
-    CHECK(jd_source_create(JD_TYPE_MACH_RECV, 0, 0, q, 1) == -ENOTSUP, "MACH_RECV: ENOTSUP");
+    CHECK(jd_source_create(JD_TYPE_READ, 1u << 20, 0, 0, q, 1) == -EBADF, "bad fd: EBADF");
+    CHECK(jd_source_create(JD_TYPE_SIGNAL, 0, 0, 0, q, 1) == -EINVAL, "signal 0: EINVAL");
+    CHECK(jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x8, 0, q, 1) == -ENOTSUP, "unknown MEMORYPRESSURE bit");
+    CHECK(jd_source_create(JD_TYPE_MACH_RECV, 0, 0, 0, q, 1) == -ENOTSUP, "MACH_RECV: ENOTSUP");
     CHECK(jd_signal_refusal(SIGSEGV) != NULL && jd_signal_refusal(SIGUSR1) == NULL, "signal refusals");
 
     /* MEMORYPRESSURE: creatable where PSI triggers can be written, else the error names why. */
-    int64_t mp = jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x7, q, 1);
+    int64_t mp = jd_source_create(JD_TYPE_MEMORYPRESSURE, 0, 0x7, 0, q, 1);
     if (access("/proc/pressure/memory", W_OK) == 0) {
         CHECK(mp > 0, "MEMORYPRESSURE with PSI: %s", strerror((int)-mp));
         current = (dispatch_source_t)(intptr_t)mp;

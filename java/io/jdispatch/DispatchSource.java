@@ -22,10 +22,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * goes to {@link Dispatch#reportException} and the source keeps working. After {@link #cancel()} the cancel
  * handler runs exactly once, and it is the last callback: no handler of this source runs after it.
  *
- * <p>Linux: DATA_ADD / DATA_OR / DATA_REPLACE, READ, WRITE, SIGNAL and TIMER are libdispatch's own sources.
+ * <p>Linux: DATA_ADD / DATA_OR / DATA_REPLACE, READ, WRITE and TIMER are libdispatch's own sources.
  * PROC (pidfd), VNODE (inotify) and MEMORYPRESSURE (PSI triggers) are DATA_OR sources fed by a hidden
  * libdispatch READ source on the kernel object, so suspension, coalescing and {@link #getData()} behave as
- * for any source. MACH_SEND / MACH_RECV exist only on macOS. See the README for what Linux cannot observe.
+ * for any source. SIGNAL is a DATA_ADD source fed the same way from an eventfd that a signal handler adds 1 to
+ * per delivered signal (libdispatch's own Linux SIGNAL source loses counts). MACH_SEND / MACH_RECV exist only
+ * on macOS. See the README for what Linux cannot observe.
  *
  * <p>The misuses that make libdispatch crash the process are refused here with an exception: resuming a
  * source that is not suspended, suspending one not yet activated or already cancelled, changing handlers
@@ -93,12 +95,17 @@ public final class DispatchSource extends DispatchObject {
      */
     public static DispatchSource create(Type type, long handle, long mask, DispatchQueue queue) {
         Objects.requireNonNull(type, "dispatch_source_create: type is null");
-        validate(type, handle, mask);
-        DispatchQueue target = queue != null ? queue : DispatchQueue.global();
-        return Reclaim.retrying(() -> createOnce(type, handle, mask, target));
+        return create(type, handle, mask, 0, queue);
     }
 
-    private static DispatchSource createOnce(Type type, long handle, long mask, DispatchQueue target) {
+    /** {@link #create(Type, long, long, DispatchQueue)} with jd_source_create's flags (SourceNative.PROC_*). */
+    private static DispatchSource create(Type type, long handle, long mask, int flags, DispatchQueue queue) {
+        validate(type, handle, mask);
+        DispatchQueue target = queue != null ? queue : DispatchQueue.global();
+        return Reclaim.retrying(() -> createOnce(type, handle, mask, flags, target));
+    }
+
+    private static DispatchSource createOnce(Type type, long handle, long mask, int flags, DispatchQueue target) {
         long q;
         try {
             q = target.acquire();
@@ -111,7 +118,7 @@ public final class DispatchSource extends DispatchObject {
         callbacks.id = id;
         long address;
         try {
-            address = SourceNative.jd_source_create(type.code(), handle, mask, q, id);
+            address = SourceNative.jd_source_create(type.code(), handle, mask, flags, q, id);
         } finally {
             target.releaseUse();
         }
@@ -144,6 +151,15 @@ public final class DispatchSource extends DispatchObject {
         return create(Type.WRITE, fd, 0, queue);
     }
 
+    /**
+     * A SIGNAL source: its data is the number of times {@code signo} was delivered since the last handler call
+     * (also while suspended). The first source of a signal replaces its disposition with a counting handler,
+     * from creation on; once the last one is cancelled (when its cancel handler runs) the disposition is what
+     * it was before, e.g. SIGUSR1 terminates the JVM again. What the kernel itself merges: a standard signal
+     * sent while the same one is still pending (not yet delivered to a thread) is lost; real-time signals
+     * queue, each counted, up to RLIMIT_SIGPENDING queued signals per user (beyond it sigqueue fails with
+     * EAGAIN and kill coalesces like a standard signal).
+     */
     public static DispatchSource signal(int signo, DispatchQueue queue) {
         return create(Type.SIGNAL, signo, 0, queue);
     }
@@ -160,8 +176,38 @@ public final class DispatchSource extends DispatchObject {
         return create(Type.DATA_REPLACE, 0, 0, queue);
     }
 
+    /**
+     * A PROC source on a process id. A pid with no process is refused ({@code IllegalArgumentException}, "No
+     * such process"): a child the JDK started and already reaped is such a pid, so for those use
+     * {@link #proc(Process, long, DispatchQueue)}, which reports PROC_EXIT instead.
+     */
     public static DispatchSource proc(long pid, long mask, DispatchQueue queue) {
         return create(Type.PROC, pid, mask, queue);
+    }
+
+    /**
+     * A PROC source on {@code process}. If it has already exited (the JDK reaps the children it started, so
+     * their pid may already be gone or reused), PROC_EXIT is reported at once after activation, as macOS does
+     * for a pid that exited.
+     */
+    public static DispatchSource proc(ProcessHandle process, long mask, DispatchQueue queue) {
+        Objects.requireNonNull(process, "dispatch_source_create(PROC): process is null");
+        if (process.isAlive()) {
+            DispatchSource s = create(Type.PROC, process.pid(), mask, SourceNative.PROC_EXISTED, queue);
+            // The pidfd names the process found under this pid when it was opened: this one, if this one was
+            // still alive afterwards (a process cannot come back). Else the pid may have been reused in between.
+            if (process.isAlive()) {
+                return s;
+            }
+            s.close();
+        }
+        return create(Type.PROC, process.pid(), mask, SourceNative.PROC_EXITED, queue);
+    }
+
+    /** {@link #proc(ProcessHandle, long, DispatchQueue)} for a process started from Java. */
+    public static DispatchSource proc(Process process, long mask, DispatchQueue queue) {
+        Objects.requireNonNull(process, "dispatch_source_create(PROC): process is null");
+        return proc(process.toHandle(), mask, queue);
     }
 
     public static DispatchSource vnode(int fd, long mask, DispatchQueue queue) {
@@ -397,23 +443,29 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_set_timer: clears the pending fire count; the next fire is at {@code start} (an uptime
      * {@link DispatchTime} such as NOW or fromNow: uptime clock; walltime: wall clock; FOREVER: never), then
-     * every {@code intervalNanos}. Interval 0 or {@code DispatchTime.FOREVER.rawValue()} means one shot (libdispatch itself would take
-     * 0 as a 1 ns period, a busy timer). Linux libdispatch ignores {@code leewayNanos} (timerfd fires at the
-     * deadline); it is passed on for macOS.
+     * every {@code intervalNanos}.
+     *
+     * <p>{@code intervalNanos} is C's {@code uint64_t}, read as unsigned (as {@link Long#toUnsignedString}
+     * prints it), so every interval C accepts can be given: a negative long is an interval of 2^63 ns or more,
+     * which libdispatch clamps to 2^63 - 1 ns (292 years), so such a timer fires once at {@code start}, like
+     * {@code DispatchTime.FOREVER.rawValue()} (~0), which is one of them. Interval 0 is a one-shot timer too
+     * (libdispatch itself would take 0 as a 1 ns period, a busy timer).
+     *
+     * <p>{@code leewayNanos} must not be negative: read as unsigned it would be 2^63 ns or more, which for a
+     * one-shot timer lets the system postpone the fire without bound (macOS honours leeway). Linux
+     * libdispatch ignores leeway (timerfd fires at the deadline); it is passed on for macOS.
+     *
+     * @throws IllegalArgumentException if {@code leewayNanos} is negative
      */
     public void setTimer(DispatchTime start, long intervalNanos, long leewayNanos) {
         Objects.requireNonNull(start, "dispatch_source_set_timer: start is null");
         if (type != Type.TIMER) {
             throw new IllegalStateException("dispatch_source_set_timer: " + this + " is not a TIMER source");
         }
-        // libdispatch reads both as unsigned: a negative value would silently become a period of centuries.
-        if (intervalNanos < 0 && intervalNanos != DispatchTime.FOREVER.rawValue()) {
-            throw new IllegalArgumentException("dispatch_source_set_timer: interval " + intervalNanos
-                    + " ns is negative (use 0 or DispatchTime.FOREVER.rawValue() for a one-shot timer)");
-        }
         if (leewayNanos < 0) {
             throw new IllegalArgumentException("dispatch_source_set_timer: leeway " + leewayNanos
-                    + " ns is negative");
+                    + " ns is negative (as an unsigned leeway of " + Long.toUnsignedString(leewayNanos)
+                    + " ns it would let a one-shot timer be postponed without bound)");
         }
         long s = acquireLive("dispatch_source_set_timer");
         try {

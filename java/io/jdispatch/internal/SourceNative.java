@@ -3,6 +3,7 @@ package io.jdispatch.internal;
 import org.bytedeco.javacpp.FunctionPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.MemberGetter;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 import org.bytedeco.javacpp.annotation.Raw;
@@ -65,8 +66,20 @@ public final class SourceNative {
 
     static native void jd_source_install(@Cast("jd_source_fn") SourceFn fn);
 
+    /** {@code flags}: {@link #PROC_EXISTED} or {@link #PROC_EXITED} for PROC, else 0. */
     public static native @Cast("int64_t") long jd_source_create(int type, @Cast("uint64_t") long handle,
-            @Cast("uint64_t") long mask, @Cast("dispatch_queue_t") long queue, @Cast("int64_t") long id);
+            @Cast("uint64_t") long mask, int flags, @Cast("dispatch_queue_t") long queue, @Cast("int64_t") long id);
+
+    @MemberGetter
+    static native int JD_PROC_EXISTED();
+
+    @MemberGetter
+    static native int JD_PROC_EXITED();
+
+    /** PROC flags of {@link #jd_source_create}, read from jd_source.h: the pid named a process (ESRCH = exited). */
+    public static final int PROC_EXISTED = JD_PROC_EXISTED();
+    /** The process has exited: nothing is opened, PROC_EXIT is reported at once. */
+    public static final int PROC_EXITED = JD_PROC_EXITED();
 
     public static native void jd_source_set_event(@Cast("dispatch_source_t") long source, int on);
 
@@ -81,6 +94,9 @@ public final class SourceNative {
     public static native int jd_fd_check(int fd);
 
     public static native int jd_signal_send(@Cast("int64_t") long pid, int signo);
+
+    /** SIGRTMIN, which glibc decides at run time. */
+    public static native int jd_signal_rtmin();
 
     public static native int jd_channel_fd(@Raw(withEnv = true) Object channel);
 

@@ -399,6 +399,23 @@ class DispatchSourceTest {
     }
 
     @Test
+    void intervalsAreUnsignedAsInCAndFrom2To63NsATimerFiresOnce() throws Exception {
+        // libdispatch's own tests/dispatch_timer_bit63.c: interval 2^63 + 1 ns, started now, fires once. Every
+        // interval of 2^63 ns or more (a negative long) is clamped by libdispatch to 2^63 - 1 ns (292 years).
+        for (long interval : new long[]{Long.MIN_VALUE + 1, Long.MIN_VALUE, -5, Long.MAX_VALUE}) {
+            try (DispatchSource t = DispatchSource.timer(false, queue)) {
+                BlockingQueue<Long> seen = collect(t);
+                t.setTimer(DispatchTime.NOW, interval, 0);
+                t.resume();
+                assertEquals(1, take(seen), "interval " + Long.toUnsignedString(interval) + " ns");
+                Thread.sleep(30); // a short repeating period would have fired again by now
+                drain();
+                assertTrue(seen.isEmpty(), "interval " + Long.toUnsignedString(interval) + " ns fired again: " + seen);
+            }
+        }
+    }
+
+    @Test
     void wallClockTimerFiresAndForeverStartNeverFires() throws Exception {
         try (DispatchSource wall = DispatchSource.timer(false, queue);
              DispatchSource never = DispatchSource.timer(false, queue)) {
