@@ -48,6 +48,10 @@ final class Rows {
                     alts("java.nio Selector", "latency.read.selector." + p),
                     p.equals("p50") ? List.of(new Target("java.nio Selector", 1.0)) : List.<Target>of()));
         }
+        for (String p : List.of("p50", "p99")) {
+            rows.add(new Row("VNODE " + p + ": rename -> handler, a fresh source per rename", "latency.vnode.dispatch." + p,
+                    "c.vnode.rename." + p, alts(), List.<Target>of()));
+        }
         for (String p : List.of("p50", "p99", "max")) {
             rows.add(new Row("timer lateness " + p + ": 1 ms repeating, leeway 0", "latency.timer.dispatch." + p, null,
                     alts("ScheduledThreadPoolExecutor", "latency.timer.stpe." + p),

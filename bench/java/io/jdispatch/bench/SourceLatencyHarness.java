@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       scheduleAtFixedRate(1 ms); lateness = handler time - scheduled time of the fire.</li>
  *   <li>readiness: 1 byte written to a loopback TCP socket -> READ-source handler has read it, vs a
  *       java.nio Selector thread on the same socket pair.</li>
+ *   <li>VNODE: a file renamed -> the VNODE_RENAME handler ran, a fresh source per rename, vs the same inotify +
+ *       READ source program in C ({@code bench_vnode}).</li>
  * </ol>
  * Run: {@code java -cp target/classes:target/test-classes:$(cat /tmp/cp.txt) io.jdispatch.bench.SourceLatencyHarness [seconds]}
  */
@@ -69,6 +71,13 @@ public final class SourceLatencyHarness {
             record(m, "latency.read.selector", sel);
             record(m, "latency.read.dispatch", src);
         }
+        int renames = seconds * 200;
+        System.out.println("VNODE, rename -> handler, a fresh source per rename (the previous one closing) (us), "
+                + renames + " renames:");
+        vnodeLatency(200);
+        Histogram vnode = vnodeLatency(renames);
+        print("  DispatchSource VNODE       ", vnode);
+        record(m, "latency.vnode.dispatch", vnode);
         System.out.println("(shared 2-core machine: compare the ratios within this run, not absolute times)");
     }
 
@@ -112,6 +121,42 @@ public final class SourceLatencyHarness {
             t.resume();
             done.await();
         }
+        return h;
+    }
+
+    /**
+     * A file renamed -> the VNODE_RENAME handler ran, each rename watched by a new source registered just before
+     * it while the previous source is being cancelled and closed (closing an inotify instance takes an RCU grace
+     * period: on the watchers' queue that once delayed every other watcher's events by milliseconds).
+     */
+    static Histogram vnodeLatency(int renames) throws Exception {
+        Histogram h = new Histogram(3);
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("bench-vnode");
+        try (DispatchQueue q = DispatchQueue.createSerial("bench.vnode")) {
+            for (int i = 0; i < renames; i++) {
+                java.nio.file.Path a = dir.resolve("a" + i), b = dir.resolve("b" + i);
+                java.nio.file.Files.createFile(a);
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(a)) {
+                    CountDownLatch registered = new CountDownLatch(1);
+                    java.util.concurrent.BlockingQueue<Long> seen = new java.util.concurrent.LinkedBlockingQueue<>();
+                    DispatchSource s = DispatchSource.vnode(DispatchSource.fileDescriptor(ch), DispatchSource.VNODE_RENAME, q);
+                    s.setRegistrationHandler(registered::countDown);
+                    s.setEventHandler(() -> seen.offer(System.nanoTime()));
+                    s.activate();
+                    registered.await();
+                    long t0 = System.nanoTime();
+                    java.nio.file.Files.move(a, b);
+                    Long t1 = seen.poll(5, TimeUnit.SECONDS);
+                    if (t1 == null) {
+                        throw new IllegalStateException("VNODE_RENAME not reported within 5 s");
+                    }
+                    h.recordValue((t1 - t0) / 1000);
+                    s.close(); // cancels; the cancel handler closes the inotify instance
+                }
+                java.nio.file.Files.delete(b);
+            }
+        }
+        java.nio.file.Files.delete(dir);
         return h;
     }
 
