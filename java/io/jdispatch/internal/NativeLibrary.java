@@ -24,6 +24,7 @@ public final class NativeLibrary {
             taskFn = new JDispatchNative.TaskFn();
             applyFn = new JDispatchNative.ApplyFn();
             JDispatchNative.jd_callbacks_install(taskFn, applyFn);
+            Upcalls.preload();
             return null;
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME

@@ -11,6 +11,11 @@ import java.util.function.LongConsumer;
 public final class Upcalls {
     private Upcalls() {}
 
+    /** Loads, while memory is there, what reporting an exception needs (called where the trampolines are installed). */
+    static void preload() {
+        Dispatch.getUncaughtExceptionHandler();
+    }
+
     static void task(long id) {
         Object task = Handles.remove(id);
         if (task instanceof Runnable) {
