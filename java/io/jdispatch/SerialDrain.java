@@ -1,7 +1,5 @@
 package io.jdispatch;
 
-import io.jdispatch.internal.Handles;
-import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.Upcalls;
 
 import java.lang.invoke.MethodHandles;
@@ -20,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (re-queueing every 1024 tasks cost a thread hand-off each time on a loaded machine), and as soon as the
  * queue is suspended, by queueing itself again on the queue.
  */
-final class SerialDrain implements Drain {
+final class SerialDrain extends Drain {
     /** A drain gives the worker back after this long (checked every {@link #CHECK_EVERY} tasks). */
     private static final long TIME_SLICE_NS = 1_000_000;
     private static final int CHECK_EVERY = 1024;
@@ -94,7 +92,7 @@ final class SerialDrain implements Drain {
             }
             if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
                 // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
-                JDispatchNative.jd_queue_async(queue.address(), Handles.register(this));
+                schedule(queue.address());
                 return;
             }
             head = next;

@@ -9,7 +9,19 @@ import java.util.function.LongConsumer;
  * bodies) runs: its exceptions go to {@link Dispatch#reportException} and never reach native code.
  */
 public final class Upcalls {
+    /**
+     * The task id of the drains' retry timer ({@code io.jdispatch.Drain}): not a {@link Handles} id (those are
+     * positive), so queueing it needs no memory, and it is never removed.
+     */
+    public static final long RETRY = -1;
+    private static volatile Runnable retry;
+
     private Upcalls() {}
+
+    /** Installs what the {@link #RETRY} task runs. */
+    public static void setRetry(Runnable task) {
+        retry = task;
+    }
 
     /** Loads, while memory is there, what reporting an exception needs (called where the trampolines are installed). */
     static void preload() {
@@ -17,7 +29,7 @@ public final class Upcalls {
     }
 
     static void task(long id) {
-        Object task = Handles.remove(id);
+        Object task = id == RETRY ? retry : Handles.remove(id);
         if (task instanceof Runnable) {
             runReporting((Runnable) task);
         }
