@@ -23,6 +23,14 @@ typedef void (*jd_apply_fn)(int64_t id, int64_t index);
 
 void jd_callbacks_install(jd_task_fn task, jd_apply_fn apply);
 
+/*
+ * Every trampoline above (and the source ones, jd_source.c) first makes sure the calling thread is attached
+ * to the JVM, so that no callback is ever dropped for want of a JNIEnv: the JNI side (jd_jvm.h) installs
+ * `attach`, which waits until the thread could attach. Without it (C programs) there is nothing to attach to.
+ */
+void jd_attach_install(void (*attach)(void));
+void jd_attach_current_thread(void);
+
 /* The function libdispatch calls for a task whose context is a Java id. */
 void jd_task_trampoline(void *context);
 void jd_apply_trampoline(void *context, size_t index);

@@ -1,4 +1,5 @@
 #include "jd_source.h"
+#include "jdispatch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,16 +28,19 @@ void jd_source_install(jd_source_fn fn) {
 }
 
 static void event_trampoline(void *context) {
+    jd_attach_current_thread();
     source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_EVENT);
 }
 
 static void registration_trampoline(void *context) {
+    jd_attach_current_thread();
     source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_REGISTRATION);
 }
 
 /* Runs once, as the source's last callback: Java's cancel handler, then the fd and the kernel watcher. */
 static void cancel_trampoline(void *context) {
     jd_source_ctx *ctx = context;
+    jd_attach_current_thread();
     source_fn(ctx->id, JD_SOURCE_CANCEL);
     int fd = atomic_exchange(&ctx->close_fd, -1);
     if (fd >= 0) {

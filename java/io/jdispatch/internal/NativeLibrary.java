@@ -21,6 +21,7 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
+            JDispatchNative.jd_jvm_install();
             taskFn = new JDispatchNative.TaskFn();
             applyFn = new JDispatchNative.ApplyFn();
             JDispatchNative.jd_callbacks_install(taskFn, applyFn);
