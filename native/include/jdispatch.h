@@ -23,6 +23,24 @@ typedef void (*jd_apply_fn)(int64_t id, int64_t index);
 
 void jd_callbacks_install(jd_task_fn task, jd_apply_fn apply);
 
+/*
+ * Data-queue handlers and completions that Java installs: jd_dq_java_handler is the jd_dq_handler_fn
+ * (jd_dataqueue.h) Java passes, with a Java id as its ctx; it calls the one Java trampoline installed here,
+ * whose arguments are integers only (a pointer argument would make the JNI glue allocate a Java object
+ * before the Java code can catch anything).
+ */
+typedef void (*jd_handler_fn)(int64_t id, int32_t event);
+void jd_handler_install(jd_handler_fn handler);
+void jd_dq_java_handler(void *ctx, int32_t event);
+
+/*
+ * Every trampoline above (and the source ones, jd_source.c) first makes sure the calling thread is attached
+ * to the JVM, so that no callback is ever dropped for want of a JNIEnv: the JNI side (jd_jvm.h) installs
+ * `attach`, which waits until the thread could attach. Without it (C programs) there is nothing to attach to.
+ */
+void jd_attach_install(void (*attach)(void));
+void jd_attach_current_thread(void);
+
 /* The function libdispatch calls for a task whose context is a Java id. */
 void jd_task_trampoline(void *context);
 void jd_apply_trampoline(void *context, size_t index);

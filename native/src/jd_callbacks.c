@@ -18,18 +18,41 @@
 
 static jd_task_fn task_fn;
 static jd_apply_fn apply_fn;
+static jd_handler_fn handler_fn;
+static void (*attach_fn)(void);
 
 void jd_callbacks_install(jd_task_fn task, jd_apply_fn apply) {
     task_fn = task;
     apply_fn = apply;
 }
 
+void jd_handler_install(jd_handler_fn handler) {
+    handler_fn = handler;
+}
+
+void jd_attach_install(void (*attach)(void)) {
+    attach_fn = attach;
+}
+
+void jd_attach_current_thread(void) {
+    if (attach_fn) {
+        attach_fn();
+    }
+}
+
 void jd_task_trampoline(void *context) {
+    jd_attach_current_thread();
     task_fn((int64_t)(intptr_t)context);
 }
 
 void jd_apply_trampoline(void *context, size_t index) {
+    jd_attach_current_thread();
     apply_fn((int64_t)(intptr_t)context, (int64_t)index);
+}
+
+void jd_dq_java_handler(void *ctx, int32_t event) {
+    jd_attach_current_thread();
+    handler_fn((int64_t)(intptr_t)ctx, event);
 }
 
 void jd_queue_async(dispatch_queue_t queue, int64_t id) {

@@ -1,4 +1,5 @@
 #include "jd_source.h"
+#include "jdispatch.h"
 
 #include "jd_resources.h"
 
@@ -34,10 +35,12 @@ void jd_source_install(jd_source_fn fn) {
 }
 
 static void event_trampoline(void *context) {
+    jd_attach_current_thread();
     source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_EVENT);
 }
 
 static void registration_trampoline(void *context) {
+    jd_attach_current_thread();
     source_fn(((jd_source_ctx *)context)->id, JD_SOURCE_REGISTRATION);
 }
 
@@ -45,6 +48,7 @@ static void registration_trampoline(void *context) {
  * is given back first, so that the cancel handler already sees the disposition the signal had before. */
 static void cancel_trampoline(void *context) {
     jd_source_ctx *ctx = context;
+    jd_attach_current_thread();
 #ifdef __linux__
     if (ctx->signo) {
         jd_signal_watch_remove(ctx->signo, ctx->self);

@@ -5,6 +5,8 @@ import io.jdispatch.internal.NativeLibrary;
 
 import org.bytedeco.javacpp.Loader;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * Entry point: is the native library available, which libdispatch it runs on, and where exceptions thrown
  * by tasks and handlers go.
@@ -15,6 +17,10 @@ import org.bytedeco.javacpp.Loader;
  */
 public final class Dispatch {
     private static volatile Thread.UncaughtExceptionHandler exceptionHandler;
+    /** What {@link #reportException} prints when even printing fails: allocated now, while memory is there. */
+    private static final byte[] UNREPORTABLE = ("jdispatch: could not report an exception thrown by a task or "
+            + "handler (the uncaught-exception handler and printing it both failed, e.g. out of memory)\n")
+            .getBytes(StandardCharsets.US_ASCII);
 
     private Dispatch() {}
 
@@ -57,16 +63,29 @@ public final class Dispatch {
         return exceptionHandler;
     }
 
-    /** Delivers an exception from a task or handler; never throws. */
+    /**
+     * Delivers an exception from a task or handler; never throws, whatever the handler or printing throws
+     * (e.g. an OutOfMemoryError), so that the queue that ran the task keeps running.
+     */
     public static void reportException(Throwable t) {
-        Thread current = Thread.currentThread();
         try {
+            Thread current = Thread.currentThread();
             Thread.UncaughtExceptionHandler h = exceptionHandler;
             (h != null ? h : current.getUncaughtExceptionHandler()).uncaughtException(current, t);
         } catch (Throwable inHandler) {
-            // The handler itself failed: the only safe thing left is to print both.
-            t.printStackTrace();
-            inHandler.printStackTrace();
+            try {
+                // The handler itself failed: print both.
+                t.printStackTrace();
+                inHandler.printStackTrace();
+            } catch (Throwable inPrinting) {
+                // Printing needs memory too: say so with bytes allocated in advance, and give up.
+                try {
+                    System.err.write(UNREPORTABLE, 0, UNREPORTABLE.length);
+                    System.err.flush();
+                } catch (Throwable ignored) {
+                    // Nothing is left to report with.
+                }
+            }
         }
     }
 }

@@ -103,7 +103,7 @@ public final class DispatchGroup extends DispatchObject {
                             QueueNative.dispatch_group_leave(g);
                         }
                     });
-                } catch (RuntimeException refused) { // closed queue: undo the enter
+                } catch (Throwable refused) { // closed queue, or no memory for the task: undo the enter
                     QueueNative.dispatch_group_leave(g);
                     throw refused;
                 }

@@ -121,7 +121,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
             if (drain == null) {
                 JDispatchNative.jd_queue_async(q, Handles.register(task));
             } else if (drain.offer(task)) {
-                JDispatchNative.jd_queue_async(q, Handles.register(drain));
+                drain.schedule(q);
             }
         } finally {
             releaseUse();

@@ -1,7 +1,5 @@
 package io.jdispatch;
 
-import io.jdispatch.internal.Handles;
-import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.Upcalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -18,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the task. A drain that is about to run a task while others wait makes sure a drain is queued for them, so
  * a task that blocks never holds up the ones behind it (libdispatch's thread pool takes it from there).
  */
-final class GlobalDrain implements Drain {
+final class GlobalDrain extends Drain {
     /** Like {@link SerialDrain}: give the worker back after a 1 ms slice, checked every 1024 tasks. */
     private static final long TIME_SLICE_NS = 1_000_000;
     private static final int CHECK_EVERY = 1024;
@@ -53,12 +51,12 @@ final class GlobalDrain implements Drain {
                 return;
             }
             if (!tasks.isEmpty() && claim()) {
-                JDispatchNative.jd_queue_async(queue, Handles.register(this));
+                schedule(queue);
             }
             Upcalls.runReporting(task);
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
-            JDispatchNative.jd_queue_async(queue, Handles.register(this));
+            schedule(queue);
         }
     }
 }

@@ -3,7 +3,6 @@ package io.jdispatch;
 import io.jdispatch.internal.DataQueueLayout;
 import io.jdispatch.internal.DataQueueMemory;
 import io.jdispatch.internal.DataQueueNative;
-import io.jdispatch.internal.DataQueueNative.HandlerFn;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.NativeLibrary;
@@ -84,7 +83,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             closed = true;
             long[] ids = {handleAvailable, handleServiced};
             // The handlers' ids go once no handler can run any more: when the cancellation completed.
-            DataQueueNative.jd_dq_cancel(queue, HandlerFn.INSTANCE, Handles.register((Runnable) () -> {
+            DataQueueNative.jd_dq_cancel(queue, DataQueueNative.JAVA_HANDLER, Handles.register((Runnable) () -> {
                 for (long id : ids) {
                     Handles.remove(id);
                 }
@@ -420,8 +419,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         synchronized (state) {
             long q = open("set handler");
             long id = Handles.register(handler);
-            int ret = available ? DataQueueNative.jd_dq_set_data_available_handler(q, HandlerFn.INSTANCE, id)
-                    : DataQueueNative.jd_dq_set_data_serviced_handler(q, HandlerFn.INSTANCE, id);
+            int ret = available
+                    ? DataQueueNative.jd_dq_set_data_available_handler(q, DataQueueNative.JAVA_HANDLER, id)
+                    : DataQueueNative.jd_dq_set_data_serviced_handler(q, DataQueueNative.JAVA_HANDLER, id);
             if (ret != IOReturn.kIOReturnSuccess) {
                 Handles.remove(id);
                 throw new IllegalStateException(this + ": " + (available ? "SetDataAvailableHandler" : "SetDataServicedHandler")
@@ -499,7 +499,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
             int ret = DataQueueNative.jd_dq_set_enable_with_completion(open("SetEnableWithCompletion"), enable,
-                    completion == null ? null : HandlerFn.INSTANCE, id);
+                    completion == null ? 0 : DataQueueNative.JAVA_HANDLER, id);
             if (ret != IOReturn.kIOReturnSuccess) {
                 Handles.remove(id);
                 throw new IllegalStateException(this + ": SetEnableWithCompletion(" + enable + ") failed: "
@@ -512,7 +512,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     public void cancel(Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
-            DataQueueNative.jd_dq_cancel(open("Cancel"), completion == null ? null : HandlerFn.INSTANCE, id);
+            DataQueueNative.jd_dq_cancel(open("Cancel"), completion == null ? 0 : DataQueueNative.JAVA_HANDLER, id);
         }
     }
 

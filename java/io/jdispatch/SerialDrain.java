@@ -28,7 +28,7 @@ import java.util.concurrent.locks.LockSupport;
  * on the calling thread once it owns the queue and every queue it targets (so the hierarchy, suspension and
  * dispatch_get_specific hold as for any work item), and gives the FIFO back.
  */
-final class SerialDrain implements Drain {
+final class SerialDrain extends Drain {
     /** A drain gives the worker back after this long (checked every {@link #CHECK_EVERY} tasks). */
     private static final long TIME_SLICE_NS = 1_000_000;
     private static final int CHECK_EVERY = 1024;
@@ -123,7 +123,7 @@ final class SerialDrain implements Drain {
             head = turn; // the FIFO was empty and is ours: no hand-off needed
         } else {
             // A task offered just before ours is not taken yet (its producer lost the claim to us): drain it first.
-            JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
+            schedule(queue.address);
             turn.await();
         }
         try {
@@ -143,7 +143,7 @@ final class SerialDrain implements Drain {
         scheduled.set(0);
         // As at the end of run(): take over a node linked before the set, by a producer that saw 1.
         if (head.next != null && scheduled.compareAndSet(0, 1)) {
-            JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
+            schedule(queue.address);
         }
     }
 
@@ -172,7 +172,7 @@ final class SerialDrain implements Drain {
             }
             if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
                 // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
-                JDispatchNative.jd_queue_async(queue.address, Handles.register(this));
+                schedule(queue.address);
                 return;
             }
             head = next;

@@ -2,8 +2,8 @@ package io.jdispatch.internal;
 
 import org.bytedeco.javacpp.FunctionPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.MemberGetter;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 
@@ -20,23 +20,26 @@ public final class DataQueueNative {
 
     private DataQueueNative() {}
 
-    /** The one trampoline for every data queue handler and completion; ctx is a {@link Handles} id. */
+    /**
+     * The one trampoline for every data queue handler and completion, called by the C handler
+     * {@link #JAVA_HANDLER} with its ctx, a {@link Handles} id. Integers only: a Pointer argument made the JNI
+     * glue allocate a Java object before this code could catch anything, and its OutOfMemoryError became a
+     * C++ throw through libdispatch (process abort).
+     */
     public static final class HandlerFn extends FunctionPointer {
         static {
             Loader.load();
         }
 
-        public static final HandlerFn INSTANCE = new HandlerFn();
-
-        private HandlerFn() {
+        HandlerFn() {
             allocate();
         }
 
         private native void allocate();
 
-        public void call(Pointer ctx, int event) {
+        // Nothing may escape: JavaCPP turns a Java exception into a C++ throw through libdispatch's C frames.
+        public void call(@Cast("int64_t") long id, int event) {
             try {
-                long id = ctx.address();
                 // A completion runs once: drop its id. Handlers stay registered until their source is closed.
                 Object what = event == EVENT_COMPLETION ? Handles.remove(id) : Handles.get(id);
                 if (what instanceof Runnable r) {
@@ -47,6 +50,21 @@ public final class DataQueueNative {
             }
         }
     }
+
+    // JavaCPP holds a FunctionPointer only weakly: this strong reference keeps the installed trampoline alive.
+    private static final HandlerFn HANDLER_FN = new HandlerFn();
+
+    static {
+        jd_handler_install(HANDLER_FN);
+    }
+
+    private static native void jd_handler_install(@Cast("jd_handler_fn") HandlerFn fn);
+
+    @MemberGetter
+    private static native @Cast("intptr_t") long jd_dq_java_handler();
+
+    /** The jd_dq_handler_fn to pass for Java handlers and completions (its ctx: a Handles id); 0 for none. */
+    public static final long JAVA_HANDLER = jd_dq_java_handler();
 
     public static final int EVENT_COMPLETION = 3;
 
@@ -71,10 +89,10 @@ public final class DataQueueNative {
     public static native int jd_dq_queue_byte_count(@Cast("jd_dataqueue*") long q);
 
     public static native int jd_dq_set_data_available_handler(@Cast("jd_dataqueue*") long q,
-            @Cast("jd_dq_handler_fn") HandlerFn fn, @Cast("void*") long ctx);
+            @Cast("jd_dq_handler_fn") long fn, @Cast("void*") long ctx);
 
     public static native int jd_dq_set_data_serviced_handler(@Cast("jd_dataqueue*") long q,
-            @Cast("jd_dq_handler_fn") HandlerFn fn, @Cast("void*") long ctx);
+            @Cast("jd_dq_handler_fn") long fn, @Cast("void*") long ctx);
 
     public static native int jd_dq_send_data_available(@Cast("jd_dataqueue*") long q);
 
@@ -85,8 +103,8 @@ public final class DataQueueNative {
     public static native void jd_dq_data_serviced(@Cast("jd_dataqueue*") long q);
 
     public static native int jd_dq_set_enable_with_completion(@Cast("jd_dataqueue*") long q, @Cast("bool") boolean enable,
-            @Cast("jd_dq_handler_fn") HandlerFn completion, @Cast("void*") long ctx);
+            @Cast("jd_dq_handler_fn") long completion, @Cast("void*") long ctx);
 
-    public static native int jd_dq_cancel(@Cast("jd_dataqueue*") long q, @Cast("jd_dq_handler_fn") HandlerFn completion,
+    public static native int jd_dq_cancel(@Cast("jd_dataqueue*") long q, @Cast("jd_dq_handler_fn") long completion,
             @Cast("void*") long ctx);
 }

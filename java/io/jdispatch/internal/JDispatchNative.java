@@ -5,6 +5,7 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
+import org.bytedeco.javacpp.annotation.Raw;
 
 /**
  * The JavaCPP mapping of libdispatch and of the project's C shim ({@code native/include/jdispatch.h}).
@@ -17,10 +18,10 @@ import org.bytedeco.javacpp.annotation.Properties;
  * classes in {@code io.jdispatch} do.
  */
 @Properties(value = {
-        @Platform(include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h"},
+        @Platform(include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h", "jd_jvm.h"},
                   preload = {"BlocksRuntime", "dispatch"},
                   library = "jnijdispatch"),
-        @Platform(value = "macosx", include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h"}, preload = {},
+        @Platform(value = "macosx", include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h", "jd_jvm.h"}, preload = {},
                   library = "jnijdispatch")})
 public final class JDispatchNative {
     static {
@@ -75,6 +76,10 @@ public final class JDispatchNative {
     }
 
     public static native void jd_callbacks_install(@Cast("jd_task_fn") TaskFn task, @Cast("jd_apply_fn") ApplyFn apply);
+
+    /** Installs the thread attachment every trampoline does first (jd_jvm.h); before any callback can run. */
+    @Raw(withEnv = true)
+    public static native void jd_jvm_install();
 
     // ---- queues ------------------------------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ public final class NativeLibrary {
     private static Throwable load() {
         try {
             Loader.load(JDispatchNative.class);
-            // Loaded now, while fds are free: with a class path of directories each class loads from a file of
-            // its own, and a trampoline's catch block that could not load Upcalls would throw into C (abort).
+            JDispatchNative.jd_jvm_install();
+            // Loaded now, while fds and memory are free: with a class path of directories each class loads from a
+            // file of its own, and a trampoline's catch block that could not load Upcalls would throw into C (abort).
             Upcalls.preload();
             taskFn = new JDispatchNative.TaskFn();
             applyFn = new JDispatchNative.ApplyFn();

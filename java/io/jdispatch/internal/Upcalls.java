@@ -15,9 +15,24 @@ import java.util.function.LongConsumer;
  * on the caller) sees and keeps that caller's own status.
  */
 public final class Upcalls {
+    /**
+     * The task id of the drains' retry timer ({@code io.jdispatch.Drain}): not a {@link Handles} id (those are
+     * positive), so queueing it needs no memory, and it is never removed.
+     */
+    public static final long RETRY = -1;
+    private static volatile Runnable retry;
+
     private Upcalls() {}
 
-    /** Initializes this class and {@link Dispatch}, which every trampoline's catch block needs (see NativeLibrary). */
+    /** Installs what the {@link #RETRY} task runs. */
+    public static void setRetry(Runnable task) {
+        retry = task;
+    }
+
+    /**
+     * Initializes this class and {@link Dispatch}, which every trampoline's catch block needs, while fds and
+     * memory are there (called where the trampolines are installed).
+     */
     static void preload() {
         Dispatch.getUncaughtExceptionHandler();
     }
@@ -29,7 +44,7 @@ public final class Upcalls {
     public record Apply(LongConsumer body, Thread caller) {}
 
     static void task(long id) {
-        Object task = Handles.remove(id);
+        Object task = id == RETRY ? retry : Handles.remove(id);
         if (task instanceof OnCaller onCaller) {
             onCaller.run();
         } else if (task instanceof Runnable r) {

@@ -1,0 +1,353 @@
+package io.jdispatch;
+
+import io.jdispatch.testutil.ChildJvm;
+
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Whatever a callback throws (a RuntimeException, an OutOfMemoryError thrown or real, a real
+ * StackOverflowError, or a throwable that cannot even be reported: the uncaught-exception handler fails and
+ * printing it fails, as printing does when the heap is full), for every kind of callback: the JVM lives, the
+ * throwable reaches {@link Dispatch#setUncaughtExceptionHandler} ({@code sync}: its caller), and the queue or
+ * source keeps running. Each kind of failure runs in its own child JVM with a 64 MB heap, so that a crash
+ * fails the test.
+ */
+class CallbackFailureTest {
+    enum Failure { RUNTIME, OOM_THROWN, OOM_REAL, SOE_REAL, UNREPORTABLE }
+
+    @ParameterizedTest
+    @EnumSource(Failure.class)
+    void everyCallbackKindSurvivesWhatItThrows(Failure failure, @TempDir Path home) throws Exception {
+        ChildJvm.Result r = ChildJvm.run(home, List.of("-cp", System.getProperty("java.class.path"), "-Xmx64m"),
+                Child.class.getName(), failure.name());
+        assertEquals(0, r.exitCode(), r.output());
+        for (String kind : Child.KINDS) {
+            assertTrue(r.output().contains("ok " + kind + "\n"), kind + " did not pass: " + r.output());
+        }
+        if (failure == Failure.UNREPORTABLE) {
+            assertTrue(r.output().contains("jdispatch: could not report"), "the fallback line: " + r.output());
+        }
+    }
+
+    /** Printing it fails (printStackTrace starts with toString). */
+    static final class Unprintable extends RuntimeException {
+        @Override
+        public String toString() {
+            throw new OutOfMemoryError("printing the throwable");
+        }
+    }
+
+    /** The child JVM: runs every callback kind with one kind of failure, prints "ok KIND" or "FAIL KIND: why". */
+    public static final class Child {
+        static final List<String> KINDS = List.of("async serial", "async global", "async concurrent",
+                "barrierAsync concurrent", "sync serial", "sync concurrent", "after serial", "after global",
+                "group async serial", "group async concurrent", "group notify", "apply serial", "apply concurrent",
+                "apply auto", "source event", "source registration", "source cancel", "data available",
+                "data serviced", "data completion");
+        private static final long WAIT_NS = TimeUnit.SECONDS.toNanos(30);
+        // Set by the handler without allocating: a real OutOfMemoryError may still be filling the heap.
+        private static final AtomicReference<Throwable> REPORTED = new AtomicReference<>();
+        private static Failure failure;
+
+        private Child() {}
+
+        public static void main(String[] args) throws Exception {
+            failure = Failure.valueOf(args[0]);
+            Dispatch.setUncaughtExceptionHandler((thread, e) -> {
+                REPORTED.compareAndSet(null, e);
+                if (failure == Failure.UNREPORTABLE) {
+                    throw new IllegalStateException("the uncaught-exception handler fails too");
+                }
+            });
+            int failed = 0;
+            for (String kind : KINDS) {
+                System.out.println("start " + kind);
+                REPORTED.set(null);
+                try {
+                    run(kind);
+                    System.out.println("ok " + kind);
+                } catch (Throwable e) { // an AssertionError, or the failure itself reaching the caller
+                    failed++;
+                    System.out.println("FAIL " + kind + ": " + (e instanceof AssertionError ? e.getMessage()
+                            : "the caller got a " + e.getClass().getName()));
+                }
+            }
+            System.exit(failed == 0 ? 0 : 1);
+        }
+
+        /** What every failing callback does. */
+        static void fail() {
+            switch (failure) {
+                case RUNTIME -> throw new IllegalStateException("thrown by a callback");
+                case OOM_THROWN -> throw new OutOfMemoryError("thrown by a callback");
+                case OOM_REAL -> {
+                    List<long[]> hog = new ArrayList<>();
+                    while (true) {
+                        hog.add(new long[1 << 16]);
+                    }
+                }
+                case SOE_REAL -> recurse(0);
+                case UNREPORTABLE -> throw new Unprintable();
+                default -> throw new AssertionError(failure);
+            }
+        }
+
+        private static long recurse(long depth) {
+            return recurse(depth + 1) + 1;
+        }
+
+        private static boolean isExpected(Throwable t) {
+            return switch (failure) {
+                case RUNTIME -> t instanceof IllegalStateException;
+                case OOM_THROWN, OOM_REAL -> t instanceof OutOfMemoryError;
+                case SOE_REAL -> t instanceof StackOverflowError;
+                case UNREPORTABLE -> t instanceof Unprintable;
+            };
+        }
+
+        /** Waits for the failure to reach Dispatch's handler (polling: nothing here may allocate meanwhile). */
+        private static void expectReported(String kind) {
+            long end = System.nanoTime() + WAIT_NS;
+            Throwable t;
+            while ((t = REPORTED.get()) == null && System.nanoTime() < end) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            if (t == null) {
+                throw new AssertionError(kind + ": nothing reached Dispatch's uncaught-exception handler in 30 s");
+            }
+            if (!isExpected(t)) {
+                throw new AssertionError(kind + ": the handler got a " + t.getClass().getName() + ", not the "
+                        + failure + " failure");
+            }
+        }
+
+        private static void expectThrown(String kind, Runnable call) {
+            try {
+                call.run();
+            } catch (Throwable t) {
+                if (!isExpected(t)) {
+                    throw new AssertionError(kind + ": the caller got a " + t.getClass().getName() + ", not the "
+                            + failure + " failure");
+                }
+                return;
+            }
+            throw new AssertionError(kind + ": the caller got no exception");
+        }
+
+        private static void await(String kind, AtomicInteger counter, int value, String what) {
+            long end = System.nanoTime() + WAIT_NS;
+            while (counter.get() < value && System.nanoTime() < end) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            if (counter.get() < value) {
+                throw new AssertionError(kind + ": " + what + " (" + counter.get() + " of " + value + " in 30 s)");
+            }
+        }
+
+        /** A later task on the queue still runs. */
+        private static void keepsRunning(String kind, DispatchQueue q) {
+            AtomicInteger ran = new AtomicInteger();
+            q.async(ran::incrementAndGet);
+            await(kind, ran, 1, "a task submitted after the failure never ran");
+        }
+
+        /** Fails on its first run, counts the later ones. */
+        private static Runnable failingOnce(AtomicInteger later) {
+            AtomicBoolean first = new AtomicBoolean(true);
+            return () -> {
+                if (first.getAndSet(false)) {
+                    fail();
+                }
+                later.incrementAndGet();
+            };
+        }
+
+        private static void run(String kind) throws Exception {
+            try (DispatchQueue serial = DispatchQueue.createSerial(kind);
+                 DispatchQueue concurrent = DispatchQueue.createConcurrent(kind)) {
+                DispatchQueue global = DispatchQueue.global();
+                switch (kind) {
+                    case "async serial" -> asyncOn(kind, serial);
+                    case "async global" -> asyncOn(kind, global);
+                    case "async concurrent" -> asyncOn(kind, concurrent);
+                    case "barrierAsync concurrent" -> {
+                        concurrent.barrierAsync(Child::fail);
+                        expectReported(kind);
+                        keepsRunning(kind, concurrent);
+                    }
+                    case "sync serial" -> syncOn(kind, serial);
+                    case "sync concurrent" -> syncOn(kind, concurrent);
+                    case "after serial" -> afterOn(kind, serial);
+                    case "after global" -> afterOn(kind, global);
+                    case "group async serial" -> groupAsyncOn(kind, serial);
+                    case "group async concurrent" -> groupAsyncOn(kind, concurrent);
+                    case "group notify" -> {
+                        try (DispatchGroup g = DispatchGroup.create()) {
+                            g.notify(serial, Child::fail);
+                            expectReported(kind);
+                            keepsRunning(kind, serial);
+                        }
+                    }
+                    case "apply serial" -> applyOn(kind, serial);
+                    case "apply concurrent" -> applyOn(kind, concurrent);
+                    case "apply auto" -> applyOn(kind, null);
+                    case "source event" -> sourceEvent(kind, serial);
+                    case "source registration" -> sourceRegistration(kind, serial);
+                    case "source cancel" -> sourceCancel(kind, serial);
+                    case "data available" -> dataHandler(kind, serial, true);
+                    case "data serviced" -> dataHandler(kind, serial, false);
+                    case "data completion" -> dataCompletion(kind, serial);
+                    default -> throw new AssertionError("unknown kind " + kind);
+                }
+            }
+        }
+
+        private static void asyncOn(String kind, DispatchQueue q) {
+            q.async(Child::fail);
+            expectReported(kind);
+            keepsRunning(kind, q);
+        }
+
+        private static void syncOn(String kind, DispatchQueue q) {
+            expectThrown(kind, () -> q.sync(Child::fail));
+            AtomicInteger ran = new AtomicInteger();
+            q.sync(ran::incrementAndGet);
+            await(kind, ran, 1, "a sync after the failure did not run");
+            keepsRunning(kind, q);
+        }
+
+        private static void afterOn(String kind, DispatchQueue q) {
+            q.after(1, TimeUnit.MILLISECONDS, Child::fail);
+            expectReported(kind);
+            keepsRunning(kind, q);
+        }
+
+        private static void groupAsyncOn(String kind, DispatchQueue q) {
+            try (DispatchGroup g = DispatchGroup.create()) {
+                g.async(q, Child::fail);
+                expectReported(kind);
+                if (!g.wait(30, TimeUnit.SECONDS)) {
+                    throw new AssertionError(kind + ": the group never emptied after its task failed");
+                }
+                keepsRunning(kind, q);
+            }
+        }
+
+        private static void applyOn(String kind, DispatchQueue q) {
+            AtomicInteger others = new AtomicInteger();
+            java.util.function.LongConsumer body = i -> {
+                if (i == 3) {
+                    fail();
+                }
+                others.incrementAndGet();
+            };
+            if (q == null) {
+                DispatchQueue.applyAuto(8, body);
+            } else {
+                q.apply(8, body);
+            }
+            expectReported(kind);
+            await(kind, others, 7, "the other iterations did not all run");
+            keepsRunning(kind, q == null ? DispatchQueue.global() : q);
+        }
+
+        private static void sourceEvent(String kind, DispatchQueue q) {
+            AtomicInteger later = new AtomicInteger();
+            try (DispatchSource s = DispatchSource.dataAdd(q)) {
+                s.setEventHandler(failingOnce(later));
+                s.resume();
+                s.mergeData(1);
+                expectReported(kind);
+                s.mergeData(1);
+                await(kind, later, 1, "the event handler did not run again after its failure");
+                s.cancel();
+            }
+            keepsRunning(kind, q);
+        }
+
+        private static void sourceRegistration(String kind, DispatchQueue q) {
+            AtomicInteger events = new AtomicInteger();
+            try (DispatchSource s = DispatchSource.dataAdd(q)) {
+                s.setRegistrationHandler(Child::fail);
+                s.setEventHandler(events::incrementAndGet);
+                s.resume();
+                expectReported(kind);
+                s.mergeData(1);
+                await(kind, events, 1, "no event was delivered after the registration handler failed");
+                s.cancel();
+            }
+            keepsRunning(kind, q);
+        }
+
+        private static void sourceCancel(String kind, DispatchQueue q) {
+            try (DispatchSource s = DispatchSource.dataAdd(q)) {
+                s.setCancelHandler(Child::fail);
+                s.resume();
+                s.cancel();
+                expectReported(kind);
+            }
+            keepsRunning(kind, q);
+            try (DispatchSource again = DispatchSource.dataAdd(q)) { // sources on the queue still work
+                AtomicInteger events = new AtomicInteger();
+                again.setEventHandler(events::incrementAndGet);
+                again.resume();
+                again.mergeData(1);
+                await(kind, events, 1, "a new source on the queue delivered nothing");
+                again.cancel();
+            }
+        }
+
+        private static void dataHandler(String kind, DispatchQueue q, boolean available) {
+            AtomicInteger later = new AtomicInteger();
+            try (IODataQueueDispatchSource dq = IODataQueueDispatchSource.create(4096, q)) {
+                Runnable handler = failingOnce(later);
+                if (available) {
+                    dq.setDataAvailableHandler(handler);
+                    dq.sendDataAvailable();
+                } else {
+                    dq.setDataServicedHandler(handler);
+                    dq.sendDataServiced();
+                }
+                expectReported(kind);
+                // A doorbell rung while the handler still runs may coalesce with it: ring until it runs again.
+                long end = System.nanoTime() + WAIT_NS;
+                while (later.get() == 0 && System.nanoTime() < end) {
+                    if (available) {
+                        dq.sendDataAvailable();
+                    } else {
+                        dq.sendDataServiced();
+                    }
+                    LockSupport.parkNanos(10_000_000);
+                }
+                await(kind, later, 1, "the handler did not run again after its failure");
+            }
+            keepsRunning(kind, q);
+        }
+
+        private static void dataCompletion(String kind, DispatchQueue q) {
+            AtomicInteger done = new AtomicInteger();
+            try (IODataQueueDispatchSource dq = IODataQueueDispatchSource.create(4096, q)) {
+                dq.setEnableWithCompletion(false, Child::fail);
+                expectReported(kind);
+                dq.setEnableWithCompletion(true, done::incrementAndGet);
+                dq.cancel(done::incrementAndGet);
+                await(kind, done, 2, "the completions after the failed one did not both run");
+            }
+            keepsRunning(kind, q);
+        }
+    }
+}
