@@ -218,7 +218,11 @@ jd_ioreturn jd_dq_send_data_serviced(jd_dataqueue *q);
 /* Run this process's handler now, as the source would. */
 void jd_dq_data_available(jd_dataqueue *q);
 void jd_dq_data_serviced(jd_dataqueue *q);
-/* Stops / restarts delivering handlers; completion(ctx, JD_DQ_EVENT_COMPLETION) runs on the queue once it took effect. */
+/*
+ * Stops / restarts delivering handlers; completion(ctx, JD_DQ_EVENT_COMPLETION) runs on the queue once it took
+ * effect: for enable false, after every handler that had started returned, and no handler starts after it
+ * (also on a concurrent queue) until enabled again.
+ */
 jd_ioreturn jd_dq_set_enable_with_completion(jd_dataqueue *q, bool enable, jd_dq_handler_fn completion, void *ctx);
 /* No handler runs after the completion (which runs on the queue). Idempotent; later calls still complete. */
 jd_ioreturn jd_dq_cancel(jd_dataqueue *q, jd_dq_handler_fn completion, void *ctx);

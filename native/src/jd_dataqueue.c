@@ -30,6 +30,12 @@ struct doorbell {
     void *ctx;
 };
 
+struct completion {
+    jd_dq_handler_fn fn;
+    void *ctx;
+    struct completion *next;
+};
+
 struct jd_dataqueue {
     jd_dq_region region;
     size_t map_len;
@@ -38,9 +44,11 @@ struct jd_dataqueue {
     struct doorbell bell[2];
     dispatch_queue_t queue;
     dispatch_group_t cancelling; /* entered once per source at cancel, left by its cancel handler */
-    pthread_mutex_t lock;        /* handlers, enabled, cancelled */
+    pthread_mutex_t lock;        /* handlers, enabled, cancelled, running, disabled_completions */
     bool enabled;
     bool cancelled;
+    int running;                               /* source handlers that passed the enabled gate and still run */
+    struct completion *disabled_completions;   /* SetEnableWithCompletion(false) waiting for running == 0 */
 };
 
 static void set_status(int32_t status[2], jd_ioreturn ret, int err) {
@@ -379,12 +387,56 @@ static void call_handler(struct doorbell *b) {
     }
 }
 
+static void run_completion(void *context) {
+    struct completion c = *(struct completion *)context;
+    free(context);
+    c.fn(c.ctx, JD_DQ_EVENT_COMPLETION);
+}
+
+static struct completion *new_completion(jd_dq_handler_fn fn, void *ctx) {
+    struct completion *c = malloc(sizeof *c);
+    if (c) {
+        c->fn = fn;
+        c->ctx = ctx;
+        c->next = NULL;
+    }
+    return c;
+}
+
+/* Under q->lock, once no source handler runs: the disable completions may run now. */
+static void post_disabled_completions_locked(jd_dataqueue *q) {
+    while (q->disabled_completions) {
+        struct completion *c = q->disabled_completions;
+        q->disabled_completions = c->next;
+        dispatch_async_f(q->queue, c, run_completion);
+    }
+}
+
+/*
+ * A source's event handler. A suspended source stops delivering, but on a concurrent queue an invocation
+ * already dequeued still runs after dispatch_suspend returned: the gate on `enabled` keeps it from starting
+ * the handler, and `running` lets SetEnableWithCompletion(false) wait for the handlers that did start. The
+ * doorbell is drained only past the gate, so a ring that arrives while disabled is seen after re-enabling.
+ */
 static void on_ring(void *context) {
     struct doorbell *b = context;
+    jd_dataqueue *q = b->q;
+    pthread_mutex_lock(&q->lock);
+    if (!q->enabled || q->cancelled) {
+        pthread_mutex_unlock(&q->lock);
+        return;
+    }
+    q->running++;
+    pthread_mutex_unlock(&q->lock);
     uint64_t drain[8];
     while (read(b->fd, drain, sizeof drain) > 0) {
     }
     call_handler(b);
+    pthread_mutex_lock(&q->lock);
+    if (--q->running == 0) {
+        post_disabled_completions_locked(q);
+    }
+    pthread_mutex_unlock(&q->lock);
 }
 
 static void on_source_cancelled(void *context) {
@@ -445,26 +497,6 @@ void jd_dq_data_serviced(jd_dataqueue *q) {
     call_handler(&q->bell[SERVICED]);
 }
 
-struct completion {
-    jd_dq_handler_fn fn;
-    void *ctx;
-};
-
-static void run_completion(void *context) {
-    struct completion c = *(struct completion *)context;
-    free(context);
-    c.fn(c.ctx, JD_DQ_EVENT_COMPLETION);
-}
-
-static struct completion *new_completion(jd_dq_handler_fn fn, void *ctx) {
-    struct completion *c = malloc(sizeof *c);
-    if (c) {
-        c->fn = fn;
-        c->ctx = ctx;
-    }
-    return c;
-}
-
 jd_ioreturn jd_dq_set_enable_with_completion(jd_dataqueue *q, bool enable, jd_dq_handler_fn completion, void *ctx) {
     struct completion *c = completion ? new_completion(completion, ctx) : NULL;
     if (completion && !c) {
@@ -485,9 +517,15 @@ jd_ioreturn jd_dq_set_enable_with_completion(jd_dataqueue *q, bool enable, jd_dq
         }
         q->enabled = enable;
     }
+    if (c && !enable && q->running > 0) {
+        /* After the handlers that already started: the last one to finish posts it. */
+        struct completion **end = &q->disabled_completions;
+        while (*end) end = &(*end)->next;
+        *end = c;
+        c = NULL;
+    }
     pthread_mutex_unlock(&q->lock);
     if (c) {
-        /* Behind any handler already running on the queue. */
         dispatch_async_f(q->queue, c, run_completion);
     }
     return kIOReturnSuccess;
