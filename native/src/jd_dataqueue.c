@@ -170,6 +170,17 @@ static int open_fifo(const char *path, const char *suffix, bool create) {
     return fd;
 }
 
+/* Gives the region its size with every page allocated now: a sparse file on a full tmpfs would make the first
+   access to a page (the header, at creation) a SIGBUS instead of an error. posix_fallocate returns its error
+   instead of setting errno. */
+static int reserve(int fd, off_t size) {
+    int err;
+    while ((err = posix_fallocate(fd, 0, size)) == EINTR) {
+    }
+    errno = err;
+    return err == 0 ? 0 : -1;
+}
+
 /* On a failed create: removes the first n of the region file and its FIFOs, the ones this create made (never a
    file it found there: that may be another queue's). */
 static void remove_created(const char *path, int n) {
@@ -191,7 +202,7 @@ jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, co
     off_t size = (off_t)JD_DQ_HEADER_SIZE + queue_byte_count;
     if (!path) {
         mem = memfd_create("jdispatch-dataqueue", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (mem < 0 || ftruncate(mem, size) != 0 ||
+        if (mem < 0 || reserve(mem, size) != 0 ||
             fcntl(mem, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
             goto fail;
         }
@@ -206,7 +217,7 @@ jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, co
             goto fail;
         }
         int made = 1; /* how many of region, .avail, .serviced this call made */
-        if (ftruncate(mem, size) == 0 && (avail = open_fifo(path, ".avail", true)) >= 0) {
+        if (reserve(mem, size) == 0 && (avail = open_fifo(path, ".avail", true)) >= 0) {
             made = 2;
             serviced = open_fifo(path, ".serviced", true);
         }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,6 +107,18 @@ const char *jd_source_explain(int32_t type, int32_t errnum) {
 
 const char *jd_strerror(int32_t errnum) {
     return strerror(errnum);
+}
+
+const char *jd_errno_name(int32_t errnum) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    const char *name = strerrorname_np(errnum);
+    if (name) {
+        return name;
+    }
+#endif
+    static _Thread_local char unnamed[24];
+    snprintf(unnamed, sizeof unnamed, "errno %d", (int)errnum);
+    return unnamed;
 }
 
 int32_t jd_signal_send(int64_t pid, int32_t signo) {

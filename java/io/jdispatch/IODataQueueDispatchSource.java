@@ -6,6 +6,7 @@ import io.jdispatch.internal.DataQueueNative;
 import io.jdispatch.internal.DataQueueNative.HandlerFn;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.NativeLibrary;
+import io.jdispatch.internal.SourceNative;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -152,7 +153,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             queue.releaseUse();
         }
         if (q == 0) {
-            String cause = status[1] != 0 ? " (errno " + status[1] + errnoMeaning(status[1]) + ")" : "";
+            String cause = status[1] != 0 ? " (errno " + status[1] + errnoMeaning(status[1]) + "; "
+                    + SourceNative.jd_errno_name(status[1]) + ": " + SourceNative.jd_strerror(status[1]) + ")" : "";
             if (status[0] == IOReturn.kIOReturnBadArgument) {
                 throw new IllegalArgumentException(what + ": " + IOReturn.name(status[0]) + cause
                         + ": not a data queue region (its size must be 128 + a positive multiple of 4)");

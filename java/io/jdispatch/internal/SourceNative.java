@@ -103,4 +103,7 @@ public final class SourceNative {
 
     /** strerror(errnum): native errors are reported by their text, errno values are never hard-coded in Java. */
     public static native @Cast("const char*") String jd_strerror(int errnum);
+
+    /** The errno's name ("ENOSPC"), for messages: errno values are never hard-coded in Java. */
+    public static native @Cast("const char*") String jd_errno_name(int errnum);
 }
