@@ -153,8 +153,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             queue.releaseUse();
         }
         if (q == 0) {
-            String cause = status[1] != 0 ? " (errno " + status[1] + errnoMeaning(status[1]) + "; "
-                    + SourceNative.jd_errno_name(status[1]) + ": " + SourceNative.jd_strerror(status[1]) + ")" : "";
+            String cause = status[1] != 0 ? " (errno " + status[1] + errnoMeaning(status[1]) + ")" : "";
             if (status[0] == IOReturn.kIOReturnBadArgument) {
                 throw new IllegalArgumentException(what + ": " + IOReturn.name(status[0]) + cause
                         + ": not a data queue region (its size must be 128 + a positive multiple of 4)");
@@ -164,14 +163,14 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return new IODataQueueDispatchSource(q, createdPath, what);
     }
 
-    /** The errnos an open can meet for a reason the caller can act on. */
+    /** The errnos an open can meet for a reason the caller can act on; any other by its name and text. */
     private static String errnoMeaning(int errno) {
         return switch (errno) {
             case 1, 13 -> ": permission denied: the region and its FIFOs are owner-only (0600)";
             case 2 -> ": no such file: no queue was created at this path";
             case 16 -> ": a producer and a consumer are already attached (one of each)";
             case 17 -> ": the path exists: create never reuses a file (remove it, or attach)";
-            default -> "";
+            default -> "; " + SourceNative.jd_errno_name(errno) + ": " + SourceNative.jd_strerror(errno);
         };
     }
 
