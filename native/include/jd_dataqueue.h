@@ -55,6 +55,7 @@ typedef int32_t jd_ioreturn;
 #define kIOReturnError JD_IOKIT_COMMON_ERR(0x2bc)       /* general error; here: the shared region is corrupt */
 #define kIOReturnNoMemory JD_IOKIT_COMMON_ERR(0x2bd)
 #define kIOReturnBadArgument JD_IOKIT_COMMON_ERR(0x2c2)
+#define kIOReturnVMError JD_IOKIT_COMMON_ERR(0x2c8)     /* misc. VM failure; here: a peer truncated the region */
 #define kIOReturnNotReady JD_IOKIT_COMMON_ERR(0x2d8)
 #define kIOReturnUnderrun JD_IOKIT_COMMON_ERR(0x2e7)    /* queue empty */
 #define kIOReturnOverrun JD_IOKIT_COMMON_ERR(0x2e8)     /* no room */
@@ -188,8 +189,28 @@ void jd_dq_free(jd_dataqueue *q);
 
 const jd_dq_region *jd_dq_region_of(jd_dataqueue *q);
 uint32_t jd_dq_queue_byte_count(jd_dataqueue *q);
-/* The region's fd (the Java side maps it itself) and the doorbells. */
+/* The region's fd and the doorbells. */
 int jd_dq_memory_fd(jd_dataqueue *q);
+
+/*
+ * A peer that truncates a path region's file takes its pages away: an access would be a SIGBUS. Every mapping
+ * of a region is guarded (jd_dataqueue_guard.c): such a fault is repaired with private zero pages, and every
+ * operation that finds its mapping faulted returns kIOReturnVMError (is_data_available and can_enqueue_data:
+ * false; jd_dq_truncated says which). A SIGBUS anywhere else goes to the handler installed before ours.
+ */
+typedef struct jd_dq_mapping jd_dq_mapping;
+/* True once an access to q's region faulted: the file was truncated (by a peer) under the mapping. */
+bool jd_dq_truncated(jd_dataqueue *q);
+/* The region's size now (fstat; it shrinks when a peer truncates the file), or -errno. */
+int64_t jd_dq_region_file_size(jd_dataqueue *q);
+/* Another guarded mapping of q's region, for a second reader in this process (the Java side), independent of
+   q (it outlives jd_dq_free). NULL on failure (errno). */
+jd_dq_mapping *jd_dq_map_region(jd_dataqueue *q);
+void *jd_dq_mapping_base(jd_dq_mapping *m);
+/* The mapping's fault count: 0 until an access to it faulted. Read it after the accesses it is to judge. */
+const volatile uint32_t *jd_dq_mapping_faults(jd_dq_mapping *m);
+/* Unregisters and unmaps; m is invalid afterwards. */
+void jd_dq_unmap_region(jd_dq_mapping *m);
 
 jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block block, void *ctx);
 jd_ioreturn jd_dq_enqueue_with_coalesce(jd_dataqueue *q, uint32_t size, bool *send_data_available,

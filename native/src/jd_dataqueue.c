@@ -5,6 +5,7 @@
  * that holds the fd runs the handler on the dispatch queue given at creation. Every fd is CLOEXEC.
  */
 #include "jd_dataqueue.h"
+#include "jd_dataqueue_guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ struct completion {
 
 struct jd_dataqueue {
     jd_dq_region region;
+    jd_dq_mapping *mapping; /* region.base, guarded against SIGBUS */
     size_t map_len;
     int memory_fd; /* its own open file description, which holds the attachment lock */
     int slot;      /* 0 or 1: the byte of the region file this descriptor holds locked */
@@ -104,13 +106,13 @@ static jd_dataqueue *assemble(int memory_fd, int avail_fd, int serviced_fd, uint
         return NULL;
     }
     size_t len = JD_DQ_HEADER_SIZE + (size_t)queue_byte_count;
-    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memory_fd, 0);
-    if (base == MAP_FAILED) {
+    q->mapping = jd_dq_map_fd(memory_fd, len);
+    if (!q->mapping) {
         set_status(status, kIOReturnNoMemory, errno);
         free(q);
         return NULL;
     }
-    q->region.base = base;
+    q->region.base = jd_dq_mapping_base(q->mapping);
     q->region.queue_byte_count = (uint32_t)queue_byte_count;
     q->map_len = len;
     q->memory_fd = memory_fd;
@@ -478,8 +480,14 @@ static jd_ioreturn set_handler(jd_dataqueue *q, int which, jd_dq_handler_fn fn, 
         }
     }
     pthread_mutex_unlock(&q->lock);
-    if (fn && which == AVAIL && jd_dq_core_is_data_available(&q->region)) {
-        jd_dq_ring(b->fd); /* data is already queued: the handler fires at once, on its queue */
+    if (fn && which == AVAIL) {
+        bool queued = jd_dq_core_is_data_available(&q->region);
+        if (jd_dq_mapping_lost(q->mapping)) {
+            return kIOReturnVMError;
+        }
+        if (queued) {
+            jd_dq_ring(b->fd); /* data is already queued: the handler fires at once, on its queue */
+        }
     }
     return kIOReturnSuccess;
 }
@@ -578,7 +586,7 @@ static void release(void *context) {
     for (int i = 0; i < 2; i++) {
         if (q->bell[i].source) dispatch_release(q->bell[i].source);
     }
-    munmap(q->region.base, q->map_len);
+    jd_dq_unmap_region(q->mapping);
     close_all(q->memory_fd, q->bell[AVAIL].fd, q->bell[SERVICED].fd);
     dispatch_release(q->cancelling);
     dispatch_release(q->queue);
@@ -612,15 +620,45 @@ int jd_dq_memory_fd(jd_dataqueue *q) {
     return q->memory_fd;
 }
 
+bool jd_dq_truncated(jd_dataqueue *q) {
+    return jd_dq_mapping_lost(q->mapping);
+}
+
+int64_t jd_dq_region_file_size(jd_dataqueue *q) {
+    struct stat st;
+    return fstat(q->memory_fd, &st) == 0 ? (int64_t)st.st_size : -errno;
+}
+
+jd_dq_mapping *jd_dq_map_region(jd_dataqueue *q) {
+    /* Through a description of its own: a mapping keeps its open file description alive, and q's holds the
+       attachment lock, which must go when q is freed, not when this mapping is unmapped. */
+    char name[32];
+    snprintf(name, sizeof name, "/proc/self/fd/%d", q->memory_fd);
+    int fd = open(name, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return NULL;
+    }
+    jd_dq_mapping *m = jd_dq_map_fd(fd, q->map_len);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return m;
+}
+
+/* An operation's result, or kIOReturnVMError when one of its accesses faulted (the region was truncated). */
+static jd_ioreturn checked(jd_dataqueue *q, jd_ioreturn ret) {
+    return jd_dq_mapping_lost(q->mapping) ? kIOReturnVMError : ret;
+}
+
 jd_ioreturn jd_dq_enqueue_with_coalesce(jd_dataqueue *q, uint32_t size, bool *send_data_available,
                                         jd_dq_enqueue_block block, void *ctx) {
-    return jd_dq_core_enqueue(&q->region, size, block, ctx, send_data_available);
+    return checked(q, jd_dq_core_enqueue(&q->region, size, block, ctx, send_data_available));
 }
 
 jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block block, void *ctx) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_enqueue(&q->region, size, block, ctx, &send);
-    if (send) {
+    jd_ioreturn ret = jd_dq_enqueue_with_coalesce(q, size, &send, block, ctx);
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_available(q);
     }
     return ret;
@@ -629,21 +667,21 @@ jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block bl
 jd_ioreturn jd_dq_enqueue_batch(jd_dataqueue *q, uint32_t max, jd_dq_batch_size_fn size_of,
                                 jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_enqueue_batch(&q->region, max, size_of, block, ctx, count, &send);
-    if (send) {
+    jd_ioreturn ret = checked(q, jd_dq_core_enqueue_batch(&q->region, max, size_of, block, ctx, count, &send));
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_available(q);
     }
     return ret;
 }
 
 jd_ioreturn jd_dq_dequeue_with_coalesce(jd_dataqueue *q, bool *send_data_serviced, jd_dq_dequeue_block block, void *ctx) {
-    return jd_dq_core_dequeue(&q->region, block, ctx, send_data_serviced);
+    return checked(q, jd_dq_core_dequeue(&q->region, block, ctx, send_data_serviced));
 }
 
 jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_dequeue(&q->region, block, ctx, &send);
-    if (send) {
+    jd_ioreturn ret = jd_dq_dequeue_with_coalesce(q, &send, block, ctx);
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_serviced(q);
     }
     return ret;
@@ -651,23 +689,25 @@ jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx)
 
 jd_ioreturn jd_dq_dequeue_batch(jd_dataqueue *q, uint32_t max, jd_dq_dequeue_block block, void *ctx, uint32_t *count) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_dequeue_batch(&q->region, max, block, ctx, count, &send);
-    if (send) {
+    jd_ioreturn ret = checked(q, jd_dq_core_dequeue_batch(&q->region, max, block, ctx, count, &send));
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_serviced(q);
     }
     return ret;
 }
 
 jd_ioreturn jd_dq_peek(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx) {
-    return jd_dq_core_peek(&q->region, block, ctx);
+    return checked(q, jd_dq_core_peek(&q->region, block, ctx));
 }
 
 bool jd_dq_is_data_available(jd_dataqueue *q) {
-    return jd_dq_core_is_data_available(&q->region);
+    bool available = jd_dq_core_is_data_available(&q->region);
+    return available && !jd_dq_mapping_lost(q->mapping);
 }
 
 bool jd_dq_can_enqueue_data(jd_dataqueue *q, uint32_t size, uint32_t count) {
-    return jd_dq_core_can_enqueue(&q->region, size, count);
+    bool fits = jd_dq_core_can_enqueue(&q->region, size, count);
+    return fits && !jd_dq_mapping_lost(q->mapping);
 }
 
 uint32_t jd_dq_get_data_queue_entry_header_size(void) {

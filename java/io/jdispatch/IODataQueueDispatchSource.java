@@ -12,9 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
@@ -39,6 +37,9 @@ import java.util.function.ObjIntConsumer;
  * <p>Hostile memory: the other process can write anything into the region. A head, tail or size that cannot
  * be right makes enqueue/dequeue/peek return {@link IOReturn#kIOReturnError}; nothing outside the region is
  * ever touched. {@link #reset()} empties the queue afterwards (when both sides agree), or {@link #close()}.
+ * A peer that truncates a path region's file takes the pages away: the call that meets the hole throws
+ * {@link DataQueueTruncatedException} (and so does every later one); the process is never killed by the
+ * SIGBUS. A memfd region ({@link #create(int, DispatchQueue)}) is sealed against resizing.
  *
  * <p>Ownership: the region, fds and sources belong to this object; {@link #close()} releases them (a Cleaner
  * too, if this object becomes unreachable; handlers that capture it keep it reachable, so close it).
@@ -89,20 +90,22 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         this.description = description;
         this.cleanable = DispatchObject.CLEANER.register(this, state);
         try {
-            int fd = DataQueueNative.jd_dq_memory_fd(queue);
             int queueByteCount = DataQueueNative.jd_dq_queue_byte_count(queue);
-            // Java maps the region itself: the mapping lives as long as the buffer, so a close() racing with
-            // an enqueue/dequeue can never leave Java reading unmapped memory.
-            ByteBuffer region;
-            try (FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ,
-                    StandardOpenOption.WRITE)) {
-                region = ch.map(FileChannel.MapMode.READ_WRITE, 0, DataQueueLayout.HEADER_SIZE + (long) queueByteCount);
+            // Java's own mapping of the region, guarded against a peer truncating the file (jd_dq_map_region).
+            // It lives as long as the buffer (every view keeps this one reachable), so a close() racing with an
+            // enqueue/dequeue can never leave Java reading unmapped memory.
+            long mapping = DataQueueNative.jd_dq_map_region(queue);
+            if (mapping == 0) {
+                throw new UncheckedIOException(new IOException(description + ": cannot map the region"));
             }
-            this.memory = new DataQueueMemory(region, queueByteCount);
-        } catch (IOException | RuntimeException e) {
+            ByteBuffer region = DataQueueNative.jd_dq_mapping_base(mapping)
+                    .capacity(DataQueueLayout.HEADER_SIZE + (long) queueByteCount).asByteBuffer();
+            DispatchObject.CLEANER.register(region, () -> DataQueueNative.jd_dq_unmap_region(mapping));
+            ByteBuffer faults = DataQueueNative.jd_dq_mapping_faults(mapping).capacity(Integer.BYTES).asByteBuffer();
+            this.memory = new DataQueueMemory(region, queueByteCount, faults);
+        } catch (RuntimeException e) {
             cleanable.clean();
-            throw e instanceof IOException io ? new UncheckedIOException(description + ": cannot map the region", io)
-                    : (RuntimeException) e;
+            throw e;
         }
     }
 
@@ -183,7 +186,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * If the block throws, nothing is published and the exception propagates.
      */
     public int enqueue(int size, Consumer<ByteBuffer> block) {
-        long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueue: block is null"));
+        long r;
+        try {
+            r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueue: block is null"));
+        } finally {
+            checkRegion("enqueue");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataAvailable();
         }
@@ -192,7 +200,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /** EnqueueWithCoalesce: like enqueue, but sendDataAvailable[0] says whether to send DataAvailable. */
     public int enqueueWithCoalesce(int size, boolean[] sendDataAvailable, Consumer<ByteBuffer> block) {
-        long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
+        long r;
+        try {
+            r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
+        } finally {
+            checkRegion("enqueueWithCoalesce");
+        }
         sendDataAvailable[0] = DataQueueMemory.send(r);
         return DataQueueMemory.code(r);
     }
@@ -228,8 +241,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (count < 1) {
             throw new IllegalArgumentException("enqueueBatch: count " + count + " is not >= 1");
         }
-        long r = memory.enqueueBatch(count, Objects.requireNonNull(sizeOf, "enqueueBatch: sizeOf is null"),
-                Objects.requireNonNull(block, "enqueueBatch: block is null"), sendDataAvailable);
+        long r;
+        try {
+            r = memory.enqueueBatch(count, Objects.requireNonNull(sizeOf, "enqueueBatch: sizeOf is null"),
+                    Objects.requireNonNull(block, "enqueueBatch: block is null"), sendDataAvailable);
+        } finally {
+            checkRegion("enqueueBatch");
+        }
         if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
             throw corrupt("enqueueBatch", r);
         }
@@ -241,7 +259,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * ran out of room. kIOReturnUnderrun when empty. If the block throws, the entry stays queued.
      */
     public int dequeue(Consumer<ByteBuffer> block) {
-        long r = memory.dequeue(block);
+        long r;
+        try {
+            r = memory.dequeue(block);
+        } finally {
+            checkRegion("dequeue");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataServiced();
         }
@@ -250,7 +273,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /** DequeueWithCoalesce: like dequeue, but sendDataServiced[0] says whether to send DataServiced. */
     public int dequeueWithCoalesce(boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
-        long r = memory.dequeue(block);
+        long r;
+        try {
+            r = memory.dequeue(block);
+        } finally {
+            checkRegion("dequeueWithCoalesce");
+        }
         sendDataServiced[0] = DataQueueMemory.send(r);
         return DataQueueMemory.code(r);
     }
@@ -284,7 +312,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (maxEntries < 1) {
             throw new IllegalArgumentException("dequeueBatch: maxEntries " + maxEntries + " is not >= 1");
         }
-        long r = memory.dequeueBatch(maxEntries, Objects.requireNonNull(block, "dequeueBatch: block is null"));
+        long r;
+        try {
+            r = memory.dequeueBatch(maxEntries, Objects.requireNonNull(block, "dequeueBatch: block is null"));
+        } finally {
+            checkRegion("dequeueBatch");
+        }
         sendDataServiced[0] = DataQueueMemory.send(r);
         if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
             throw corrupt("dequeueBatch", r);
@@ -300,11 +333,18 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /** Peek: the next entry's data, without removing it. */
     public int peek(Consumer<ByteBuffer> block) {
-        return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
+        try {
+            return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
+        } finally {
+            checkRegion("peek");
+        }
     }
 
+    /** IsDataAvailable: is an entry queued. */
     public boolean isDataAvailable() {
-        return memory.isDataAvailable();
+        boolean available = memory.isDataAvailable();
+        checkRegion("isDataAvailable");
+        return available;
     }
 
     /** CanEnqueueData: would one entry of {@code size} bytes fit now. */
@@ -317,7 +357,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (count < 0) {
             throw new IllegalArgumentException("canEnqueueData: count must be >= 0, was " + count);
         }
-        return memory.canEnqueue(checkSize(size), count);
+        boolean fits = memory.canEnqueue(checkSize(size), count);
+        checkRegion("canEnqueueData");
+        return fits;
     }
 
     /** GetDataQueueEntryHeaderSize: the bytes before each entry's data (4). */
@@ -331,7 +373,34 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /** Empties the queue (e.g. after kIOReturnError); only while the other side is not using it. */
     public void reset() {
-        memory.reset();
+        try {
+            memory.reset();
+        } finally {
+            checkRegion("reset");
+        }
+    }
+
+    /**
+     * After an operation's accesses to the region (also when its block threw: garbage read from a lost page may
+     * be why): throws if one of them faulted, i.e. a peer truncated the region file. One load and a branch.
+     */
+    private void checkRegion(String call) {
+        if (memory.regionLost()) {
+            throw truncated(call);
+        }
+    }
+
+    private DataQueueTruncatedException truncated(String call) {
+        long need = DataQueueLayout.HEADER_SIZE + (long) memory.queueByteCount();
+        long size;
+        synchronized (state) {
+            size = state.closed ? Long.MIN_VALUE : DataQueueNative.jd_dq_region_file_size(state.queue);
+        }
+        String now = size >= 0 ? "the region file is now " + size + " bytes"
+                : size == Long.MIN_VALUE ? "the source is closed" : "fstat: " + SourceNative.jd_errno_name((int) -size);
+        return new DataQueueTruncatedException(call + " on " + description + ": region truncated by peer (" + now
+                + ", the queue needs " + need + "; " + IOReturn.name(IOReturn.kIOReturnVMError)
+                + "): close it; a new queue must be created");
     }
 
     private static int checkSize(int size) {
@@ -360,7 +429,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             long id = Handles.register(handler);
             int ret = available ? DataQueueNative.jd_dq_set_data_available_handler(q, HandlerFn.INSTANCE, id)
                     : DataQueueNative.jd_dq_set_data_serviced_handler(q, HandlerFn.INSTANCE, id);
-            if (ret != IOReturn.kIOReturnSuccess) {
+            if (ret != IOReturn.kIOReturnSuccess && ret != IOReturn.kIOReturnVMError) {
                 Handles.remove(id);
                 throw new IllegalStateException(this + ": " + (available ? "SetDataAvailableHandler" : "SetDataServicedHandler")
                         + " failed: " + IOReturn.name(ret) + " (cancelled?)");
@@ -371,6 +440,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             } else {
                 state.handleServiced = replace(state.handleServiced, id);
             }
+            if (ret == IOReturn.kIOReturnVMError) { // installed, but C found the region truncated
+                memory.markRegionLost();
+            }
+            checkRegion(available ? "SetDataAvailableHandler" : "SetDataServicedHandler");
         }
     }
 
