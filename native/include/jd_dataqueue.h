@@ -174,6 +174,16 @@ jd_dataqueue *jd_dq_attach_fds(int memory_fd, int data_available_fd, int data_se
 /* Route (a): send the region and doorbell fds over a connected Unix socket; the peer receives them. -errno on failure. */
 int jd_dq_send_fds(jd_dataqueue *q, int socket_fd);
 jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t status[2]);
+/*
+ * The same over a Unix socket path, for callers without a connected socket (Java): jd_dq_receive_fds_at listens
+ * at socket_path (it must not exist; created owner-only and removed again), waits up to timeout_ms for one
+ * sender and receives; jd_dq_send_fds_to connects to socket_path, retrying while nobody listens there yet
+ * (ENOENT, ECONNREFUSED) for up to timeout_ms, and sends. Each side checks that the other runs as the same
+ * user (SO_PEERCRED; EACCES otherwise). ETIMEDOUT when the time is up. Send: 0 or -errno.
+ */
+int jd_dq_send_fds_to(jd_dataqueue *q, const char *socket_path, int32_t timeout_ms);
+jd_dataqueue *jd_dq_receive_fds_at(const char *socket_path, int32_t timeout_ms, dispatch_queue_t queue,
+                                   int32_t status[2]);
 /* For the creator with a path: removes the region file and the FIFOs from the file system (mappings stay). */
 int jd_dq_unlink(const char *path);
 

@@ -16,8 +16,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { AVAIL = 0, SERVICED = 1 };
@@ -365,6 +368,115 @@ jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t s
         return NULL;
     }
     return attach_owned(fds[0], fds[1], fds[2], queue, status);
+}
+
+static int unix_address(const char *path, struct sockaddr_un *addr) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(addr->sun_path, path);
+    return 0;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The fds go only to, and come only from, a process of our own user. */
+static int same_user(int sock) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        return -1;
+    }
+    if (cred.uid != geteuid()) {
+        errno = EACCES;
+        return -1;
+    }
+    return 0;
+}
+
+/* poll for `events` until deadline (CLOCK_MONOTONIC ms): 0 when ready, -1 with ETIMEDOUT or poll's errno. */
+static int wait_for(int fd, short events, int64_t deadline) {
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+        if (n > 0) return 0;
+        if (n == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (errno != EINTR) return -1;
+    }
+}
+
+int jd_dq_send_fds_to(jd_dataqueue *q, const char *socket_path, int32_t timeout_ms) {
+    struct sockaddr_un addr;
+    if (unix_address(socket_path, &addr) != 0) {
+        return -errno;
+    }
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            return -errno;
+        }
+        if (connect(s, (struct sockaddr *)&addr, sizeof addr) == 0) {
+            int ret = same_user(s) == 0 ? jd_dq_send_fds(q, s) : -errno;
+            close(s);
+            return ret;
+        }
+        int err = errno;
+        close(s);
+        if (err != ENOENT && err != ECONNREFUSED) {
+            return -err;
+        }
+        if (now_ms() >= deadline) {
+            return -ETIMEDOUT;
+        }
+        usleep(10 * 1000); /* nobody listens there yet */
+    }
+}
+
+jd_dataqueue *jd_dq_receive_fds_at(const char *socket_path, int32_t timeout_ms, dispatch_queue_t queue,
+                                   int32_t status[2]) {
+    struct sockaddr_un addr;
+    if (!queue || unix_address(socket_path, &addr) != 0) {
+        set_status(status, kIOReturnBadArgument, queue ? errno : 0);
+        return NULL;
+    }
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    jd_dataqueue *q = NULL;
+    int conn = -1;
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        goto fail;
+    }
+    /* Owner-only before anyone can connect: connecting needs write permission, and nobody listens yet. */
+    if (chmod(socket_path, 0600) != 0 || listen(listener, 1) != 0 || wait_for(listener, POLLIN, deadline) != 0 ||
+        (conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) < 0 || same_user(conn) != 0 ||
+        wait_for(conn, POLLIN, deadline) != 0) {
+        unlink(socket_path);
+        goto fail;
+    }
+    unlink(socket_path);
+    q = jd_dq_receive_fds(conn, queue, status);
+    close(conn);
+    close(listener);
+    return q;
+fail:
+    set_status(status, kIOReturnError, errno);
+    int err = errno;
+    if (conn >= 0) close(conn);
+    if (listener >= 0) close(listener);
+    errno = err;
+    return NULL;
 }
 
 int jd_dq_unlink(const char *path) {

@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
@@ -111,7 +112,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     // ---- Create / attach -------------------------------------------------------------------------------------
 
-    /** Create: an anonymous shared region (memfd, sealed against resizing) of queueByteCount bytes. */
+    /**
+     * Create: an anonymous shared region (memfd, sealed against shrinking and growing) of queueByteCount bytes,
+     * with eventfd doorbells; another process gets it through {@link #sendFds} / {@link #receiveFds}.
+     */
     public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue) {
         return create(queueByteCount, queue, null);
     }
@@ -138,6 +142,49 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         Objects.requireNonNull(path, "IODataQueueDispatchSource.attach: path is null");
         return open("IODataQueueDispatchSource.attach(" + path + ")", queue, null,
                 (q, status) -> DataQueueNative.jd_dq_attach_path(path.toString(), q, status));
+    }
+
+    /**
+     * The receiving side of {@link #sendFds}, in another process (C: {@code jd_dq_receive_fds_at}): listens at
+     * the Unix socket {@code socketPath} (which must not exist; it is created owner-only and removed again) for
+     * up to {@code timeout}, receives the region and doorbell fds from one sender running as the same user, and
+     * attaches to that queue, its handlers running on {@code queue}. No path names the region, so nobody can
+     * truncate it unless it was sent one; a region from {@link #create(int, DispatchQueue)} is sealed anyway.
+     *
+     * @throws UncheckedIOException naming the errno: ETIMEDOUT when no sender came, EACCES for another user's
+     */
+    public static IODataQueueDispatchSource receiveFds(Path socketPath, DispatchQueue queue, Duration timeout) {
+        Objects.requireNonNull(socketPath, "IODataQueueDispatchSource.receiveFds: socketPath is null");
+        int ms = timeoutMillis(Objects.requireNonNull(timeout, "IODataQueueDispatchSource.receiveFds: timeout is null"));
+        return open("IODataQueueDispatchSource.receiveFds(" + socketPath + ")", queue, null,
+                (q, status) -> DataQueueNative.jd_dq_receive_fds_at(socketPath.toString(), ms, q, status));
+    }
+
+    private static int timeoutMillis(Duration timeout) {
+        return timeout.isNegative() ? 0 : (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+    }
+
+    /**
+     * SendFds (C: {@code jd_dq_send_fds} / {@code jd_dq_send_fds_to}): shares this queue with another process
+     * without a path it could truncate: the region (from {@link #create(int, DispatchQueue)}: a memfd sealed
+     * against shrinking and growing) and both doorbells go with SCM_RIGHTS over the Unix socket at
+     * {@code socketPath}, where the other process waits in {@link #receiveFds} (a C process: in
+     * {@code jd_dq_receive_fds_at}). Retries while nobody listens there yet, for up to {@code timeout}; the
+     * receiver must run as the same user. Holds this source's lock (doorbells and control calls wait) until it
+     * returns: send before the queue is in use.
+     *
+     * @throws UncheckedIOException naming the errno: ETIMEDOUT when nobody listened, EACCES for another user
+     */
+    public void sendFds(Path socketPath, Duration timeout) {
+        Objects.requireNonNull(socketPath, "sendFds: socketPath is null");
+        int ms = timeoutMillis(Objects.requireNonNull(timeout, "sendFds: timeout is null"));
+        synchronized (state) {
+            int r = DataQueueNative.jd_dq_send_fds_to(open("sendFds"), socketPath.toString(), ms);
+            if (r < 0) {
+                throw new UncheckedIOException(new IOException("sendFds(" + socketPath + ") of " + this + ": "
+                        + SourceNative.jd_errno_name(-r) + " (" + SourceNative.jd_strerror(-r) + ")"));
+            }
+        }
     }
 
     private interface Opener {

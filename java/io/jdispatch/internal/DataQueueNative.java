@@ -61,6 +61,11 @@ public final class DataQueueNative {
 
     public static native int jd_dq_unlink(String path);
 
+    public static native int jd_dq_send_fds_to(@Cast("jd_dataqueue*") long q, String socketPath, int timeoutMs);
+
+    public static native @Cast("intptr_t") long jd_dq_receive_fds_at(String socketPath, int timeoutMs,
+            @Cast("dispatch_queue_t") long queue, @Cast("int32_t*") int[] status);
+
     public static native void jd_dq_free(@Cast("jd_dataqueue*") long q);
 
     public static native int jd_dq_peer_attached(@Cast("jd_dataqueue*") long q);
