@@ -21,6 +21,10 @@
  *   dq_peer consume-seq <path> <last>                 fault tests: dequeue self-describing entries from
  *                                                     wherever head is until entry <last>, verify each, and
  *                                                     write each dequeued sequence number to stdout at once
+ *   dq_peer resize unix:<socket>                      receive a queue's fds and try to shrink and to grow its
+ *                                                     region (ftruncate): a sealed memfd refuses both (EPERM)
+ * Wherever a <path> is asked for, unix:<socket> receives the queue's fds there instead (jd_dq_receive_fds_at:
+ * listens at <socket> until the creator sends them, 30 s at most).
  *
  * Entry n has size splitmix64(seed ^ n) % (max_size + 1) and byte i = (uint8_t)(n * 131 + i * 7): the consumer
  * checks every entry (nothing lost, duplicated or reordered) and both sides print a checksum.
@@ -31,6 +35,7 @@
 #include "jd_dataqueue.h"
 
 #include <dispatch/dispatch.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -269,6 +274,30 @@ static int finish(struct peer *p, dispatch_queue_t queue, int status) {
 
 extern char **environ;
 
+/* By path, or with unix:<socket> by fds sent to that socket. */
+static jd_dataqueue *attach(const char *where, dispatch_queue_t queue, int32_t status[2]) {
+    if (strncmp(where, "unix:", 5) == 0) {
+        return jd_dq_receive_fds_at(where + 5, 30 * 1000, queue, status);
+    }
+    return jd_dq_attach_path(where, queue, status);
+}
+
+static const char *errno_name(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    const char *name = strerrorname_np(err);
+    if (name) return name;
+#endif
+    return err ? "an error" : "no error";
+}
+
+/* Prints "<what>: EPERM (Operation not permitted)" or "<what>: allowed"; true when refused with EPERM. */
+static bool refused(const char *what, int ret) {
+    int err = ret == 0 ? 0 : errno;
+    printf("%s: %s%s%s%s\n", what, ret == 0 ? "allowed" : errno_name(err), ret == 0 ? "" : " (",
+           ret == 0 ? "" : strerror(err), ret == 0 ? "" : ")");
+    return ret != 0 && err == EPERM;
+}
+
 int main(int argc, char **argv) {
     struct peer p = {.done = dispatch_semaphore_create(0), .room = dispatch_semaphore_create(0), .fixed_size = UINT64_MAX,
                      .die_at = UINT64_MAX};
@@ -281,7 +310,7 @@ int main(int argc, char **argv) {
         p.seed = strtoull(argv[4], NULL, 10);
         if (argv[5][0] == '=') p.fixed_size = strtoull(argv[5] + 1, NULL, 10);
         else p.max_size = strtoull(argv[5], NULL, 10);
-        p.q = jd_dq_attach_path(argv[2], queue, status);
+        p.q = attach(argv[2], queue, status);
         if (!p.q) {
             fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d (%s)\n", argv[2], (unsigned)status[0], status[1],
                     strerror(status[1]));
@@ -308,7 +337,7 @@ int main(int argc, char **argv) {
             p.first = UINT64_MAX;
             p.count = strtoull(argv[3], NULL, 10) + 1;
         }
-        p.q = jd_dq_attach_path(argv[2], queue, status);
+        p.q = attach(argv[2], queue, status);
         if (!p.q) {
             fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d (%s)\n", argv[2], (unsigned)status[0],
                     status[1], strerror(status[1]));
@@ -320,6 +349,20 @@ int main(int argc, char **argv) {
                (unsigned long long)p.next, p.failed ? "FAILED" : "OK");
         fflush(stdout);
         return finish(&p, queue, p.failed);
+    }
+    if (argc == 3 && !strcmp(argv[1], "resize")) {
+        p.q = attach(argv[2], queue, status);
+        if (!p.q) {
+            fprintf(stderr, "dq_peer: attach %s failed: 0x%08X errno %d (%s)\n", argv[2], (unsigned)status[0],
+                    status[1], strerror(status[1]));
+            return 2;
+        }
+        off_t size = (off_t)JD_DQ_HEADER_SIZE + jd_dq_queue_byte_count(p.q);
+        bool shrink = refused("ftruncate to 0", ftruncate(jd_dq_memory_fd(p.q), 0));
+        bool grow = refused("ftruncate to twice the size", ftruncate(jd_dq_memory_fd(p.q), 2 * size));
+        printf("resize %s\n", shrink && grow ? "refused OK" : "FAILED");
+        fflush(stdout);
+        return finish(&p, queue, !(shrink && grow));
     }
     if (argc == 4 && !strcmp(argv[1], "c2c")) {
         /* The same route as C -> Java: a region under /dev/shm with FIFO doorbells; the consumer is a fresh
@@ -350,6 +393,7 @@ int main(int argc, char **argv) {
         return finish(&p, queue, failed);
     }
     fprintf(stderr, "usage: dq_peer produce|consume|produce-coalesce|consume-coalesce <path> <count> <seed> <max_size>"
-                    " | dq_peer c2c <count> <size>\n");
+                    " | dq_peer c2c <count> <size> | dq_peer produce-seq|consume-seq ... | dq_peer resize unix:<socket>"
+                    " (see the comment at the top)\n");
     return 2;
 }

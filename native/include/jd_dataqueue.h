@@ -55,6 +55,7 @@ typedef int32_t jd_ioreturn;
 #define kIOReturnError JD_IOKIT_COMMON_ERR(0x2bc)       /* general error; here: the shared region is corrupt */
 #define kIOReturnNoMemory JD_IOKIT_COMMON_ERR(0x2bd)
 #define kIOReturnBadArgument JD_IOKIT_COMMON_ERR(0x2c2)
+#define kIOReturnVMError JD_IOKIT_COMMON_ERR(0x2c8)     /* misc. VM failure; here: a peer truncated the region */
 #define kIOReturnNotReady JD_IOKIT_COMMON_ERR(0x2d8)
 #define kIOReturnUnderrun JD_IOKIT_COMMON_ERR(0x2e7)    /* queue empty */
 #define kIOReturnOverrun JD_IOKIT_COMMON_ERR(0x2e8)     /* no room */
@@ -199,6 +200,16 @@ jd_dataqueue *jd_dq_attach_fds(int memory_fd, int data_available_fd, int data_se
 /* Route (a): send the region and doorbell fds over a connected Unix socket; the peer receives them. -errno on failure. */
 int jd_dq_send_fds(jd_dataqueue *q, int socket_fd);
 jd_dataqueue *jd_dq_receive_fds(int socket_fd, dispatch_queue_t queue, int32_t status[2]);
+/*
+ * The same over a Unix socket path, for callers without a connected socket (Java): jd_dq_receive_fds_at listens
+ * at socket_path (it must not exist; created owner-only and removed again), waits up to timeout_ms for one
+ * sender and receives; jd_dq_send_fds_to connects to socket_path, retrying while nobody listens there yet
+ * (ENOENT, ECONNREFUSED) for up to timeout_ms, and sends. Each side checks that the other runs as the same
+ * user (SO_PEERCRED; EACCES otherwise). ETIMEDOUT when the time is up. Send: 0 or -errno.
+ */
+int jd_dq_send_fds_to(jd_dataqueue *q, const char *socket_path, int32_t timeout_ms);
+jd_dataqueue *jd_dq_receive_fds_at(const char *socket_path, int32_t timeout_ms, dispatch_queue_t queue,
+                                   int32_t status[2]);
 /* For the creator with a path: removes the region file and the FIFOs from the file system (mappings stay). */
 int jd_dq_unlink(const char *path);
 /* What errno status[1] means for a create or attach, when the caller can act on it: ": the path exists: ..."
@@ -217,8 +228,28 @@ void jd_dq_free(jd_dataqueue *q);
 
 const jd_dq_region *jd_dq_region_of(jd_dataqueue *q);
 uint32_t jd_dq_queue_byte_count(jd_dataqueue *q);
-/* The region's fd (the Java side maps it itself) and the doorbells. */
+/* The region's fd and the doorbells. */
 int jd_dq_memory_fd(jd_dataqueue *q);
+
+/*
+ * A peer that truncates a path region's file takes its pages away: an access would be a SIGBUS. Every mapping
+ * of a region is guarded (jd_dataqueue_guard.c): such a fault is repaired with private zero pages, and every
+ * operation that finds its mapping faulted returns kIOReturnVMError (is_data_available and can_enqueue_data:
+ * false; jd_dq_truncated says which). A SIGBUS anywhere else goes to the handler installed before ours.
+ */
+typedef struct jd_dq_mapping jd_dq_mapping;
+/* True once an access to q's region faulted: the file was truncated (by a peer) under the mapping. */
+bool jd_dq_truncated(jd_dataqueue *q);
+/* The region's size now (fstat; it shrinks when a peer truncates the file), or -errno. */
+int64_t jd_dq_region_file_size(jd_dataqueue *q);
+/* Another guarded mapping of q's region, for a second reader in this process (the Java side), independent of
+   q (it outlives jd_dq_free). NULL on failure (errno). */
+jd_dq_mapping *jd_dq_map_region(jd_dataqueue *q);
+void *jd_dq_mapping_base(jd_dq_mapping *m);
+/* The mapping's fault count: 0 until an access to it faulted. Read it after the accesses it is to judge. */
+const volatile uint32_t *jd_dq_mapping_faults(jd_dq_mapping *m);
+/* Unregisters and unmaps; m is invalid afterwards. */
+void jd_dq_unmap_region(jd_dq_mapping *m);
 
 /* Enqueue is exactly: send = false; jd_dq_enqueue_with_coalesce(&send); if (send) jd_dq_send_data_available(). */
 jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block block, void *ctx);
@@ -253,7 +284,11 @@ jd_ioreturn jd_dq_send_data_serviced(jd_dataqueue *q);
 /* Run this process's handler now, as the source would. */
 void jd_dq_data_available(jd_dataqueue *q);
 void jd_dq_data_serviced(jd_dataqueue *q);
-/* Stops / restarts delivering handlers; completion(ctx, JD_DQ_EVENT_COMPLETION) runs on the queue once it took effect. */
+/*
+ * Stops / restarts delivering handlers; completion(ctx, JD_DQ_EVENT_COMPLETION) runs on the queue once it took
+ * effect: for enable false, after every handler that had started returned, and no handler starts after it
+ * (also on a concurrent queue) until enabled again.
+ */
 jd_ioreturn jd_dq_set_enable_with_completion(jd_dataqueue *q, bool enable, jd_dq_handler_fn completion, void *ctx);
 /* No handler runs after the completion (which runs on the queue). Idempotent; later calls still complete. */
 jd_ioreturn jd_dq_cancel(jd_dataqueue *q, jd_dq_handler_fn completion, void *ctx);

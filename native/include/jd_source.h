@@ -81,6 +81,7 @@ const char *jd_source_explain(int32_t type, int32_t errnum);
 /* strerror(errnum), for messages on the Java side. */
 const char *jd_strerror(int32_t errnum);
 
+
 /* kill(2): sends signo to pid; 0 or -errno. (Java has no way to send a signal without a `kill` program.) */
 int32_t jd_signal_send(int64_t pid, int32_t signo);
 

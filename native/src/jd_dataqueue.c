@@ -5,6 +5,7 @@
  * that holds the fd runs the handler on the dispatch queue given at creation. Every fd is CLOEXEC.
  */
 #include "jd_dataqueue.h"
+#include "jd_dataqueue_guard.h"
 
 #include "jd_resources.h"
 
@@ -17,8 +18,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { AVAIL = 0, SERVICED = 1 };
@@ -32,17 +36,26 @@ struct doorbell {
     void *ctx;
 };
 
+struct completion {
+    jd_dq_handler_fn fn;
+    void *ctx;
+    struct completion *next;
+};
+
 struct jd_dataqueue {
     jd_dq_region region;
+    jd_dq_mapping *mapping; /* region.base, guarded against SIGBUS */
     size_t map_len;
     int memory_fd; /* its own open file description, which holds the attachment lock */
     int slot;      /* 0 or 1: the byte of the region file this descriptor holds locked */
     struct doorbell bell[2];
     dispatch_queue_t queue;
     dispatch_group_t cancelling; /* entered once per source at cancel, left by its cancel handler */
-    pthread_mutex_t lock;        /* handlers, enabled, cancelled */
+    pthread_mutex_t lock;        /* handlers, enabled, cancelled, running, disabled_completions */
     bool enabled;
     bool cancelled;
+    int running;                               /* source handlers that passed the enabled gate and still run */
+    struct completion *disabled_completions;   /* SetEnableWithCompletion(false) waiting for running == 0 */
 };
 
 static void set_status(int32_t status[2], jd_ioreturn ret, int err) {
@@ -98,13 +111,13 @@ static jd_dataqueue *assemble(int memory_fd, int avail_fd, int serviced_fd, uint
         return NULL;
     }
     size_t len = JD_DQ_HEADER_SIZE + (size_t)queue_byte_count;
-    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memory_fd, 0);
-    if (base == MAP_FAILED) {
+    q->mapping = jd_dq_map_fd(memory_fd, len);
+    if (!q->mapping) {
         set_status(status, kIOReturnNoMemory, errno);
         free(q);
         return NULL;
     }
-    q->region.base = base;
+    q->region.base = jd_dq_mapping_base(q->mapping);
     q->region.queue_byte_count = (uint32_t)queue_byte_count;
     q->map_len = len;
     q->memory_fd = memory_fd;
@@ -164,6 +177,17 @@ static int open_fifo(const char *path, const char *suffix, bool create) {
     return fd;
 }
 
+/* Gives the region its size with every page allocated now: a sparse file on a full tmpfs would make the first
+   access to a page (the header, at creation) a SIGBUS instead of an error. posix_fallocate returns its error
+   instead of setting errno. */
+static int reserve(int fd, off_t size) {
+    int err;
+    while ((err = posix_fallocate(fd, 0, size)) == EINTR) {
+    }
+    errno = err;
+    return err == 0 ? 0 : -1;
+}
+
 /* On a failed create: removes the first n of the region file and its FIFOs, the ones this create made (never a
    file it found there: that may be another queue's). */
 static void remove_created(const char *path, int n) {
@@ -185,7 +209,7 @@ jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, co
     off_t size = (off_t)JD_DQ_HEADER_SIZE + queue_byte_count;
     if (!path) {
         mem = memfd_create("jdispatch-dataqueue", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (mem < 0 || ftruncate(mem, size) != 0 ||
+        if (mem < 0 || reserve(mem, size) != 0 ||
             fcntl(mem, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
             goto fail;
         }
@@ -200,7 +224,7 @@ jd_dataqueue *jd_dq_create(uint32_t queue_byte_count, dispatch_queue_t queue, co
             goto fail;
         }
         int made = 1; /* how many of region, .avail, .serviced this call made */
-        if (ftruncate(mem, size) == 0 && (avail = open_fifo(path, ".avail", true)) >= 0) {
+        if (reserve(mem, size) == 0 && (avail = open_fifo(path, ".avail", true)) >= 0) {
             made = 2;
             serviced = open_fifo(path, ".serviced", true);
         }
@@ -359,6 +383,115 @@ const char *jd_dq_explain(int32_t errnum) {
     }
 }
 
+static int unix_address(const char *path, struct sockaddr_un *addr) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(addr->sun_path, path);
+    return 0;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The fds go only to, and come only from, a process of our own user. */
+static int same_user(int sock) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        return -1;
+    }
+    if (cred.uid != geteuid()) {
+        errno = EACCES;
+        return -1;
+    }
+    return 0;
+}
+
+/* poll for `events` until deadline (CLOCK_MONOTONIC ms): 0 when ready, -1 with ETIMEDOUT or poll's errno. */
+static int wait_for(int fd, short events, int64_t deadline) {
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+        if (n > 0) return 0;
+        if (n == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (errno != EINTR) return -1;
+    }
+}
+
+int jd_dq_send_fds_to(jd_dataqueue *q, const char *socket_path, int32_t timeout_ms) {
+    struct sockaddr_un addr;
+    if (unix_address(socket_path, &addr) != 0) {
+        return -errno;
+    }
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            return -errno;
+        }
+        if (connect(s, (struct sockaddr *)&addr, sizeof addr) == 0) {
+            int ret = same_user(s) == 0 ? jd_dq_send_fds(q, s) : -errno;
+            close(s);
+            return ret;
+        }
+        int err = errno;
+        close(s);
+        if (err != ENOENT && err != ECONNREFUSED) {
+            return -err;
+        }
+        if (now_ms() >= deadline) {
+            return -ETIMEDOUT;
+        }
+        usleep(10 * 1000); /* nobody listens there yet */
+    }
+}
+
+jd_dataqueue *jd_dq_receive_fds_at(const char *socket_path, int32_t timeout_ms, dispatch_queue_t queue,
+                                   int32_t status[2]) {
+    struct sockaddr_un addr;
+    if (!queue || unix_address(socket_path, &addr) != 0) {
+        set_status(status, kIOReturnBadArgument, queue ? errno : 0);
+        return NULL;
+    }
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    jd_dataqueue *q = NULL;
+    int conn = -1;
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        goto fail;
+    }
+    /* Owner-only before anyone can connect: connecting needs write permission, and nobody listens yet. */
+    if (chmod(socket_path, 0600) != 0 || listen(listener, 1) != 0 || wait_for(listener, POLLIN, deadline) != 0 ||
+        (conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) < 0 || same_user(conn) != 0 ||
+        wait_for(conn, POLLIN, deadline) != 0) {
+        unlink(socket_path);
+        goto fail;
+    }
+    unlink(socket_path);
+    q = jd_dq_receive_fds(conn, queue, status);
+    close(conn);
+    close(listener);
+    return q;
+fail:
+    set_status(status, kIOReturnError, errno);
+    int err = errno;
+    if (conn >= 0) close(conn);
+    if (listener >= 0) close(listener);
+    errno = err;
+    return NULL;
+}
+
 int jd_dq_unlink(const char *path) {
     int ret = 0;
     const char *suffixes[] = {"", ".avail", ".serviced"};
@@ -392,12 +525,56 @@ static void call_handler(struct doorbell *b) {
     }
 }
 
+static void run_completion(void *context) {
+    struct completion c = *(struct completion *)context;
+    free(context);
+    c.fn(c.ctx, JD_DQ_EVENT_COMPLETION);
+}
+
+static struct completion *new_completion(jd_dq_handler_fn fn, void *ctx) {
+    struct completion *c = malloc(sizeof *c);
+    if (c) {
+        c->fn = fn;
+        c->ctx = ctx;
+        c->next = NULL;
+    }
+    return c;
+}
+
+/* Under q->lock, once no source handler runs: the disable completions may run now. */
+static void post_disabled_completions_locked(jd_dataqueue *q) {
+    while (q->disabled_completions) {
+        struct completion *c = q->disabled_completions;
+        q->disabled_completions = c->next;
+        dispatch_async_f(q->queue, c, run_completion);
+    }
+}
+
+/*
+ * A source's event handler. A suspended source stops delivering, but on a concurrent queue an invocation
+ * already dequeued still runs after dispatch_suspend returned: the gate on `enabled` keeps it from starting
+ * the handler, and `running` lets SetEnableWithCompletion(false) wait for the handlers that did start. The
+ * doorbell is drained only past the gate, so a ring that arrives while disabled is seen after re-enabling.
+ */
 static void on_ring(void *context) {
     struct doorbell *b = context;
+    jd_dataqueue *q = b->q;
+    pthread_mutex_lock(&q->lock);
+    if (!q->enabled || q->cancelled) {
+        pthread_mutex_unlock(&q->lock);
+        return;
+    }
+    q->running++;
+    pthread_mutex_unlock(&q->lock);
     uint64_t drain[8];
     while (read(b->fd, drain, sizeof drain) > 0) {
     }
     call_handler(b);
+    pthread_mutex_lock(&q->lock);
+    if (--q->running == 0) {
+        post_disabled_completions_locked(q);
+    }
+    pthread_mutex_unlock(&q->lock);
 }
 
 static void on_source_cancelled(void *context) {
@@ -428,8 +605,14 @@ static jd_ioreturn set_handler(jd_dataqueue *q, int which, jd_dq_handler_fn fn, 
         }
     }
     pthread_mutex_unlock(&q->lock);
-    if (fn && which == AVAIL && jd_dq_core_is_data_available(&q->region)) {
-        jd_dq_ring(b->fd); /* data is already queued: the handler fires at once, on its queue */
+    if (fn && which == AVAIL) {
+        bool queued = jd_dq_core_is_data_available(&q->region);
+        if (jd_dq_mapping_lost(q->mapping)) {
+            return kIOReturnVMError;
+        }
+        if (queued) {
+            jd_dq_ring(b->fd); /* data is already queued: the handler fires at once, on its queue */
+        }
     }
     return kIOReturnSuccess;
 }
@@ -460,26 +643,6 @@ void jd_dq_data_serviced(jd_dataqueue *q) {
     call_handler(&q->bell[SERVICED]);
 }
 
-struct completion {
-    jd_dq_handler_fn fn;
-    void *ctx;
-};
-
-static void run_completion(void *context) {
-    struct completion c = *(struct completion *)context;
-    free(context);
-    c.fn(c.ctx, JD_DQ_EVENT_COMPLETION);
-}
-
-static struct completion *new_completion(jd_dq_handler_fn fn, void *ctx) {
-    struct completion *c = malloc(sizeof *c);
-    if (c) {
-        c->fn = fn;
-        c->ctx = ctx;
-    }
-    return c;
-}
-
 jd_ioreturn jd_dq_set_enable_with_completion(jd_dataqueue *q, bool enable, jd_dq_handler_fn completion, void *ctx) {
     struct completion *c = completion ? new_completion(completion, ctx) : NULL;
     if (completion && !c) {
@@ -500,9 +663,15 @@ jd_ioreturn jd_dq_set_enable_with_completion(jd_dataqueue *q, bool enable, jd_dq
         }
         q->enabled = enable;
     }
+    if (c && !enable && q->running > 0) {
+        /* After the handlers that already started: the last one to finish posts it. */
+        struct completion **end = &q->disabled_completions;
+        while (*end) end = &(*end)->next;
+        *end = c;
+        c = NULL;
+    }
     pthread_mutex_unlock(&q->lock);
     if (c) {
-        /* Behind any handler already running on the queue. */
         dispatch_async_f(q->queue, c, run_completion);
     }
     return kIOReturnSuccess;
@@ -544,7 +713,7 @@ static void release(void *context) {
     for (int i = 0; i < 2; i++) {
         if (q->bell[i].source) dispatch_release(q->bell[i].source);
     }
-    munmap(q->region.base, q->map_len);
+    jd_dq_unmap_region(q->mapping);
     close_all(q->memory_fd, q->bell[AVAIL].fd, q->bell[SERVICED].fd);
     dispatch_release(q->cancelling);
     dispatch_release(q->queue);
@@ -580,15 +749,45 @@ int jd_dq_memory_fd(jd_dataqueue *q) {
     return q->memory_fd;
 }
 
+bool jd_dq_truncated(jd_dataqueue *q) {
+    return jd_dq_mapping_lost(q->mapping);
+}
+
+int64_t jd_dq_region_file_size(jd_dataqueue *q) {
+    struct stat st;
+    return fstat(q->memory_fd, &st) == 0 ? (int64_t)st.st_size : -errno;
+}
+
+jd_dq_mapping *jd_dq_map_region(jd_dataqueue *q) {
+    /* Through a description of its own: a mapping keeps its open file description alive, and q's holds the
+       attachment lock, which must go when q is freed, not when this mapping is unmapped. */
+    char name[32];
+    snprintf(name, sizeof name, "/proc/self/fd/%d", q->memory_fd);
+    int fd = open(name, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return NULL;
+    }
+    jd_dq_mapping *m = jd_dq_map_fd(fd, q->map_len);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return m;
+}
+
+/* An operation's result, or kIOReturnVMError when one of its accesses faulted (the region was truncated). */
+static jd_ioreturn checked(jd_dataqueue *q, jd_ioreturn ret) {
+    return jd_dq_mapping_lost(q->mapping) ? kIOReturnVMError : ret;
+}
+
 jd_ioreturn jd_dq_enqueue_with_coalesce(jd_dataqueue *q, uint32_t size, bool *send_data_available,
                                         jd_dq_enqueue_block block, void *ctx) {
-    return jd_dq_core_enqueue(&q->region, size, block, ctx, send_data_available);
+    return checked(q, jd_dq_core_enqueue(&q->region, size, block, ctx, send_data_available));
 }
 
 jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block block, void *ctx) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_enqueue(&q->region, size, block, ctx, &send);
-    if (send) {
+    jd_ioreturn ret = jd_dq_enqueue_with_coalesce(q, size, &send, block, ctx);
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_available(q);
     }
     return ret;
@@ -597,21 +796,21 @@ jd_ioreturn jd_dq_enqueue(jd_dataqueue *q, uint32_t size, jd_dq_enqueue_block bl
 jd_ioreturn jd_dq_enqueue_batch(jd_dataqueue *q, uint32_t max, jd_dq_batch_size_fn size_of,
                                 jd_dq_batch_enqueue_block block, void *ctx, uint32_t *count) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_enqueue_batch(&q->region, max, size_of, block, ctx, count, &send);
-    if (send) {
+    jd_ioreturn ret = checked(q, jd_dq_core_enqueue_batch(&q->region, max, size_of, block, ctx, count, &send));
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_available(q);
     }
     return ret;
 }
 
 jd_ioreturn jd_dq_dequeue_with_coalesce(jd_dataqueue *q, bool *send_data_serviced, jd_dq_dequeue_block block, void *ctx) {
-    return jd_dq_core_dequeue(&q->region, block, ctx, send_data_serviced);
+    return checked(q, jd_dq_core_dequeue(&q->region, block, ctx, send_data_serviced));
 }
 
 jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_dequeue(&q->region, block, ctx, &send);
-    if (send) {
+    jd_ioreturn ret = jd_dq_dequeue_with_coalesce(q, &send, block, ctx);
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_serviced(q);
     }
     return ret;
@@ -619,23 +818,25 @@ jd_ioreturn jd_dq_dequeue(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx)
 
 jd_ioreturn jd_dq_dequeue_batch(jd_dataqueue *q, uint32_t max, jd_dq_dequeue_block block, void *ctx, uint32_t *count) {
     bool send = false;
-    jd_ioreturn ret = jd_dq_core_dequeue_batch(&q->region, max, block, ctx, count, &send);
-    if (send) {
+    jd_ioreturn ret = checked(q, jd_dq_core_dequeue_batch(&q->region, max, block, ctx, count, &send));
+    if (send && ret != kIOReturnVMError) {
         jd_dq_send_data_serviced(q);
     }
     return ret;
 }
 
 jd_ioreturn jd_dq_peek(jd_dataqueue *q, jd_dq_dequeue_block block, void *ctx) {
-    return jd_dq_core_peek(&q->region, block, ctx);
+    return checked(q, jd_dq_core_peek(&q->region, block, ctx));
 }
 
 bool jd_dq_is_data_available(jd_dataqueue *q) {
-    return jd_dq_core_is_data_available(&q->region);
+    bool available = jd_dq_core_is_data_available(&q->region);
+    return available && !jd_dq_mapping_lost(q->mapping);
 }
 
 bool jd_dq_can_enqueue_data(jd_dataqueue *q, uint32_t size, uint32_t count) {
-    return jd_dq_core_can_enqueue(&q->region, size, count);
+    bool fits = jd_dq_core_can_enqueue(&q->region, size, count);
+    return fits && !jd_dq_mapping_lost(q->mapping);
 }
 
 uint32_t jd_dq_get_data_queue_entry_header_size(void) {

@@ -41,6 +41,7 @@ int64_t jd_dq_constant(const char *name) {
         {"kIOReturnError", kIOReturnError},
         {"kIOReturnNoMemory", kIOReturnNoMemory},
         {"kIOReturnBadArgument", kIOReturnBadArgument},
+        {"kIOReturnVMError", kIOReturnVMError},
         {"kIOReturnNotReady", kIOReturnNotReady},
         {"kIOReturnUnderrun", kIOReturnUnderrun},
         {"kIOReturnOverrun", kIOReturnOverrun},

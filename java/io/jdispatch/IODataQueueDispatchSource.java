@@ -12,9 +12,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
@@ -50,6 +49,9 @@ import java.util.function.ObjIntConsumer;
  * be right makes enqueue/dequeue/peek return {@link IOReturn#kIOReturnError}; nothing outside the region is
  * ever touched. {@link #reset()} empties the queue afterwards (when both sides agree), or {@link #close()}.
  * DriverKit checks less, so on a corrupt header it sometimes returns something else; see {@link #dequeue}.
+ * A peer that truncates a path region's file takes the pages away: the call that meets the hole throws
+ * {@link DataQueueTruncatedException} (and so does every later one); the process is never killed by the
+ * SIGBUS. A memfd region ({@link #create(int, DispatchQueue)}) is sealed against resizing.
  *
  * <p>Ownership: the region, fds and sources belong to this object; {@link #close()} releases them (a Cleaner
  * too, if this object becomes unreachable; handlers that capture it keep it reachable, so close it).
@@ -100,26 +102,31 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         this.description = description;
         this.cleanable = DispatchObject.CLEANER.register(this, state);
         try {
-            int fd = DataQueueNative.jd_dq_memory_fd(queue);
             int queueByteCount = DataQueueNative.jd_dq_queue_byte_count(queue);
-            // Java maps the region itself: the mapping lives as long as the buffer, so a close() racing with
-            // an enqueue/dequeue can never leave Java reading unmapped memory.
-            ByteBuffer region;
-            try (FileChannel ch = FileChannel.open(Path.of("/proc/self/fd/" + fd), StandardOpenOption.READ,
-                    StandardOpenOption.WRITE)) {
-                region = ch.map(FileChannel.MapMode.READ_WRITE, 0, DataQueueLayout.HEADER_SIZE + (long) queueByteCount);
+            // Java's own mapping of the region, guarded against a peer truncating the file (jd_dq_map_region).
+            // It lives as long as the buffer (every view keeps this one reachable), so a close() racing with an
+            // enqueue/dequeue can never leave Java reading unmapped memory.
+            long mapping = DataQueueNative.jd_dq_map_region(queue);
+            if (mapping == 0) {
+                throw new UncheckedIOException(new IOException(description + ": cannot map the region"));
             }
-            this.memory = new DataQueueMemory(region, queueByteCount);
-        } catch (IOException | RuntimeException e) {
+            ByteBuffer region = DataQueueNative.jd_dq_mapping_base(mapping)
+                    .capacity(DataQueueLayout.HEADER_SIZE + (long) queueByteCount).asByteBuffer();
+            DispatchObject.CLEANER.register(region, () -> DataQueueNative.jd_dq_unmap_region(mapping));
+            ByteBuffer faults = DataQueueNative.jd_dq_mapping_faults(mapping).capacity(Integer.BYTES).asByteBuffer();
+            this.memory = new DataQueueMemory(region, queueByteCount, faults);
+        } catch (RuntimeException e) {
             cleanable.clean();
-            throw e instanceof IOException io ? new UncheckedIOException(description + ": cannot map the region: "
-                    + io.getMessage(), io) : (RuntimeException) e;
+            throw e;
         }
     }
 
     // ---- Create / attach -------------------------------------------------------------------------------------
 
-    /** Create: an anonymous shared region (memfd, sealed against resizing) of queueByteCount bytes. */
+    /**
+     * Create: an anonymous shared region (memfd, sealed against shrinking and growing) of queueByteCount bytes,
+     * with eventfd doorbells; another process gets it through {@link #sendFds} / {@link #receiveFds}.
+     */
     public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue) {
         return create(queueByteCount, queue, null);
     }
@@ -146,6 +153,49 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         Objects.requireNonNull(path, "IODataQueueDispatchSource.attach: path is null");
         return open("IODataQueueDispatchSource.attach(" + path + ")", queue, null,
                 (q, status) -> DataQueueNative.jd_dq_attach_path(path.toString(), q, status));
+    }
+
+    /**
+     * The receiving side of {@link #sendFds}, in another process (C: {@code jd_dq_receive_fds_at}): listens at
+     * the Unix socket {@code socketPath} (which must not exist; it is created owner-only and removed again) for
+     * up to {@code timeout}, receives the region and doorbell fds from one sender running as the same user, and
+     * attaches to that queue, its handlers running on {@code queue}. No path names the region, so nobody can
+     * truncate it unless it was sent one; a region from {@link #create(int, DispatchQueue)} is sealed anyway.
+     *
+     * @throws UncheckedIOException naming the errno: ETIMEDOUT when no sender came, EACCES for another user's
+     */
+    public static IODataQueueDispatchSource receiveFds(Path socketPath, DispatchQueue queue, Duration timeout) {
+        Objects.requireNonNull(socketPath, "IODataQueueDispatchSource.receiveFds: socketPath is null");
+        int ms = timeoutMillis(Objects.requireNonNull(timeout, "IODataQueueDispatchSource.receiveFds: timeout is null"));
+        return open("IODataQueueDispatchSource.receiveFds(" + socketPath + ")", queue, null,
+                (q, status) -> DataQueueNative.jd_dq_receive_fds_at(socketPath.toString(), ms, q, status));
+    }
+
+    private static int timeoutMillis(Duration timeout) {
+        return timeout.isNegative() ? 0 : (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+    }
+
+    /**
+     * SendFds (C: {@code jd_dq_send_fds} / {@code jd_dq_send_fds_to}): shares this queue with another process
+     * without a path it could truncate: the region (from {@link #create(int, DispatchQueue)}: a memfd sealed
+     * against shrinking and growing) and both doorbells go with SCM_RIGHTS over the Unix socket at
+     * {@code socketPath}, where the other process waits in {@link #receiveFds} (a C process: in
+     * {@code jd_dq_receive_fds_at}). Retries while nobody listens there yet, for up to {@code timeout}; the
+     * receiver must run as the same user. Holds this source's lock (doorbells and control calls wait) until it
+     * returns: send before the queue is in use.
+     *
+     * @throws UncheckedIOException naming the errno: ETIMEDOUT when nobody listened, EACCES for another user
+     */
+    public void sendFds(Path socketPath, Duration timeout) {
+        Objects.requireNonNull(socketPath, "sendFds: socketPath is null");
+        int ms = timeoutMillis(Objects.requireNonNull(timeout, "sendFds: timeout is null"));
+        synchronized (state) {
+            int r = DataQueueNative.jd_dq_send_fds_to(open("sendFds"), socketPath.toString(), ms);
+            if (r < 0) {
+                throw new UncheckedIOException(new IOException("sendFds(" + socketPath + ") of " + this + ": "
+                        + JDispatchNative.jd_errno_text(-r)));
+            }
+        }
     }
 
     private interface Opener {
@@ -209,7 +259,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * If the block throws, nothing is published and the exception propagates.
      */
     public int enqueue(int size, Consumer<ByteBuffer> block) {
-        long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueue: block is null"));
+        long r;
+        try {
+            r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueue: block is null"));
+        } finally {
+            checkRegion("enqueue");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataAvailable();
         }
@@ -221,7 +276,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * when DataAvailable is due; it never sets it to false (see the class comment: one flag for several calls).
      */
     public int enqueueWithCoalesce(int size, boolean[] sendDataAvailable, Consumer<ByteBuffer> block) {
-        long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
+        long r;
+        try {
+            r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
+        } finally {
+            checkRegion("enqueueWithCoalesce");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataAvailable[0] = true;
         }
@@ -263,8 +323,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (count < 1) {
             throw new IllegalArgumentException("enqueueBatch: count " + count + " is not >= 1");
         }
-        long r = memory.enqueueBatch(count, Objects.requireNonNull(sizeOf, "enqueueBatch: sizeOf is null"),
-                Objects.requireNonNull(block, "enqueueBatch: block is null"), sendDataAvailable);
+        long r;
+        try {
+            r = memory.enqueueBatch(count, Objects.requireNonNull(sizeOf, "enqueueBatch: sizeOf is null"),
+                    Objects.requireNonNull(block, "enqueueBatch: block is null"), sendDataAvailable);
+        } finally {
+            checkRegion("enqueueBatch");
+        }
         if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
             throw corrupt("enqueueBatch", r);
         }
@@ -286,7 +351,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * kIOReturnUnderrun.) {@code native/include/jd_dataqueue.h} lists every case.
      */
     public int dequeue(Consumer<ByteBuffer> block) {
-        long r = memory.dequeue(block);
+        long r;
+        try {
+            r = memory.dequeue(block);
+        } finally {
+            checkRegion("dequeue");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataServiced();
         }
@@ -300,7 +370,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * until kIOReturnUnderrun with one flag, then send once. A corrupt header: see {@link #dequeue}.
      */
     public int dequeueWithCoalesce(boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
-        long r = memory.dequeue(block);
+        long r;
+        try {
+            r = memory.dequeue(block);
+        } finally {
+            checkRegion("dequeueWithCoalesce");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataServiced[0] = true;
         }
@@ -340,7 +415,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (maxEntries < 1) {
             throw new IllegalArgumentException("dequeueBatch: maxEntries " + maxEntries + " is not >= 1");
         }
-        long r = memory.dequeueBatch(maxEntries, Objects.requireNonNull(block, "dequeueBatch: block is null"));
+        long r;
+        try {
+            r = memory.dequeueBatch(maxEntries, Objects.requireNonNull(block, "dequeueBatch: block is null"));
+        } finally {
+            checkRegion("dequeueBatch");
+        }
         if (DataQueueMemory.send(r)) {
             sendDataServiced[0] = true;
         }
@@ -361,11 +441,18 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * header, also where DriverKit would return kIOReturnUnderrun or read on (see {@link #dequeue}).
      */
     public int peek(Consumer<ByteBuffer> block) {
-        return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
+        try {
+            return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
+        } finally {
+            checkRegion("peek");
+        }
     }
 
+    /** IsDataAvailable: is an entry queued. */
     public boolean isDataAvailable() {
-        return memory.isDataAvailable();
+        boolean available = memory.isDataAvailable();
+        checkRegion("isDataAvailable");
+        return available;
     }
 
     /** CanEnqueueData: would one entry of {@code size} bytes fit now. */
@@ -378,7 +465,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (count < 0) {
             throw new IllegalArgumentException("canEnqueueData: count must be >= 0, was " + count);
         }
-        return memory.canEnqueue(checkSize(size), count);
+        boolean fits = memory.canEnqueue(checkSize(size), count);
+        checkRegion("canEnqueueData");
+        return fits;
     }
 
     /** GetDataQueueEntryHeaderSize: the bytes before each entry's data (4). */
@@ -392,7 +481,34 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /** Empties the queue (e.g. after kIOReturnError); only while the other side is not using it. */
     public void reset() {
-        memory.reset();
+        try {
+            memory.reset();
+        } finally {
+            checkRegion("reset");
+        }
+    }
+
+    /**
+     * After an operation's accesses to the region (also when its block threw: garbage read from a lost page may
+     * be why): throws if one of them faulted, i.e. a peer truncated the region file. One load and a branch.
+     */
+    private void checkRegion(String call) {
+        if (memory.regionLost()) {
+            throw truncated(call);
+        }
+    }
+
+    private DataQueueTruncatedException truncated(String call) {
+        long need = DataQueueLayout.HEADER_SIZE + (long) memory.queueByteCount();
+        long size;
+        synchronized (state) {
+            size = state.closed ? Long.MIN_VALUE : DataQueueNative.jd_dq_region_file_size(state.queue);
+        }
+        String now = size >= 0 ? "the region file is now " + size + " bytes"
+                : size == Long.MIN_VALUE ? "the source is closed" : "fstat: " + JDispatchNative.jd_errno_text((int) -size);
+        return new DataQueueTruncatedException(call + " on " + description + ": region truncated by peer (" + now
+                + ", the queue needs " + need + "; " + IOReturn.name(IOReturn.kIOReturnVMError)
+                + "): close it; a new queue must be created");
     }
 
     private static int checkSize(int size) {
@@ -422,7 +538,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             int ret = available
                     ? DataQueueNative.jd_dq_set_data_available_handler(q, DataQueueNative.JAVA_HANDLER, id)
                     : DataQueueNative.jd_dq_set_data_serviced_handler(q, DataQueueNative.JAVA_HANDLER, id);
-            if (ret != IOReturn.kIOReturnSuccess) {
+            if (ret != IOReturn.kIOReturnSuccess && ret != IOReturn.kIOReturnVMError) {
                 Handles.remove(id);
                 throw new IllegalStateException(this + ": " + (available ? "SetDataAvailableHandler" : "SetDataServicedHandler")
                         + " failed: " + IOReturn.name(ret) + " (cancelled?)");
@@ -433,6 +549,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
             } else {
                 state.handleServiced = replace(state.handleServiced, id);
             }
+            if (ret == IOReturn.kIOReturnVMError) { // installed, but C found the region truncated
+                memory.markRegionLost();
+            }
+            checkRegion(available ? "SetDataAvailableHandler" : "SetDataServicedHandler");
         }
     }
 

@@ -11,6 +11,8 @@ public final class IOReturn {
     public static final int kIOReturnError = 0xE00002BC;
     public static final int kIOReturnNoMemory = 0xE00002BD;
     public static final int kIOReturnBadArgument = 0xE00002C2;
+    /** Misc. VM failure; from the data queue (C): a peer truncated the region (Java throws {@link DataQueueTruncatedException}). */
+    public static final int kIOReturnVMError = 0xE00002C8;
     public static final int kIOReturnNotReady = 0xE00002D8;
     /** The queue is empty. */
     public static final int kIOReturnUnderrun = 0xE00002E7;
@@ -26,6 +28,7 @@ public final class IOReturn {
             case kIOReturnError -> "kIOReturnError";
             case kIOReturnNoMemory -> "kIOReturnNoMemory";
             case kIOReturnBadArgument -> "kIOReturnBadArgument";
+            case kIOReturnVMError -> "kIOReturnVMError";
             case kIOReturnNotReady -> "kIOReturnNotReady";
             case kIOReturnUnderrun -> "kIOReturnUnderrun";
             case kIOReturnOverrun -> "kIOReturnOverrun";

@@ -46,9 +46,19 @@ public final class DataQueueMemory {
     private final long[] spacer;
     private final ByteBuffer consumerView;
     private final long queueByteCount;
+    /** The SIGBUS guard's fault count for the region's mapping (native order); 0 while the region is whole. */
+    private final ByteBuffer faults;
 
     /** @param region the header and {@code queueByteCount} bytes of entries (a direct buffer over shared memory) */
     public DataQueueMemory(ByteBuffer region, int queueByteCount) {
+        this(region, queueByteCount, ByteBuffer.allocateDirect(4));
+    }
+
+    /**
+     * @param region a guarded mapping's header and {@code queueByteCount} bytes of entries
+     * @param faults its fault count ({@code jd_dq_mapping_faults}), read by {@link #regionLost()}
+     */
+    public DataQueueMemory(ByteBuffer region, int queueByteCount, ByteBuffer faults) {
         String bad = DataQueueLayout.checkQueueByteCount(queueByteCount);
         if (bad != null || region.capacity() < HEADER_SIZE + queueByteCount) {
             throw new IllegalArgumentException("DataQueueMemory: " + (bad != null ? bad
@@ -62,6 +72,23 @@ public final class DataQueueMemory {
         this.spacer = new long[2 * 16];
         this.consumerView = entries.duplicate().order(ByteOrder.nativeOrder());
         this.queueByteCount = queueByteCount;
+        this.faults = faults.duplicate().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * True once an access to the region faulted: a peer truncated the file, and the guard
+     * ({@code jd_dataqueue_guard.c}) put private zero pages under the mapping and counted the fault. Call it
+     * after the accesses it is to judge: the count is written by a signal handler on this thread, and the fence
+     * keeps the JIT from moving this load before them (prior stores to native memory it orders already).
+     */
+    public boolean regionLost() {
+        VarHandle.loadLoadFence();
+        return faults.getInt(0) != 0;
+    }
+
+    /** C's mapping of the same region faulted: from now on {@link #regionLost()} says so here too. */
+    public void markRegionLost() {
+        faults.putInt(0, 1);
     }
 
     public static int code(long result) {

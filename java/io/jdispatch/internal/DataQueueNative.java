@@ -1,5 +1,6 @@
 package io.jdispatch.internal;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FunctionPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
@@ -80,6 +81,11 @@ public final class DataQueueNative {
 
     public static native @Cast("const char*") String jd_dq_explain(int errnum);
 
+    public static native int jd_dq_send_fds_to(@Cast("jd_dataqueue*") long q, String socketPath, int timeoutMs);
+
+    public static native @Cast("intptr_t") long jd_dq_receive_fds_at(String socketPath, int timeoutMs,
+            @Cast("dispatch_queue_t") long queue, @Cast("int32_t*") int[] status);
+
     public static native void jd_dq_free(@Cast("jd_dataqueue*") long q);
 
     public static native int jd_dq_peer_attached(@Cast("jd_dataqueue*") long q);
@@ -107,4 +113,18 @@ public final class DataQueueNative {
 
     public static native int jd_dq_cancel(@Cast("jd_dataqueue*") long q, @Cast("jd_dq_handler_fn") long completion,
             @Cast("void*") long ctx);
+
+    // ---- the SIGBUS-guarded mapping Java reads the region through (jd_dataqueue_guard.c) ----
+
+    public static native @Cast("jd_dq_mapping*") long jd_dq_map_region(@Cast("jd_dataqueue*") long q);
+
+    public static native @Cast("void*") BytePointer jd_dq_mapping_base(@Cast("jd_dq_mapping*") long mapping);
+
+    public static native @Cast("void*") BytePointer jd_dq_mapping_faults(@Cast("jd_dq_mapping*") long mapping);
+
+    public static native void jd_dq_unmap_region(@Cast("jd_dq_mapping*") long mapping);
+
+    public static native @Cast("bool") boolean jd_dq_truncated(@Cast("jd_dataqueue*") long q);
+
+    public static native long jd_dq_region_file_size(@Cast("jd_dataqueue*") long q);
 }

@@ -121,4 +121,5 @@ public final class SourceNative {
 
     /** strerror(errnum): native errors are reported by their text, errno values are never hard-coded in Java. */
     public static native @Cast("const char*") String jd_strerror(int errnum);
+
 }

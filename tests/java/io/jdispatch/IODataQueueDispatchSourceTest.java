@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -485,6 +486,54 @@ class IODataQueueDispatchSourceTest {
             assertEquals(kIOReturnSuccess, q.enqueue(4, b -> {}));
         } finally {
             Dispatch.setUncaughtExceptionHandler(null);
+        }
+    }
+
+    @Test
+    void noHandlerStartsAfterTheDisableCompletionRanOnAConcurrentQueue() throws Exception {
+        int rounds = 400;
+        try (DispatchQueue concurrent = DispatchQueue.createConcurrent("test.dataqueue.concurrent");
+             IODataQueueDispatchSource q = IODataQueueDispatchSource.create(64, concurrent, path)) {
+            AtomicBoolean completed = new AtomicBoolean();
+            AtomicInteger started = new AtomicInteger();
+            AtomicInteger late = new AtomicInteger();
+            q.setDataAvailableHandler(() -> {
+                if (completed.get()) {
+                    late.incrementAndGet(); // started after SetEnableWithCompletion(false)'s completion ran
+                }
+                started.incrementAndGet();
+            });
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread ringer = new Thread(() -> {
+                while (!stop.get()) {
+                    q.sendDataAvailable();
+                }
+            }, "doorbell ringer");
+            ringer.start();
+            try {
+                Semaphore done = new Semaphore(0);
+                for (int round = 0; round < rounds; round++) {
+                    completed.set(false);
+                    int before = started.get();
+                    q.setEnableWithCompletion(true, null);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (started.get() == before) { // handlers are being delivered when we disable
+                        assertTrue(System.nanoTime() < deadline, "round " + round + ": no handler ran while enabled");
+                        Thread.onSpinWait();
+                    }
+                    q.setEnableWithCompletion(false, () -> {
+                        completed.set(true);
+                        done.release();
+                    });
+                    assertTrue(done.tryAcquire(10, TimeUnit.SECONDS), "round " + round + ": no completion");
+                    Thread.sleep(1); // room for a handler that would (wrongly) still start
+                }
+            } finally {
+                stop.set(true);
+                ringer.join();
+            }
+            assertEquals(0, late.get(), "handlers started after the completion of SetEnableWithCompletion(false) in "
+                    + rounds + " rounds");
         }
     }
 
