@@ -87,7 +87,7 @@ class QueueLifecycleStressTest {
         });
         // Each round's queues are collected and released by the Cleaner (ProcessStats.now() collects first); one
         // that is never released keeps its wrapper on the heap and its queue in native memory: the slopes say so.
-        Stress.assertFlat(per, 16, 16, "queues dropped without close");
+        Stress.assertFlat(per, 16, 48, "queues dropped without close"); // a kept wrapper is >= 150 B of heap
         assertTrue(Handles.size() <= handlesBefore, "handles left registered: " + handlesBefore + " -> " + Handles.size());
     }
 }

@@ -55,11 +55,11 @@ final class Stress {
     static Slopes leakSlopes(String test, int rounds, int cycles, Round round) throws Exception {
         round.run(); // warm-up: caches fill, code is compiled
         ProcessStats[] at = new ProcessStats[rounds + 1];
-        at[0] = ProcessStats.now();
+        at[0] = settled();
         long t0 = System.nanoTime();
         for (int r = 1; r <= rounds; r++) {
             round.run();
-            at[r] = ProcessStats.now();
+            at[r] = settled();
         }
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         StringBuilder figures = new StringBuilder();
@@ -71,6 +71,22 @@ final class Stress {
         report(test, String.format("%d rounds of %d cycles in %d ms; per cycle: native %+.1f B, fds %+.5f, heap %+.1f B; %s",
                 rounds, cycles, ms, slopes.nativeBytes(), slopes.fds(), slopes.heapBytes(), slopes.rounds()));
         return slopes;
+    }
+
+    /**
+     * Figures once the Cleaner has caught up with what the round dropped (on a loaded machine it can lag behind
+     * the collections): heap and native memory in use stopped falling between two readings, 20 readings at most.
+     */
+    private static ProcessStats settled() {
+        ProcessStats last = ProcessStats.now();
+        for (int i = 0; i < 20; i++) {
+            ProcessStats next = ProcessStats.now();
+            if (next.heapUsedKiB() > last.heapUsedKiB() - 64 && next.nativeKiB() > last.nativeKiB() - 64) {
+                return next;
+            }
+            last = next;
+        }
+        return last;
     }
 
     private static double slope(ProcessStats[] at, int cycles, java.util.function.ToDoubleFunction<ProcessStats> f) {
