@@ -107,7 +107,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     // ---- Create / attach -------------------------------------------------------------------------------------
 
-    /** Create: an anonymous shared region (memfd, sealed against resizing) of queueByteCount bytes. */
+    /**
+     * Create: an anonymous shared region (memfd, sealed against resizing) of queueByteCount bytes.
+     *
+     * @param queueByteCount the bytes for entries (headers included), a positive multiple of 4
+     * @param queue where the handlers run
+     * @return the new queue source
+     */
     public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue) {
         return create(queueByteCount, queue, null);
     }
@@ -116,6 +122,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * Create with a name: the region file {@code path} (created exclusively, mode 0600, e.g. under /dev/shm or
      * on a shared volume) and the FIFOs {@code path.avail}, {@code path.serviced}, removed again by close().
      *
+     * @param queueByteCount the bytes for entries (headers included), a positive multiple of 4
+     * @param queue where the handlers run
+     * @param path the region file, or null for an anonymous region
+     * @return the new queue source
      * @throws IllegalArgumentException (kIOReturnBadArgument) when queueByteCount is not a positive multiple of 4
      */
     public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue, Path path) {
@@ -129,7 +139,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
                 DataQueueNative.jd_dq_create(queueByteCount, q, path == null ? null : path.toString(), status));
     }
 
-    /** The second process: attaches to a queue created with a path; its size is the file's size - 128. */
+    /**
+     * The second process: attaches to a queue created with a path; its size is the file's size - 128.
+     *
+     * @param path the region file given to {@link #create(int, DispatchQueue, Path)}
+     * @param queue where the handlers run
+     * @return the attached queue source
+     */
     public static IODataQueueDispatchSource attach(Path path, DispatchQueue queue) {
         Objects.requireNonNull(path, "IODataQueueDispatchSource.attach: path is null");
         return open("IODataQueueDispatchSource.attach(" + path + ")", queue, null,
@@ -180,6 +196,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * DataAvailable when the queue was empty. kIOReturnOverrun when there is no room (sets
      * needServicedCallback: a DataServiced notification follows the consumer's next dequeue).
      * If the block throws, nothing is published and the exception propagates.
+     *
+     * @param size the entry's data bytes
+     * @param block fills the entry's data: a buffer of {@code size} bytes at its position
+     * @return kIOReturnSuccess, kIOReturnOverrun, or kIOReturnError for a corrupted region
      */
     public int enqueue(int size, Consumer<ByteBuffer> block) {
         long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueue: block is null"));
@@ -189,7 +209,14 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return DataQueueMemory.code(r);
     }
 
-    /** EnqueueWithCoalesce: like enqueue, but sendDataAvailable[0] says whether to send DataAvailable. */
+    /**
+     * EnqueueWithCoalesce: like enqueue, but sendDataAvailable[0] says whether to send DataAvailable.
+     *
+     * @param size the entry's data bytes
+     * @param sendDataAvailable receives, in element 0, whether the caller should call {@link #sendDataAvailable()}
+     * @param block fills the entry's data: a buffer of {@code size} bytes at its position
+     * @return kIOReturnSuccess, kIOReturnOverrun, or kIOReturnError for a corrupted region
+     */
     public int enqueueWithCoalesce(int size, boolean[] sendDataAvailable, Consumer<ByteBuffer> block) {
         long r = memory.enqueue(checkSize(size), Objects.requireNonNull(block, "enqueueWithCoalesce: block is null"));
         sendDataAvailable[0] = DataQueueMemory.send(r);
@@ -206,6 +233,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * (needServicedCallback set, DataAvailable sent). If sizeOf or the block throws, the entries before it are
      * enqueued (and announced) and that one is not.
      *
+     * @param count how many entries, at least 1
+     * @param sizeOf entry index to its data bytes
+     * @param block fills entry i's data: a buffer of {@code sizeOf.applyAsInt(i)} bytes at its position, and i
      * @return the number of entries enqueued: fewer than count when the queue filled up
      * @throws IllegalArgumentException if count &lt; 1 or sizeOf gives a negative size
      * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head or tail
@@ -221,7 +251,15 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** enqueueBatch, but sendDataAvailable[0] says whether to send DataAvailable (also when sizeOf or the block threw). */
+    /**
+     * enqueueBatch, but sendDataAvailable[0] says whether to send DataAvailable (also when sizeOf or the block threw).
+     *
+     * @param count how many entries, at least 1
+     * @param sizeOf entry index to its data bytes
+     * @param sendDataAvailable receives, in element 0, whether the caller should call {@link #sendDataAvailable()}
+     * @param block fills entry i's data: a buffer of {@code sizeOf.applyAsInt(i)} bytes at its position, and i
+     * @return the number of entries enqueued: fewer than count when the queue filled up
+     */
     public int enqueueBatchWithCoalesce(int count, IntUnaryOperator sizeOf, boolean[] sendDataAvailable,
                                         ObjIntConsumer<ByteBuffer> block) {
         if (count < 1) {
@@ -238,6 +276,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     /**
      * Dequeue: hands the next entry's data to the block, removes it, and sends DataServiced if a producer
      * ran out of room. kIOReturnUnderrun when empty. If the block throws, the entry stays queued.
+     *
+     * @param block reads the entry's data (a buffer valid only during the call), or null to drop the entry
+     * @return kIOReturnSuccess, kIOReturnUnderrun, or kIOReturnError for a corrupted region
      */
     public int dequeue(Consumer<ByteBuffer> block) {
         long r = memory.dequeue(block);
@@ -247,7 +288,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return DataQueueMemory.code(r);
     }
 
-    /** DequeueWithCoalesce: like dequeue, but sendDataServiced[0] says whether to send DataServiced. */
+    /**
+     * DequeueWithCoalesce: like dequeue, but sendDataServiced[0] says whether to send DataServiced.
+     *
+     * @param sendDataServiced receives, in element 0, whether the caller should call {@link #sendDataServiced()}
+     * @param block reads the entry's data (a buffer valid only during the call), or null to drop the entry
+     * @return kIOReturnSuccess, kIOReturnUnderrun, or kIOReturnError for a corrupted region
+     */
     public int dequeueWithCoalesce(boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
         long r = memory.dequeue(block);
         sendDataServiced[0] = DataQueueMemory.send(r);
@@ -261,6 +308,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * producer writes on every enqueue). Sends DataServiced once if a producer ran out of room. If the block
      * throws, the entries before it are dequeued and that one stays queued.
      *
+     * @param maxEntries how many entries at most, at least 1
+     * @param block reads each entry's data (a buffer valid only during the call)
      * @return the number of entries dequeued; 0 when the queue is empty
      * @throws IllegalArgumentException if maxEntries &lt; 1
      * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head, tail or size; the
@@ -277,7 +326,14 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** dequeueBatch, but sendDataServiced[0] says whether to send DataServiced. */
+    /**
+     * dequeueBatch, but sendDataServiced[0] says whether to send DataServiced.
+     *
+     * @param maxEntries how many entries at most, at least 1
+     * @param sendDataServiced receives, in element 0, whether the caller should call {@link #sendDataServiced()}
+     * @param block reads each entry's data (a buffer valid only during the call)
+     * @return the number of entries dequeued; 0 when the queue is empty
+     */
     public int dequeueBatchWithCoalesce(int maxEntries, boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
         sendDataServiced[0] = false;
         if (maxEntries < 1) {
@@ -297,21 +353,38 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
                 + DataQueueMemory.count(r) + " entries); reset() or close() it");
     }
 
-    /** Peek: the next entry's data, without removing it. */
+    /**
+     * Peek: the next entry's data, without removing it.
+     *
+     * @param block reads the entry's data (a buffer valid only during the call)
+     * @return kIOReturnSuccess, kIOReturnUnderrun when empty, or kIOReturnError for a corrupted region
+     */
     public int peek(Consumer<ByteBuffer> block) {
         return memory.peek(Objects.requireNonNull(block, "peek: block is null"));
     }
 
+    /** {@return true when the queue holds an entry} (IsDataAvailable) */
     public boolean isDataAvailable() {
         return memory.isDataAvailable();
     }
 
-    /** CanEnqueueData: would one entry of {@code size} bytes fit now. */
+    /**
+     * CanEnqueueData: would one entry of {@code size} bytes fit now.
+     *
+     * @param size the entry's data bytes
+     * @return whether it fits
+     */
     public boolean canEnqueueData(int size) {
         return canEnqueueData(size, 1);
     }
 
-    /** CanEnqueueData: would {@code count} entries of {@code size} bytes fit now. */
+    /**
+     * CanEnqueueData: would {@code count} entries of {@code size} bytes fit now.
+     *
+     * @param size each entry's data bytes
+     * @param count how many entries
+     * @return whether they fit
+     */
     public boolean canEnqueueData(int size, int count) {
         if (count < 0) {
             throw new IllegalArgumentException("canEnqueueData: count must be >= 0, was " + count);
@@ -319,11 +392,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return memory.canEnqueue(checkSize(size), count);
     }
 
-    /** GetDataQueueEntryHeaderSize: the bytes before each entry's data (4). */
+    /** {@return the bytes before each entry's data (4)} (GetDataQueueEntryHeaderSize) */
     public static int getDataQueueEntryHeaderSize() {
         return DataQueueLayout.ENTRY_HEADER_SIZE;
     }
 
+    /** {@return the queue's size in bytes} (the queueByteCount of Create; an attached queue reads it from the region) */
     public int queueByteCount() {
         return memory.queueByteCount();
     }
@@ -342,12 +416,20 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     // ---- notifications (JNI) -------------------------------------------------------------------------------
 
-    /** SetDataAvailableHandler: runs on the queue when data arrives; at once if data is already queued. */
+    /**
+     * SetDataAvailableHandler: runs on the queue when data arrives; at once if data is already queued.
+     *
+     * @param handler the consumer's handler, or null to unset it
+     */
     public void setDataAvailableHandler(Runnable handler) {
         setHandler(true, handler);
     }
 
-    /** SetDataServicedHandler: runs on the queue when the consumer made room after an overrun. */
+    /**
+     * SetDataServicedHandler: runs on the queue when the consumer made room after an overrun.
+     *
+     * @param handler the producer's handler, or null to unset it
+     */
     public void setDataServicedHandler(Runnable handler) {
         setHandler(false, handler);
     }
@@ -380,14 +462,22 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return id;
     }
 
-    /** SendDataAvailable: rings the DataAvailable doorbell (the consumer's handler runs). */
+    /**
+     * SendDataAvailable: rings the DataAvailable doorbell (the consumer's handler runs).
+     *
+     * @return kIOReturnSuccess, or why the doorbell could not be rung
+     */
     public int sendDataAvailable() {
         synchronized (state) {
             return DataQueueNative.jd_dq_send_data_available(open("SendDataAvailable"));
         }
     }
 
-    /** SendDataServiced: rings the DataServiced doorbell (the producer's handler runs). */
+    /**
+     * SendDataServiced: rings the DataServiced doorbell (the producer's handler runs).
+     *
+     * @return kIOReturnSuccess, or why the doorbell could not be rung
+     */
     public int sendDataServiced() {
         synchronized (state) {
             return DataQueueNative.jd_dq_send_data_serviced(open("SendDataServiced"));
@@ -399,6 +489,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * drops its attachment lock. One producer and one consumer: a third attach fails while both are attached.
      * After a peer died the queue is consistent (an entry becomes visible only when complete): a new peer
      * attaches and continues; see the README's data-queue section for the recovery procedure.
+     *
+     * @return whether the other process is attached
      */
     public boolean isPeerAttached() {
         synchronized (state) {
@@ -427,7 +519,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** SetEnableWithCompletion: stops / restarts delivering handlers; completion (may be null) runs on the queue after. */
+    /**
+     * SetEnableWithCompletion: stops / restarts delivering handlers; completion (may be null) runs on the queue after.
+     *
+     * @param enable false stops delivering DataAvailable / DataServiced, true restarts
+     * @param completion runs on the queue once the change took effect, or null
+     */
     public void setEnableWithCompletion(boolean enable, Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
@@ -441,7 +538,11 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** Cancel: no handler runs after completion (may be null), which runs on the queue. The queue stays usable. */
+    /**
+     * Cancel: no handler runs after completion (may be null), which runs on the queue. The queue stays usable.
+     *
+     * @param completion runs on the queue after the last handler, or null
+     */
     public void cancel(Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
@@ -462,6 +563,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         cleanable.clean();
     }
 
+    /** {@return true once {@link #close()} released the region} */
     public boolean isClosed() {
         return state.closed;
     }
