@@ -24,7 +24,7 @@ public final class Dispatch {
 
     private Dispatch() {}
 
-    /** True when the JNI library and libdispatch are loaded. */
+    /** {@return true when the JNI library and libdispatch are loaded}: the natives JAR for this platform was found. */
     public static boolean isAvailable() {
         return NativeLibrary.cause() == null;
     }
@@ -34,17 +34,17 @@ public final class Dispatch {
         NativeLibrary.ensure();
     }
 
-    /** Why the library is unavailable, or null when it is available. */
+    /** {@return why the library is unavailable, or null when it is available} */
     public static Throwable unavailabilityCause() {
         return NativeLibrary.cause();
     }
 
-    /** The JavaCPP platform name the library was looked up for, e.g. {@code linux-x86_64}. */
+    /** {@return the JavaCPP platform name the library was looked up for}, e.g. {@code linux-x86_64} (JavaCPP's Loader.getPlatform()). */
     public static String platform() {
         return Loader.getPlatform();
     }
 
-    /** The libdispatch the native library was built against, e.g. "swift-corelibs-libdispatch 6.0.3". */
+    /** {@return the libdispatch the native library was built against}, e.g. "swift-corelibs-libdispatch 6.0.3". */
     public static String libdispatchVersion() {
         ensureAvailable();
         return JDispatchNative.jd_libdispatch_version();
@@ -54,11 +54,14 @@ public final class Dispatch {
      * Sets where exceptions thrown by tasks and source handlers go. Null restores the default: the
      * running thread's uncaught-exception handler (which prints the stack trace unless the application
      * set a default handler). The queue that ran the task keeps running either way.
+     *
+     * @param handler where exceptions go from now on, or null for the default
      */
     public static void setUncaughtExceptionHandler(Thread.UncaughtExceptionHandler handler) {
         exceptionHandler = handler;
     }
 
+    /** {@return the handler set by {@link #setUncaughtExceptionHandler}, or null for the default} */
     public static Thread.UncaughtExceptionHandler getUncaughtExceptionHandler() {
         return exceptionHandler;
     }
@@ -66,6 +69,8 @@ public final class Dispatch {
     /**
      * Delivers an exception from a task or handler; never throws, whatever the handler or printing throws
      * (e.g. an OutOfMemoryError), so that the queue that ran the task keeps running.
+     *
+     * @param t what the task or handler threw
      */
     public static void reportException(Throwable t) {
         try {

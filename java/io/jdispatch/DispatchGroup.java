@@ -27,7 +27,7 @@ public final class DispatchGroup extends DispatchObject {
         this.enters = enters;
     }
 
-    /** dispatch_group_create. */
+    /** {@return a new, empty group} (dispatch_group_create) */
     public static DispatchGroup create() {
         long g = QueueNative.dispatch_group_create();
         return new DispatchGroup(g, new Enters(g));
@@ -85,7 +85,12 @@ public final class DispatchGroup extends DispatchObject {
         }
     }
 
-    /** dispatch_group_async_f: runs {@code task} on {@code queue} as part of this group. */
+    /**
+     * dispatch_group_async_f: runs {@code task} on {@code queue} as part of this group.
+     *
+     * @param queue where the task runs
+     * @param task what runs; the group is not empty until it returned
+     */
     public void async(DispatchQueue queue, Runnable task) {
         Objects.requireNonNull(queue, "dispatch_group_async: queue is null");
         Objects.requireNonNull(task, "dispatch_group_async: task is null");
@@ -123,6 +128,9 @@ public final class DispatchGroup extends DispatchObject {
     /**
      * dispatch_group_notify_f: runs {@code task} on {@code queue} once the group is empty (at once if it is
      * empty now). A group that never empties keeps the task.
+     *
+     * @param queue where the task runs
+     * @param task what runs once the group is empty
      */
     public void notify(DispatchQueue queue, Runnable task) {
         Objects.requireNonNull(queue, "dispatch_group_notify: queue is null");
@@ -140,7 +148,12 @@ public final class DispatchGroup extends DispatchObject {
         }
     }
 
-    /** dispatch_group_wait: true when the group emptied before {@code timeout}, false on timeout. */
+    /**
+     * dispatch_group_wait: waits until the group is empty or {@code timeout} passes.
+     *
+     * @param timeout the deadline ({@link DispatchTime#FOREVER} waits as long as it takes)
+     * @return true when the group emptied before {@code timeout}, false on timeout
+     */
     public boolean wait(DispatchTime timeout) {
         Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
         long g = acquire();
@@ -151,6 +164,13 @@ public final class DispatchGroup extends DispatchObject {
         }
     }
 
+    /**
+     * dispatch_group_wait(group, dispatch_time(DISPATCH_TIME_NOW, timeout)).
+     *
+     * @param timeout how long to wait at most
+     * @param unit the unit of {@code timeout}
+     * @return true when the group emptied in time, false on timeout
+     */
     public boolean wait(long timeout, TimeUnit unit) {
         return wait(DispatchTime.fromNow(timeout, unit));
     }

@@ -99,6 +99,7 @@ public abstract class DispatchObject implements AutoCloseable {
         return address;
     }
 
+    /** {@return true once {@link #close()} released the dispatch object} (dispatch_release) */
     public final boolean isClosed() {
         return (state & CLOSED) != 0;
     }

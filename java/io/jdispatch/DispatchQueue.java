@@ -50,7 +50,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
         /** DISPATCH_QUEUE_CONCURRENT. */
         public static final Attributes CONCURRENT = new Attributes(true, false);
 
-        /** dispatch_queue_attr_make_initially_inactive: the queue runs nothing until {@link #activate()}. */
+        /**
+         * dispatch_queue_attr_make_initially_inactive: the queue runs nothing until {@link #activate()}.
+         *
+         * @return these attributes, initially inactive
+         */
         public Attributes initiallyInactive() {
             return new Attributes(concurrent, true);
         }
@@ -77,7 +81,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(lifecycle) : null;
     }
 
-    /** dispatch_queue_create(label, attributes). */
+    /**
+     * dispatch_queue_create(label, attributes).
+     *
+     * @param label the queue's label (dispatch_queue_get_label), for debugging
+     * @param attributes {@link Attributes#SERIAL} or {@link Attributes#CONCURRENT}, maybe initially inactive
+     * @return the new queue
+     */
     public static DispatchQueue create(String label, Attributes attributes) {
         Objects.requireNonNull(attributes, "dispatch_queue_create: attributes are null");
         long q = QueueNative.jd_queue_create(label, attributes.concurrent ? 1 : 0, attributes.inactive ? 1 : 0);
@@ -87,29 +97,48 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return new DispatchQueue(q, new Lifecycle(q, attributes.inactive), label, !attributes.concurrent);
     }
 
-    /** dispatch_queue_create(label, DISPATCH_QUEUE_SERIAL). */
+    /**
+     * dispatch_queue_create(label, DISPATCH_QUEUE_SERIAL).
+     *
+     * @param label the queue's label (dispatch_queue_get_label), for debugging
+     * @return the new serial queue
+     */
     public static DispatchQueue createSerial(String label) {
         return create(label, Attributes.SERIAL);
     }
 
-    /** dispatch_queue_create(label, DISPATCH_QUEUE_CONCURRENT). */
+    /**
+     * dispatch_queue_create(label, DISPATCH_QUEUE_CONCURRENT).
+     *
+     * @param label the queue's label (dispatch_queue_get_label), for debugging
+     * @return the new concurrent queue
+     */
     public static DispatchQueue createConcurrent(String label) {
         return create(label, Attributes.CONCURRENT);
     }
 
-    /** dispatch_get_global_queue(QOS_CLASS_DEFAULT, 0): the default global concurrent queue. */
+    /** {@return the default global concurrent queue} (dispatch_get_global_queue(QOS_CLASS_DEFAULT, 0)) */
     public static DispatchQueue global() {
         return Globals.QUEUES[QoSClass.DEFAULT.ordinal()];
     }
 
-    /** dispatch_get_global_queue(qos, 0). Global queues are never released; close() on them does nothing. */
+    /**
+     * dispatch_get_global_queue(qos, 0). Global queues are never released; close() on them does nothing.
+     *
+     * @param qos the quality-of-service class
+     * @return the global concurrent queue of that class
+     */
     public static DispatchQueue global(QoSClass qos) {
         return Globals.QUEUES[Objects.requireNonNull(qos, "dispatch_get_global_queue: qos is null").ordinal()];
     }
 
     // ---- submitting work ---------------------------------------------------------------------------------
 
-    /** dispatch_async_f: runs {@code task} on this queue. */
+    /**
+     * dispatch_async_f: runs {@code task} on this queue.
+     *
+     * @param task what runs; what it throws goes to {@link Dispatch#setUncaughtExceptionHandler}
+     */
     public void async(Runnable task) {
         Objects.requireNonNull(task, "dispatch_async: task is null");
         enqueue(task);
@@ -138,7 +167,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
         async(command);
     }
 
-    /** dispatch_barrier_async_f: on a concurrent queue, runs {@code task} alone (after the tasks before it). */
+    /**
+     * dispatch_barrier_async_f: on a concurrent queue, runs {@code task} alone (after the tasks before it).
+     *
+     * @param task what runs; what it throws goes to {@link Dispatch#setUncaughtExceptionHandler}
+     */
     public void barrierAsync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_barrier_async: task is null");
         if (drained()) { // on a serial queue every task is a barrier
@@ -156,6 +189,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /**
      * dispatch_sync_f: runs {@code task} on this queue, on the calling thread, after the tasks submitted before
      * it; its exception is rethrown here. Waits (not interruptibly) while the queue is suspended or inactive.
+     *
+     * @param task what runs
      */
     public void sync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
@@ -165,13 +200,23 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }));
     }
 
-    /** dispatch_sync_f returning the task's value; a checked exception comes wrapped in CompletionException. */
+    /**
+     * dispatch_sync_f returning the task's value; a checked exception comes wrapped in CompletionException.
+     *
+     * @param <T> the task's result type
+     * @param task what runs
+     * @return what the task returned
+     */
     public <T> T sync(Callable<T> task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
         return runSync("dispatch_sync", false, new SyncTask<>(task));
     }
 
-    /** dispatch_barrier_sync_f: like {@link #barrierAsync}, and waits. */
+    /**
+     * dispatch_barrier_sync_f: like {@link #barrierAsync}, and waits.
+     *
+     * @param task what runs; its exception is rethrown here
+     */
     public void barrierSync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
         runSync("dispatch_barrier_sync", true, new SyncTask<>(() -> {
@@ -180,6 +225,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }));
     }
 
+    /**
+     * dispatch_barrier_sync_f returning the task's value; a checked exception comes wrapped in CompletionException.
+     *
+     * @param <T> the task's result type
+     * @param task what runs
+     * @return what the task returned
+     */
     public <T> T barrierSync(Callable<T> task) {
         Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
         return runSync("dispatch_barrier_sync", true, new SyncTask<>(task));
@@ -205,7 +257,12 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return task.result();
     }
 
-    /** {@code async} returning a future completed with the task's outcome (exceptions go to the future). */
+    /**
+     * dispatch_async_f returning a future completed with the task's outcome (exceptions go to the future).
+     *
+     * @param task what runs
+     * @return a future completed when the task returned or threw
+     */
     public CompletableFuture<Void> submit(Runnable task) {
         Objects.requireNonNull(task, "submit: task is null");
         CompletableFuture<Void> f = new CompletableFuture<>();
@@ -220,6 +277,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return f;
     }
 
+    /**
+     * dispatch_async_f returning a future completed with the task's value (exceptions go to the future).
+     *
+     * @param <T> the task's result type
+     * @param task what runs
+     * @return a future completed with what the task returned, or exceptionally with what it threw
+     */
     public <T> CompletableFuture<T> submit(Callable<T> task) {
         Objects.requireNonNull(task, "submit: task is null");
         CompletableFuture<T> f = new CompletableFuture<>();
@@ -233,7 +297,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return f;
     }
 
-    /** dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, delay)): runs {@code task} no earlier than the delay. */
+    /**
+     * dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, delay)): runs {@code task} no earlier than the delay.
+     *
+     * @param delay how long from now, at least 0
+     * @param unit the unit of {@code delay}
+     * @param task what runs
+     */
     public void after(long delay, TimeUnit unit, Runnable task) {
         Objects.requireNonNull(unit, "dispatch_after: unit is null");
         if (delay < 0) {
@@ -242,6 +312,12 @@ public class DispatchQueue extends DispatchObject implements Executor {
         after(DispatchTime.fromNow(delay, unit), task);
     }
 
+    /**
+     * dispatch_after_f(dispatch_time(DISPATCH_TIME_NOW, delay)): runs {@code task} no earlier than the delay.
+     *
+     * @param delay how long from now, not negative
+     * @param task what runs
+     */
     public void after(Duration delay, Runnable task) {
         if (delay.isNegative()) {
             throw new IllegalArgumentException("dispatch_after: delay " + delay + " is negative");
@@ -249,12 +325,22 @@ public class DispatchQueue extends DispatchObject implements Executor {
         after(DispatchTime.fromNow(delay), task);
     }
 
-    /** dispatch_after_f(dispatch_walltime(deadline)): runs {@code task} no earlier than a wall-clock instant. */
+    /**
+     * dispatch_after_f(dispatch_walltime(deadline)): runs {@code task} no earlier than a wall-clock instant.
+     *
+     * @param deadline the wall-clock instant
+     * @param task what runs
+     */
     public void after(Instant deadline, Runnable task) {
         after(DispatchTime.walltime(deadline), task);
     }
 
-    /** dispatch_after_f(when, ...); {@link DispatchTime#FOREVER} never runs the task (and keeps it). */
+    /**
+     * dispatch_after_f(when, ...); {@link DispatchTime#FOREVER} never runs the task (and keeps it).
+     *
+     * @param when the deadline, on the uptime or the wall clock
+     * @param task what runs
+     */
     public void after(DispatchTime when, Runnable task) {
         Objects.requireNonNull(when, "dispatch_after: when is null");
         Objects.requireNonNull(task, "dispatch_after: task is null");
@@ -269,6 +355,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /**
      * dispatch_apply_f: calls {@code body} with every index in [0, iterations), in parallel on a concurrent
      * queue, and returns when all are done.
+     *
+     * @param iterations how many indexes, at least 0
+     * @param body called once per index; an exception goes to {@link Dispatch#setUncaughtExceptionHandler}
      */
     public void apply(long iterations, LongConsumer body) {
         refuseIfCurrent("dispatch_apply", false);
@@ -289,7 +378,12 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
-    /** dispatch_apply_f(iterations, DISPATCH_APPLY_AUTO, ...): libdispatch picks the queue (a global one). */
+    /**
+     * dispatch_apply_f(iterations, DISPATCH_APPLY_AUTO, ...): libdispatch picks the queue (a global one).
+     *
+     * @param iterations how many indexes, at least 0
+     * @param body called once per index; an exception goes to {@link Dispatch#setUncaughtExceptionHandler}
+     */
     public static void applyAuto(long iterations, LongConsumer body) {
         apply(iterations, 0, body);
     }
@@ -364,11 +458,13 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
+    /** {@return true while a {@link #suspend()} is not yet balanced by a {@link #resume()}} */
     public boolean isSuspended() {
         Lifecycle lc = lifecycle;
         return lc != null && lc.isSuspended();
     }
 
+    /** {@return true while a queue created initially inactive waits for {@link #activate()}} */
     public boolean isInactive() {
         Lifecycle lc = lifecycle;
         if (lc == null) {
@@ -382,6 +478,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /**
      * dispatch_set_target_queue: this queue's tasks run on {@code target} (null: the default global queue).
      * libdispatch keeps the target alive, so closing the target's wrapper afterwards is fine.
+     *
+     * @param target the queue this one's tasks run on, or null for the default global queue
      */
     @Override
     public void setTargetQueue(DispatchQueue target) {
@@ -410,7 +508,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
-    /** The queue set with {@link #setTargetQueue}, or null for the default. */
+    /** {@return the queue set with {@link #setTargetQueue}, or null for the default} */
     public DispatchQueue targetQueue() {
         return target;
     }
@@ -418,6 +516,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /**
      * True when the calling thread runs a task of this queue or of a queue that targets it
      * (dispatch_get_specific with a key private to this queue). Refused for global queues (they carry no key).
+     *
+     * @return whether the calling thread runs on this queue
      */
     public boolean isCurrent() {
         owned("dispatch_get_specific");
@@ -429,10 +529,12 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
+    /** {@return true for a serial queue (DISPATCH_QUEUE_SERIAL), false for a concurrent or global one} */
     public boolean isSerial() {
         return serial;
     }
 
+    /** {@return the label the queue was created with} (dispatch_queue_get_label) */
     public String label() {
         return label;
     }

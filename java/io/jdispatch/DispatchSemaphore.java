@@ -26,7 +26,12 @@ public final class DispatchSemaphore extends DispatchObject {
         this.balance = balance;
     }
 
-    /** dispatch_semaphore_create(value); value must be >= 0. */
+    /**
+     * dispatch_semaphore_create(value).
+     *
+     * @param value the initial value, at least 0
+     * @return the new semaphore
+     */
     public static DispatchSemaphore create(long value) {
         if (value < 0) {
             throw new IllegalArgumentException("dispatch_semaphore_create: value " + value + " is negative");
@@ -35,7 +40,11 @@ public final class DispatchSemaphore extends DispatchObject {
         return new DispatchSemaphore(s, value, new Balance(s, value));
     }
 
-    /** dispatch_semaphore_signal: increments the value; true when it woke a waiting thread. */
+    /**
+     * dispatch_semaphore_signal: increments the value.
+     *
+     * @return true when it woke a waiting thread
+     */
     public boolean signal() {
         long s = acquire();
         try {
@@ -47,7 +56,12 @@ public final class DispatchSemaphore extends DispatchObject {
         }
     }
 
-    /** dispatch_semaphore_wait: decrements the value, waiting until {@code timeout}; false on timeout. */
+    /**
+     * dispatch_semaphore_wait: decrements the value, waiting until {@code timeout}.
+     *
+     * @param timeout the deadline ({@link DispatchTime#FOREVER} waits as long as it takes)
+     * @return true once decremented, false on timeout
+     */
     public boolean wait(DispatchTime timeout) {
         Objects.requireNonNull(timeout, "dispatch_semaphore_wait: timeout is null");
         long s = acquire();
@@ -63,11 +77,18 @@ public final class DispatchSemaphore extends DispatchObject {
         }
     }
 
+    /**
+     * dispatch_semaphore_wait(sema, dispatch_time(DISPATCH_TIME_NOW, timeout)).
+     *
+     * @param timeout how long to wait at most
+     * @param unit the unit of {@code timeout}
+     * @return true once decremented, false on timeout
+     */
     public boolean wait(long timeout, TimeUnit unit) {
         return wait(DispatchTime.fromNow(timeout, unit));
     }
 
-    /** The value it was created with. */
+    /** {@return the value it was created with} (the value passed to dispatch_semaphore_create) */
     public long initialValue() {
         return initialValue;
     }

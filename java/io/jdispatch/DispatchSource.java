@@ -36,7 +36,30 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class DispatchSource extends DispatchObject {
     /** DISPATCH_SOURCE_TYPE_*. */
     public enum Type {
-        DATA_ADD, DATA_OR, DATA_REPLACE, MACH_SEND, MACH_RECV, MEMORYPRESSURE, PROC, READ, SIGNAL, TIMER, VNODE, WRITE;
+        /** DISPATCH_SOURCE_TYPE_DATA_ADD: the values given to {@link #mergeData} are added up. */
+        DATA_ADD,
+        /** DISPATCH_SOURCE_TYPE_DATA_OR: the values given to {@link #mergeData} are OR-ed. */
+        DATA_OR,
+        /** DISPATCH_SOURCE_TYPE_DATA_REPLACE: the last value given to {@link #mergeData} wins. */
+        DATA_REPLACE,
+        /** DISPATCH_SOURCE_TYPE_MACH_SEND: macOS only (refused here). */
+        MACH_SEND,
+        /** DISPATCH_SOURCE_TYPE_MACH_RECV: macOS only (refused here). */
+        MACH_RECV,
+        /** DISPATCH_SOURCE_TYPE_MEMORYPRESSURE: the system's memory pressure, mask MEMORYPRESSURE_* (Linux: PSI). */
+        MEMORYPRESSURE,
+        /** DISPATCH_SOURCE_TYPE_PROC: a process, handle its pid, mask PROC_* (Linux: a pidfd). */
+        PROC,
+        /** DISPATCH_SOURCE_TYPE_READ: a file descriptor with bytes to read (data: an estimate of how many). */
+        READ,
+        /** DISPATCH_SOURCE_TYPE_SIGNAL: a signal, handle its number (data: how many since the last handler call). */
+        SIGNAL,
+        /** DISPATCH_SOURCE_TYPE_TIMER: a timer set with {@link #setTimer} (data: fires since the last handler call). */
+        TIMER,
+        /** DISPATCH_SOURCE_TYPE_VNODE: changes of a file, handle its fd, mask VNODE_* (Linux: inotify). */
+        VNODE,
+        /** DISPATCH_SOURCE_TYPE_WRITE: a file descriptor with room to write. */
+        WRITE;
 
         /** The code jd_source.h uses (JD_TYPE_*). */
         int code() {
@@ -44,14 +67,17 @@ public final class DispatchSource extends DispatchObject {
         }
     }
 
-    /** dispatch_time_t values (a later DispatchTime type may carry these). */
-
+    /** DISPATCH_MACH_SEND_DEAD, the mask of a MACH_SEND source (macOS only). */
     public static final long MACH_SEND_DEAD = 0x1;
+    /** DISPATCH_MEMORYPRESSURE_NORMAL, _WARN, _CRITICAL: the mask and data bits of a MEMORYPRESSURE source. */
     public static final long MEMORYPRESSURE_NORMAL = 0x01, MEMORYPRESSURE_WARN = 0x02, MEMORYPRESSURE_CRITICAL = 0x04;
+    /** DISPATCH_PROC_EXIT, _FORK, _EXEC, _SIGNAL: the mask and data bits of a PROC source (Linux: EXIT only). */
     public static final long PROC_EXIT = 0x80000000L, PROC_FORK = 0x40000000L, PROC_EXEC = 0x20000000L,
             PROC_SIGNAL = 0x08000000L;
+    /** DISPATCH_VNODE_DELETE, _WRITE, _EXTEND, _ATTRIB, _LINK, _RENAME, _REVOKE, _FUNLOCK: the bits of a VNODE source. */
     public static final long VNODE_DELETE = 0x1, VNODE_WRITE = 0x2, VNODE_EXTEND = 0x4, VNODE_ATTRIB = 0x8,
             VNODE_LINK = 0x10, VNODE_RENAME = 0x20, VNODE_REVOKE = 0x40, VNODE_FUNLOCK = 0x100;
+    /** DISPATCH_TIMER_STRICT, the mask of a TIMER source that must not fire late for power saving. */
     public static final long TIMER_STRICT = 0x1;
 
     private final Type type;
@@ -85,6 +111,11 @@ public final class DispatchSource extends DispatchObject {
      * dispatch_source_create(type, handle, mask, queue). The source starts inactive; {@code queue} null means
      * DISPATCH_TARGET_QUEUE_DEFAULT (the default global queue).
      *
+     * @param type what the source watches
+     * @param handle by type: the fd (READ, WRITE, VNODE), the pid (PROC), the signal number (SIGNAL); else 0
+     * @param mask by type: which events (PROC_*, VNODE_*, MEMORYPRESSURE_*, TIMER_STRICT); else 0
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
      * @throws UnsupportedOperationException for the Mach types, for mask bits this OS cannot observe, and for
      *         MEMORYPRESSURE where the kernel offers no pressure events
      * @throws IllegalArgumentException for a handle or mask the type does not accept (the message names the
@@ -138,15 +169,36 @@ public final class DispatchSource extends DispatchObject {
 
     // ---- typed factories ----------------------------------------------------------------------------------
 
-    /** A TIMER source; configure it with {@link #setTimer}. {@code strict}: DISPATCH_TIMER_STRICT. */
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, strict ? DISPATCH_TIMER_STRICT : 0, queue);
+     * configure it with {@link #setTimer}.
+     *
+     * @param strict DISPATCH_TIMER_STRICT
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new timer, inactive
+     */
     public static DispatchSource timer(boolean strict, DispatchQueue queue) {
         return create(Type.TIMER, 0, strict ? TIMER_STRICT : 0, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, fd, 0, queue).
+     *
+     * @param fd the file descriptor (see {@link #fileDescriptor(Channel)})
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource read(int fd, DispatchQueue queue) {
         return create(Type.READ, fd, 0, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, fd, 0, queue).
+     *
+     * @param fd the file descriptor (see {@link #fileDescriptor(Channel)})
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource write(int fd, DispatchQueue queue) {
         return create(Type.WRITE, fd, 0, queue);
     }
@@ -159,19 +211,41 @@ public final class DispatchSource extends DispatchObject {
      * sent while the same one is still pending (not yet delivered to a thread) is lost; real-time signals
      * queue, each counted, up to RLIMIT_SIGPENDING queued signals per user (beyond it sigqueue fails with
      * EAGAIN and kill coalesces like a standard signal).
+     *
+     * @param signo the signal number (signals the JVM uses are refused)
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
      */
     public static DispatchSource signal(int signo, DispatchQueue queue) {
         return create(Type.SIGNAL, signo, 0, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_ADD, 0, 0, queue).
+     *
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource dataAdd(DispatchQueue queue) {
         return create(Type.DATA_ADD, 0, 0, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_OR, 0, 0, queue).
+     *
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource dataOr(DispatchQueue queue) {
         return create(Type.DATA_OR, 0, 0, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_DATA_REPLACE, 0, 0, queue).
+     *
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource dataReplace(DispatchQueue queue) {
         return create(Type.DATA_REPLACE, 0, 0, queue);
     }
@@ -180,6 +254,11 @@ public final class DispatchSource extends DispatchObject {
      * A PROC source on a process id. A pid with no process is refused ({@code IllegalArgumentException}, "No
      * such process"): a child the JDK started and already reaped is such a pid, so for those use
      * {@link #proc(Process, long, DispatchQueue)}, which reports PROC_EXIT instead.
+     *
+     * @param pid the process to watch
+     * @param mask PROC_* bits (on Linux: PROC_EXIT)
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
      */
     public static DispatchSource proc(long pid, long mask, DispatchQueue queue) {
         return create(Type.PROC, pid, mask, queue);
@@ -189,6 +268,11 @@ public final class DispatchSource extends DispatchObject {
      * A PROC source on {@code process}. If it has already exited (the JDK reaps the children it started, so
      * their pid may already be gone or reused), PROC_EXIT is reported at once after activation, as macOS does
      * for a pid that exited.
+     *
+     * @param process the process to watch
+     * @param mask PROC_* bits (on Linux: PROC_EXIT)
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
      */
     public static DispatchSource proc(ProcessHandle process, long mask, DispatchQueue queue) {
         Objects.requireNonNull(process, "dispatch_source_create(PROC): process is null");
@@ -204,16 +288,38 @@ public final class DispatchSource extends DispatchObject {
         return create(Type.PROC, process.pid(), mask, SourceNative.PROC_EXITED, queue);
     }
 
-    /** {@link #proc(ProcessHandle, long, DispatchQueue)} for a process started from Java. */
+    /**
+     * {@link #proc(ProcessHandle, long, DispatchQueue)} for a process started from Java.
+     *
+     * @param process the process to watch
+     * @param mask PROC_* bits (on Linux: PROC_EXIT)
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource proc(Process process, long mask, DispatchQueue queue) {
         Objects.requireNonNull(process, "dispatch_source_create(PROC): process is null");
         return proc(process.toHandle(), mask, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_VNODE, fd, mask, queue).
+     *
+     * @param fd an open file's descriptor (the source watches its own duplicate)
+     * @param mask VNODE_* bits
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource vnode(int fd, long mask, DispatchQueue queue) {
         return create(Type.VNODE, fd, mask, queue);
     }
 
+    /**
+     * dispatch_source_create(DISPATCH_SOURCE_TYPE_MEMORYPRESSURE, 0, mask, queue).
+     *
+     * @param mask MEMORYPRESSURE_* bits
+     * @param queue where the handlers run, or null for the default global queue
+     * @return the new source, inactive
+     */
     public static DispatchSource memoryPressure(long mask, DispatchQueue queue) {
         return create(Type.MEMORYPRESSURE, 0, mask, queue);
     }
@@ -222,6 +328,9 @@ public final class DispatchSource extends DispatchObject {
      * The file descriptor of an open JDK channel (SocketChannel, ServerSocketChannel, DatagramChannel,
      * Pipe.SourceChannel / SinkChannel, FileChannel), for READ, WRITE and VNODE sources. The channel keeps
      * owning it: close the channel only once the source's cancel handler has run (e.g. in that handler).
+     *
+     * @param channel an open channel
+     * @return its file descriptor, the handle of a READ, WRITE or VNODE source
      */
     public static int fileDescriptor(Channel channel) {
         Objects.requireNonNull(channel, "fileDescriptor: channel is null");
@@ -231,7 +340,12 @@ public final class DispatchSource extends DispatchObject {
         return fdOf(channel);
     }
 
-    /** The int behind a java.io.FileDescriptor (of a FileInputStream, RandomAccessFile...). */
+    /**
+     * The int behind a java.io.FileDescriptor (of a FileInputStream, RandomAccessFile...).
+     *
+     * @param descriptor a valid descriptor
+     * @return its file descriptor, the handle of a READ, WRITE or VNODE source
+     */
     public static int fileDescriptor(FileDescriptor descriptor) {
         Objects.requireNonNull(descriptor, "fileDescriptor: descriptor is null");
         if (!descriptor.valid()) {
@@ -251,7 +365,11 @@ public final class DispatchSource extends DispatchObject {
 
     // ---- handlers -----------------------------------------------------------------------------------------
 
-    /** dispatch_source_set_event_handler_f; null unsets it. */
+    /**
+     * dispatch_source_set_event_handler_f; null unsets it.
+     *
+     * @param handler runs on the source's queue per event (coalesced), never concurrently with itself
+     */
     public void setEventHandler(Runnable handler) {
         long s = acquireLive("dispatch_source_set_event_handler");
         try {
@@ -265,6 +383,8 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_set_cancel_handler_f; null unsets it. For fd sources the handler is where the fd may
      * be closed (or use {@link #setCloseOnCancel}).
+     *
+     * @param handler runs once, after the last event handler call
      */
     public void setCancelHandler(Runnable handler) {
         acquireLive("dispatch_source_set_cancel_handler");
@@ -275,7 +395,11 @@ public final class DispatchSource extends DispatchObject {
         }
     }
 
-    /** dispatch_source_set_registration_handler_f; null unsets it. */
+    /**
+     * dispatch_source_set_registration_handler_f; null unsets it.
+     *
+     * @param handler runs once the source is registered with the kernel, before the first event
+     */
     public void setRegistrationHandler(Runnable handler) {
         long s = acquireLive("dispatch_source_set_registration_handler");
         try {
@@ -290,6 +414,8 @@ public final class DispatchSource extends DispatchObject {
      * For READ, WRITE and VNODE sources: closes the handle (the fd) right after the cancel handler returned,
      * which is the man page's rule for closing a descriptor safely. The fd then belongs to this source: do
      * not close it elsewhere (for a channel's fd, close the channel in the cancel handler instead).
+     *
+     * @param close whether the source closes its fd after the cancel handler
      */
     public void setCloseOnCancel(boolean close) {
         if (type != Type.READ && type != Type.WRITE && type != Type.VNODE) {
@@ -382,7 +508,7 @@ public final class DispatchSource extends DispatchObject {
         }
     }
 
-    /** dispatch_source_testcancel. */
+    /** {@return true once the source is cancelled} (dispatch_source_testcancel) */
     public boolean isCancelled() {
         long s = use("dispatch_source_testcancel");
         try {
@@ -394,16 +520,17 @@ public final class DispatchSource extends DispatchObject {
 
     // ---- data ---------------------------------------------------------------------------------------------
 
-    /** dispatch_source_get_handle: the handle given to create (fd, pid, signal number; 0 for the others). */
+    /** {@return the handle given to create} (dispatch_source_get_handle): fd, pid, signal number; 0 for the others */
     public long getHandle() {
         return handle;
     }
 
-    /** dispatch_source_get_mask: the mask given to create. */
+    /** {@return the mask given to create} (dispatch_source_get_mask) */
     public long getMask() {
         return mask;
     }
 
+    /** {@return the type given to create} (the dispatch_source_type_t) */
     public Type getType() {
         return type;
     }
@@ -411,6 +538,8 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_get_data: the pending data, meaningful inside the event handler (a sum, an OR, the
      * last value, a fire or signal count, a byte estimate, or the observed mask bits, by type).
+     *
+     * @return the pending data
      */
     public long getData() {
         if (callbacks.handlerThread == Thread.currentThread()) {
@@ -426,7 +555,11 @@ public final class DispatchSource extends DispatchObject {
         }
     }
 
-    /** dispatch_source_merge_data, for DATA_ADD / DATA_OR / DATA_REPLACE sources only. */
+    /**
+     * dispatch_source_merge_data, for DATA_ADD / DATA_OR / DATA_REPLACE sources only.
+     *
+     * @param value added, OR-ed or set, by type; 0 delivers nothing
+     */
     public void mergeData(long value) {
         if (type != Type.DATA_ADD && type != Type.DATA_OR && type != Type.DATA_REPLACE) {
             throw new IllegalStateException("dispatch_source_merge_data: " + this
@@ -456,6 +589,9 @@ public final class DispatchSource extends DispatchObject {
      * libdispatch ignores leeway (timerfd fires at the deadline); it is passed on for macOS.
      *
      * @throws IllegalArgumentException if {@code leewayNanos} is negative
+     * @param start the first fire
+     * @param intervalNanos the period; 0 or {@code DispatchTime.FOREVER.rawValue()} for one shot
+     * @param leewayNanos how late a fire may be (for power saving)
      */
     public void setTimer(DispatchTime start, long intervalNanos, long leewayNanos) {
         Objects.requireNonNull(start, "dispatch_source_set_timer: start is null");

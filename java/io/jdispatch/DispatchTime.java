@@ -24,36 +24,64 @@ public record DispatchTime(long rawValue) {
         Dispatch.ensureAvailable();
     }
 
-    /** dispatch_time(when, deltaNanos): {@code when} shifted by a signed number of nanoseconds. */
+    /**
+     * dispatch_time(when, deltaNanos).
+     *
+     * @param when the starting point ({@link #NOW}: the current uptime)
+     * @param deltaNanos a signed number of nanoseconds
+     * @return {@code when} shifted by {@code deltaNanos}
+     */
     public static DispatchTime time(DispatchTime when, long deltaNanos) {
         return new DispatchTime(QueueNative.dispatch_time(when.rawValue, deltaNanos));
     }
 
-    /** dispatch_time(DISPATCH_TIME_NOW, 0): the current point on the uptime clock. */
+    /** {@return the current point on the uptime clock} (dispatch_time(DISPATCH_TIME_NOW, 0)) */
     public static DispatchTime now() {
         return time(NOW, 0);
     }
 
-    /** dispatch_time(DISPATCH_TIME_NOW, delay); a delay too long to represent gives {@link #FOREVER}. */
+    /**
+     * dispatch_time(DISPATCH_TIME_NOW, delay).
+     *
+     * @param delay how far from now
+     * @param unit the unit of {@code delay}
+     * @return that point on the uptime clock; a delay too long to represent gives {@link #FOREVER}
+     */
     public static DispatchTime fromNow(long delay, TimeUnit unit) {
         return time(NOW, unit.toNanos(delay));
     }
 
+    /**
+     * dispatch_time(DISPATCH_TIME_NOW, delay).
+     *
+     * @param delay how far from now
+     * @return that point on the uptime clock; a delay too long to represent gives {@link #FOREVER}
+     */
     public static DispatchTime fromNow(Duration delay) {
         return time(NOW, saturatedNanos(delay));
     }
 
-    /** dispatch_walltime(&instant, 0): a deadline on the wall clock (it follows changes of the system clock). */
+    /**
+     * {@code dispatch_walltime(&instant, 0)}: a deadline on the wall clock (it follows changes of the system clock).
+     *
+     * @param instant the deadline
+     * @return that deadline as a dispatch_time_t
+     */
     public static DispatchTime walltime(Instant instant) {
         return new DispatchTime(QueueNative.jd_walltime(instant.getEpochSecond(), instant.getNano(), 0));
     }
 
-    /** dispatch_walltime(NULL, 0): now, on the wall clock. */
+    /** {@return now, on the wall clock} ({@code dispatch_walltime(NULL, 0)}) */
     public static DispatchTime walltimeNow() {
         return walltime(Instant.now());
     }
 
-    /** This time shifted by {@code deltaNanos} (dispatch_time(this, delta)). */
+    /**
+     * dispatch_time(this, deltaNanos).
+     *
+     * @param deltaNanos a signed number of nanoseconds
+     * @return this time shifted by {@code deltaNanos}
+     */
     public DispatchTime plus(long deltaNanos) {
         return time(this, deltaNanos);
     }

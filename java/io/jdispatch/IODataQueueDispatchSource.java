@@ -126,6 +126,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     /**
      * Create: an anonymous shared region (memfd, sealed against shrinking and growing) of queueByteCount bytes,
      * with eventfd doorbells; another process gets it through {@link #sendFds} / {@link #receiveFds}.
+     *
+     * @param queueByteCount the bytes for entries (headers included), a positive multiple of 4
+     * @param queue where the handlers run
+     * @return the new queue source
      */
     public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue) {
         return create(queueByteCount, queue, null);
@@ -135,6 +139,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * Create with a name: the region file {@code path} (created exclusively, mode 0600, e.g. under /dev/shm or
      * on a shared volume) and the FIFOs {@code path.avail}, {@code path.serviced}, removed again by close().
      *
+     * @param queueByteCount the bytes for entries (headers included), a positive multiple of 4
+     * @param queue where the handlers run
+     * @param path the region file, or null for an anonymous region
+     * @return the new queue source
      * @throws IllegalArgumentException (kIOReturnBadArgument) when queueByteCount is not a positive multiple of 4
      */
     public static IODataQueueDispatchSource create(int queueByteCount, DispatchQueue queue, Path path) {
@@ -148,7 +156,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
                 DataQueueNative.jd_dq_create(queueByteCount, q, path == null ? null : path.toString(), status));
     }
 
-    /** The second process: attaches to a queue created with a path; its size is the file's size - 128. */
+    /**
+     * The second process: attaches to a queue created with a path; its size is the file's size - 128.
+     *
+     * @param path the region file given to {@link #create(int, DispatchQueue, Path)}
+     * @param queue where the handlers run
+     * @return the attached queue source
+     */
     public static IODataQueueDispatchSource attach(Path path, DispatchQueue queue) {
         Objects.requireNonNull(path, "IODataQueueDispatchSource.attach: path is null");
         return open("IODataQueueDispatchSource.attach(" + path + ")", queue, null,
@@ -257,6 +271,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * DataAvailable when the queue was empty. kIOReturnOverrun when there is no room (sets
      * needServicedCallback: a DataServiced notification follows the consumer's next dequeue).
      * If the block throws, nothing is published and the exception propagates.
+     *
+     * @param size the entry's data bytes
+     * @param block fills the entry's data: a buffer of {@code size} bytes at its position
+     * @return kIOReturnSuccess, kIOReturnOverrun, or kIOReturnError for a corrupted region
      */
     public int enqueue(int size, Consumer<ByteBuffer> block) {
         long r;
@@ -274,6 +292,11 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     /**
      * EnqueueWithCoalesce: like enqueue, but instead of sending DataAvailable it sets sendDataAvailable[0] to true
      * when DataAvailable is due; it never sets it to false (see the class comment: one flag for several calls).
+     *
+     * @param size the entry's data bytes
+     * @param sendDataAvailable receives, in element 0, whether the caller should call {@link #sendDataAvailable()}
+     * @param block fills the entry's data: a buffer of {@code size} bytes at its position
+     * @return kIOReturnSuccess, kIOReturnOverrun, or kIOReturnError for a corrupted region
      */
     public int enqueueWithCoalesce(int size, boolean[] sendDataAvailable, Consumer<ByteBuffer> block) {
         long r;
@@ -298,6 +321,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * (needServicedCallback set, DataAvailable sent). If sizeOf or the block throws, the entries before it are
      * enqueued (and announced) and that one is not.
      *
+     * @param count how many entries, at least 1
+     * @param sizeOf entry index to its data bytes
+     * @param block fills entry i's data: a buffer of {@code sizeOf.applyAsInt(i)} bytes at its position, and i
      * @return the number of entries enqueued: fewer than count when the queue filled up
      * @throws IllegalArgumentException if count &lt; 1 or sizeOf gives a negative size
      * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head or tail
@@ -317,6 +343,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     /**
      * enqueueBatch, but instead of sending DataAvailable it sets sendDataAvailable[0] to true when it is due (also
      * when sizeOf or the block threw); it never sets it to false.
+     *
+     * @param count how many entries, at least 1
+     * @param sizeOf entry index to its data bytes
+     * @param sendDataAvailable receives, in element 0, whether the caller should call {@link #sendDataAvailable()}
+     * @param block fills entry i's data: a buffer of {@code sizeOf.applyAsInt(i)} bytes at its position, and i
+     * @return the number of entries enqueued: fewer than count when the queue filled up
      */
     public int enqueueBatchWithCoalesce(int count, IntUnaryOperator sizeOf, boolean[] sendDataAvailable,
                                         ObjIntConsumer<ByteBuffer> block) {
@@ -349,6 +381,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * moves). Ours never reads outside the region nor hands out bytes that are not one published entry, and a
      * corrupt queue is never taken for an empty one. (Enqueue likewise: kIOReturnError where DriverKit says
      * kIOReturnUnderrun.) {@code native/include/jd_dataqueue.h} lists every case.
+     *
+     * @param block reads the entry's data (a buffer valid only during the call), or null to drop the entry
+     * @return kIOReturnSuccess, kIOReturnUnderrun, or kIOReturnError for a corrupted region
      */
     public int dequeue(Consumer<ByteBuffer> block) {
         long r;
@@ -368,6 +403,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * when needServicedCallback is set (also on kIOReturnUnderrun); it never sets it to false, and leaves
      * needServicedCallback set in the region for {@link #sendDataServiced} to clear. The DriverKit pattern: loop
      * until kIOReturnUnderrun with one flag, then send once. A corrupt header: see {@link #dequeue}.
+     *
+     * @param sendDataServiced receives, in element 0, whether the caller should call {@link #sendDataServiced()}
+     * @param block reads the entry's data (a buffer valid only during the call), or null to drop the entry
+     * @return kIOReturnSuccess, kIOReturnUnderrun, or kIOReturnError for a corrupted region
      */
     public int dequeueWithCoalesce(boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
         long r;
@@ -389,6 +428,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * producer writes on every enqueue). Sends DataServiced once if a producer ran out of room. If the block
      * throws, the entries before it are dequeued and that one stays queued.
      *
+     * @param maxEntries how many entries at most, at least 1
+     * @param block reads each entry's data (a buffer valid only during the call)
      * @return the number of entries dequeued; 0 when the queue is empty
      * @throws IllegalArgumentException if maxEntries &lt; 1
      * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head, tail or size; the
@@ -410,6 +451,11 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * dequeueBatch, but instead of sending DataServiced it sets sendDataServiced[0] to true when it is due (also
      * before a kIOReturnError exception); it never sets it to false, and leaves needServicedCallback set for
      * {@link #sendDataServiced}.
+     *
+     * @param maxEntries how many entries at most, at least 1
+     * @param sendDataServiced receives, in element 0, whether the caller should call {@link #sendDataServiced()}
+     * @param block reads each entry's data (a buffer valid only during the call)
+     * @return the number of entries dequeued; 0 when the queue is empty
      */
     public int dequeueBatchWithCoalesce(int maxEntries, boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
         if (maxEntries < 1) {
@@ -439,6 +485,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     /**
      * Peek: the next entry's data, without removing it. kIOReturnUnderrun when empty; kIOReturnError on a corrupt
      * header, also where DriverKit would return kIOReturnUnderrun or read on (see {@link #dequeue}).
+     *
+     * @param block reads the entry's data (a buffer valid only during the call)
+     * @return kIOReturnSuccess, kIOReturnUnderrun when empty, or kIOReturnError for a corrupted region
      */
     public int peek(Consumer<ByteBuffer> block) {
         try {
@@ -448,19 +497,30 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** IsDataAvailable: is an entry queued. */
+    /** {@return true when the queue holds an entry} (IsDataAvailable) */
     public boolean isDataAvailable() {
         boolean available = memory.isDataAvailable();
         checkRegion("isDataAvailable");
         return available;
     }
 
-    /** CanEnqueueData: would one entry of {@code size} bytes fit now. */
+    /**
+     * CanEnqueueData: would one entry of {@code size} bytes fit now.
+     *
+     * @param size the entry's data bytes
+     * @return whether it fits
+     */
     public boolean canEnqueueData(int size) {
         return canEnqueueData(size, 1);
     }
 
-    /** CanEnqueueData: would {@code count} entries of {@code size} bytes fit now. */
+    /**
+     * CanEnqueueData: would {@code count} entries of {@code size} bytes fit now.
+     *
+     * @param size each entry's data bytes
+     * @param count how many entries
+     * @return whether they fit
+     */
     public boolean canEnqueueData(int size, int count) {
         if (count < 0) {
             throw new IllegalArgumentException("canEnqueueData: count must be >= 0, was " + count);
@@ -470,11 +530,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return fits;
     }
 
-    /** GetDataQueueEntryHeaderSize: the bytes before each entry's data (4). */
+    /** {@return the bytes before each entry's data (4)} (GetDataQueueEntryHeaderSize) */
     public static int getDataQueueEntryHeaderSize() {
         return DataQueueLayout.ENTRY_HEADER_SIZE;
     }
 
+    /** {@return the queue's size in bytes} (the queueByteCount of Create; an attached queue reads it from the region) */
     public int queueByteCount() {
         return memory.queueByteCount();
     }
@@ -520,12 +581,20 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     // ---- notifications (JNI) -------------------------------------------------------------------------------
 
-    /** SetDataAvailableHandler: runs on the queue when data arrives; at once if data is already queued. */
+    /**
+     * SetDataAvailableHandler: runs on the queue when data arrives; at once if data is already queued.
+     *
+     * @param handler the consumer's handler, or null to unset it
+     */
     public void setDataAvailableHandler(Runnable handler) {
         setHandler(true, handler);
     }
 
-    /** SetDataServicedHandler: runs on the queue when the consumer made room after an overrun. */
+    /**
+     * SetDataServicedHandler: runs on the queue when the consumer made room after an overrun.
+     *
+     * @param handler the producer's handler, or null to unset it
+     */
     public void setDataServicedHandler(Runnable handler) {
         setHandler(false, handler);
     }
@@ -563,7 +632,11 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         return id;
     }
 
-    /** SendDataAvailable: rings the DataAvailable doorbell (the consumer's handler runs). */
+    /**
+     * SendDataAvailable: rings the DataAvailable doorbell (the consumer's handler runs).
+     *
+     * @return kIOReturnSuccess, or why the doorbell could not be rung
+     */
     public int sendDataAvailable() {
         synchronized (state) {
             return DataQueueNative.jd_dq_send_data_available(open("SendDataAvailable"));
@@ -573,6 +646,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     /**
      * SendDataServiced: clears needServicedCallback in the region, then rings the DataServiced doorbell (the
      * producer's handler runs). Only this clears the flag; a dequeue only reports it.
+     *
+     * @return kIOReturnSuccess, or why the doorbell could not be rung
      */
     public int sendDataServiced() {
         synchronized (state) {
@@ -585,6 +660,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * drops its attachment lock. One producer and one consumer: a third attach fails while both are attached.
      * After a peer died the queue is consistent (an entry becomes visible only when complete): a new peer
      * attaches and continues; see the README's data-queue section for the recovery procedure.
+     *
+     * @return whether the other process is attached
      */
     public boolean isPeerAttached() {
         synchronized (state) {
@@ -614,7 +691,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** SetEnableWithCompletion: stops / restarts delivering handlers; completion (may be null) runs on the queue after. */
+    /**
+     * SetEnableWithCompletion: stops / restarts delivering handlers; completion (may be null) runs on the queue after.
+     *
+     * @param enable false stops delivering DataAvailable / DataServiced, true restarts
+     * @param completion runs on the queue once the change took effect, or null
+     */
     public void setEnableWithCompletion(boolean enable, Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
@@ -628,7 +710,11 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         }
     }
 
-    /** Cancel: no handler runs after completion (may be null), which runs on the queue. The queue stays usable. */
+    /**
+     * Cancel: no handler runs after completion (may be null), which runs on the queue. The queue stays usable.
+     *
+     * @param completion runs on the queue after the last handler, or null
+     */
     public void cancel(Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
@@ -649,6 +735,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         cleanable.clean();
     }
 
+    /** {@return true once {@link #close()} released the region} */
     public boolean isClosed() {
         return state.closed;
     }

@@ -7,10 +7,15 @@ package io.jdispatch;
  * root queues).
  */
 public enum QoSClass {
+    /** QOS_CLASS_USER_INTERACTIVE (0x21). */
     USER_INTERACTIVE(0x21),
+    /** QOS_CLASS_USER_INITIATED (0x19). */
     USER_INITIATED(0x19),
+    /** QOS_CLASS_DEFAULT (0x15): what {@link DispatchQueue#global()} uses. */
     DEFAULT(0x15),
+    /** QOS_CLASS_UTILITY (0x11). */
     UTILITY(0x11),
+    /** QOS_CLASS_BACKGROUND (0x09). */
     BACKGROUND(0x09);
 
     /** The qos_class_t value. */

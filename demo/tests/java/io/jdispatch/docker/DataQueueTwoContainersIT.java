@@ -56,13 +56,13 @@ class DataQueueTwoContainersIT {
 
         try (GenericContainer<?> consumer = new GenericContainer<>(RuntimeImage.name())
                 .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withIpcMode("shareable"))
-                .withCommand("java", "-cp", "/opt/jdispatch/jdispatch.jar", PEER, "consume", PATH, "" + COUNT)
+                .withCommand("java", "-cp", "/opt/jdispatch/jdispatch-demo.jar", PEER, "consume", PATH, "" + COUNT)
                 .waitingFor(Wait.forLogMessage("ready\\n", 1).withStartupTimeout(Duration.ofMinutes(1)))) {
             consumer.start();
             String producerOut;
             try (GenericContainer<?> producer = new GenericContainer<>(RuntimeImage.name())
                     .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withIpcMode("container:" + consumer.getContainerId()))
-                    .withCommand("java", "-cp", "/opt/jdispatch/jdispatch.jar", PEER, "produce", PATH, "" + COUNT)
+                    .withCommand("java", "-cp", "/opt/jdispatch/jdispatch-demo.jar", PEER, "produce", PATH, "" + COUNT)
                     .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(Duration.ofMinutes(2)))) {
                 producer.start();   // fails unless the producer exits with 0
                 producerOut = producer.getLogs();

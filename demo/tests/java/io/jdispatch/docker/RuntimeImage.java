@@ -11,7 +11,7 @@ import java.util.Objects;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** The Docker engine the tests need, and the runtime image (docker/Dockerfile.runtime) over the built JAR. */
+/** The Docker engine the tests need, and the runtime image (docker/Dockerfile.runtime) over the built demo JAR. */
 final class RuntimeImage {
     private RuntimeImage() {}
 
@@ -36,17 +36,18 @@ final class RuntimeImage {
     }
 
     /**
-     * Builds the image once per JVM from a context holding only the Dockerfile and the JAR at the path the
-     * Dockerfile expects (it also builds from the project root). Kept under a fixed tag so the engine's cache
-     * reuses the JRE layer; only the JAR layer changes between builds.
+     * Builds the image once per JVM from a context holding only the Dockerfile, the demo JAR and its lib/ at
+     * the paths the Dockerfile expects (it also builds from the project root). Kept under a fixed tag so the
+     * engine's cache reuses the JRE layer; only the JAR layers change between builds.
      */
     static synchronized String name() {
         if (name == null) {
-            Path basedir = Path.of(System.getProperty("basedir", "."));
+            Path root = Path.of(System.getProperty("jdispatch.root", ".."));
             Path jar = ChildJvm.builtJar();
             name = new ImageFromDockerfile("jdispatch-runtime:it", false)
-                    .withFileFromPath("Dockerfile", basedir.resolve("docker/Dockerfile.runtime"))
-                    .withFileFromPath("target/" + jar.getFileName(), jar)
+                    .withFileFromPath("Dockerfile", root.resolve("docker/Dockerfile.runtime"))
+                    .withFileFromPath("demo/target/" + jar.getFileName(), jar)
+                    .withFileFromPath("demo/target/lib", jar.resolveSibling("lib"))
                     // apt-get inside the build reaches the Debian mirror through the host's network.
                     .withBuildImageCmdModifier(cmd -> cmd.withNetworkMode("host"))
                     .get();
