@@ -176,6 +176,10 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * attaches to that queue, its handlers running on {@code queue}. No path names the region, so nobody can
      * truncate it unless it was sent one; a region from {@link #create(int, DispatchQueue)} is sealed anyway.
      *
+     * @param socketPath where to listen (a path that does not exist yet)
+     * @param queue where the handlers run
+     * @param timeout how long to wait for the sender
+     * @return the attached queue source
      * @throws UncheckedIOException naming the errno: ETIMEDOUT when no sender came, EACCES for another user's
      */
     public static IODataQueueDispatchSource receiveFds(Path socketPath, DispatchQueue queue, Duration timeout) {
@@ -198,6 +202,8 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * receiver must run as the same user. Holds this source's lock (doorbells and control calls wait) until it
      * returns: send before the queue is in use.
      *
+     * @param socketPath the Unix socket where the receiver listens
+     * @param timeout how long to retry while nobody listens there yet
      * @throws UncheckedIOException naming the errno: ETIMEDOUT when nobody listened, EACCES for another user
      */
     public void sendFds(Path socketPath, Duration timeout) {
