@@ -6,8 +6,8 @@
 #                             linux-arm64); linux-arm64 on a linux-x86_64 machine is cross-compiled with
 #                             native/cmake/linux-arm64.cmake
 #   LIBDISPATCH_ROOT=/prefix  use an existing install (lib/libdispatch.so, include/dispatch/dispatch.h)
-#   JDISPATCH_CACHE=/dir      where builds are cached (default ~/.cache/jdispatch), keyed by version and
-#                             platform; the extracted source is kept there too, shared by all platforms
+#   JDISPATCH_CACHE=/dir      where builds are cached (default ~/.cache/jdispatch), keyed by version, our
+#                             patches (native/deps/patches) and platform; the extracted source is kept there too, shared by all platforms
 #
 # On Linux the source comes from Debian's `swiftlang` source package (it contains the
 # swift-corelibs-libdispatch tree), fetched with a private apt configuration whose mirror is taken from
@@ -37,7 +37,11 @@ if [[ "$platform" != "$host" ]]; then
 fi
 
 cache="${JDISPATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jdispatch}"
-prefix="$cache/libdispatch-$VERSION-$platform"
+# Our patches (native/deps/patches/*.patch, applied in order to a copy of the source) are part of the key.
+patches=("$(cd "$(dirname "$0")" && pwd)"/patches/*.patch)
+[[ -f "${patches[0]}" ]] || patches=()
+patch_id=$(cat "${patches[@]}" /dev/null | sha256sum | cut -c1-8)
+prefix="$cache/libdispatch-$VERSION-$patch_id-$platform"
 if [[ -f "$prefix/.complete" ]]; then echo "$prefix"; exit 0; fi
 
 "$(dirname "$0")/tools.sh" "$platform" >&2
@@ -76,10 +80,16 @@ fi
 log "building for $platform with clang"
 build="$cache/build-$VERSION-$platform"
 rm -rf "$build" "$prefix"
-cmake -S "$src" -B "$build" -G Ninja "${cmake_cross[@]}" \
+mkdir -p "$build"
+cp -a "$src" "$build/src"
+for p in "${patches[@]}"; do
+  log "applying $(basename "$p")"
+  patch -d "$build/src" -p1 --forward --batch <"$p" >&2
+done
+cmake -S "$build/src" -B "$build/out" -G Ninja "${cmake_cross[@]}" \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix" >&2
-ninja -C "$build" install >&2
+ninja -C "$build/out" install >&2
 rm -rf "$build"
 touch "$prefix/.complete"
 log "installed in $prefix"

@@ -24,6 +24,7 @@ build_tools() {
   command -v cmake   >/dev/null || missing cmake
   command -v xz      >/dev/null || missing xz-utils
   command -v unzip   >/dev/null || missing unzip
+  command -v patch   >/dev/null || missing patch
 }
 
 for set in "${@:-$host}"; do

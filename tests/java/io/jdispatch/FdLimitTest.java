@@ -79,4 +79,11 @@ class FdLimitTest {
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("closed 40, created again: 40 of 40"), r.output());
     }
+
+    @Test
+    void aGlobalQueueBacklogWithNoFdFreeDoesNotCrashTheWorkerPoolMonitor(@TempDir Path home) throws Exception {
+        ChildJvm.Result r = probe(home, LIMIT, "monitor");
+        assertEquals(0, r.exitCode(), "the child JVM must exit normally (a signal is 128+N): " + r.output());
+        assertTrue(r.output().contains("backlog with no fd free: all ran"), r.output());
+    }
 }

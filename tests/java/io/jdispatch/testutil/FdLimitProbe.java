@@ -38,6 +38,7 @@ public final class FdLimitProbe {
             case "exhaust" -> exhaust();
             case "drop" -> drop(Integer.parseInt(args[1]));
             case "reopen" -> reopen(Integer.parseInt(args[1]));
+            case "monitor" -> monitor();
             default -> throw new IllegalArgumentException(args[0]);
         }
     }
@@ -146,6 +147,35 @@ public final class FdLimitProbe {
         } catch (RuntimeException e) {
             return "threw " + e;
         }
+    }
+
+    /**
+     * A backlog on the global queue while no fd is free: libdispatch's worker-pool monitor reads
+     * /proc/<tid>/stat of every worker about once a second, and crashed the process when that open failed.
+     */
+    private static void monitor() throws Exception {
+        int tasks = 200;
+        CountDownLatch ran = new CountDownLatch(tasks);
+        List<FileInputStream> filler = new ArrayList<>();
+        fillFds(filler);
+        try {
+            for (int i = 0; i < tasks; i++) {
+                DispatchQueue.global().async(() -> {
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    ran.countDown();
+                });
+            }
+            Thread.sleep(3500); // three rounds of the monitor or more, all with the fd table full
+        } finally {
+            for (FileInputStream f : filler) {
+                f.close();
+            }
+        }
+        System.out.println("backlog with no fd free: " + (ran.await(60, TimeUnit.SECONDS) ? "all ran" : ran.getCount() + " never ran"));
     }
 
     /** Opens /dev/null until the fd table is full. */
