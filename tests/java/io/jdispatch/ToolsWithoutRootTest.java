@@ -40,7 +40,7 @@ class ToolsWithoutRootTest {
     /** A PATH with everything tools.sh needs but ninja; `id -u` says 65534; apt-get leaves a mark if called. */
     private static Path machineWithoutNinja(Path dir) throws IOException {
         Path bin = Files.createDirectory(dir.resolve("bin"));
-        link(bin, "uname", "sed", "cut", "sort", "gcc", "clang", "clang++", "cmake", "xz", "unzip");
+        link(bin, "uname", "sed", "cut", "sort", "gcc", "clang", "clang++", "cmake", "xz", "unzip", "patch");
         stub(bin, "id", "echo 65534");
         stub(bin, "apt-get", "/usr/bin/touch " + dir.resolve("apt-get-ran"));
         return bin;
