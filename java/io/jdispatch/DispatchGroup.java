@@ -158,7 +158,12 @@ public final class DispatchGroup extends DispatchObject {
         Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
         long g = acquire();
         try {
-            return QueueNative.dispatch_group_wait(g, timeout.rawValue()) == 0;
+            while (QueueNative.dispatch_group_wait(g, timeout.rawValue()) != 0) {
+                if (!timeout.pending()) { // libdispatch may give up a little early (DispatchTime.pending)
+                    return false;
+                }
+            }
+            return true;
         } finally {
             releaseUse();
         }

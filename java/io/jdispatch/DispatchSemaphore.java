@@ -67,11 +67,13 @@ public final class DispatchSemaphore extends DispatchObject {
         long s = acquire();
         try {
             balance.value.decrementAndGet();
-            if (QueueNative.dispatch_semaphore_wait(s, timeout.rawValue()) == 0) {
-                return true;
+            while (QueueNative.dispatch_semaphore_wait(s, timeout.rawValue()) != 0) {
+                if (!timeout.pending()) { // libdispatch may give up a little early (DispatchTime.pending)
+                    balance.value.incrementAndGet(); // a timed-out wait gives its decrement back
+                    return false;
+                }
             }
-            balance.value.incrementAndGet(); // a timed-out wait gives its decrement back
-            return false;
+            return true;
         } finally {
             releaseUse();
         }
