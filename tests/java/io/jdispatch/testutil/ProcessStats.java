@@ -29,6 +29,23 @@ public record ProcessStats(long openFds, long rssKiB, long nativeKiB, long heapU
         }
     }
 
+    /**
+     * Waits up to 60 s until a count of this process's fds is at most max, and returns that count. One read
+     * decides: other threads (the JVM, libdispatch's pool monitor reading /proc) open fds for a moment, so a
+     * second read may see one that was never the test's.
+     */
+    public static long awaitFdsAtMost(long max, String what) throws InterruptedException {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        long open;
+        while ((open = countOpenFds()) > max && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        if (open > max) {
+            throw new AssertionError(what + ": " + open + " fds open after 60 s, expected at most " + max);
+        }
+        return open;
+    }
+
     public static long currentRssKiB() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/status"))) {
             return lines.filter(l -> l.startsWith("VmRSS:")).findFirst()
