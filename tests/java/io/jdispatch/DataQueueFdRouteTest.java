@@ -104,7 +104,8 @@ class DataQueueFdRouteTest {
             });
             q.sendFds(socket, WAIT);
             produce(q, room, 0, last);
-            ChildJvm.Result r = child.get(120, TimeUnit.SECONDS);
+            // Longer than ChildJvm's own hang timeout, which fails with the child's output.
+            ChildJvm.Result r = child.get(ChildJvm.TIMEOUT_S + 60, TimeUnit.SECONDS);
             assertEquals(0, r.exitCode(), r.output());
             assertTrue(r.output().contains("received " + (last + 1) + " entries OK"), r.output());
         }

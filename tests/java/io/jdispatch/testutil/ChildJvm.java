@@ -19,6 +19,18 @@ import java.util.stream.Stream;
 public final class ChildJvm {
     private ChildJvm() {}
 
+    /**
+     * Seconds a child JVM may run before it counts as hung (a hang detector: a child that works returns as soon as
+     * it exits). 600 under scripts/sanitize, whose preloaded ASan/LSan runtime slows the child several times (and
+     * far more beside a CPU hog); 120 otherwise.
+     */
+    public static final long TIMEOUT_S = underSanitizer() ? 600 : 120;
+
+    private static boolean underSanitizer() {
+        String preload = String.valueOf(System.getenv("LD_PRELOAD"));
+        return preload.contains("asan") || preload.contains("lsan");
+    }
+
     public record Result(int exitCode, String output) {}
 
     /** The JAR built by `mvn package` (set by failsafe), checked to exist. */
@@ -104,9 +116,9 @@ public final class ChildJvm {
         Path log = Files.createTempFile("child-jvm", ".log");
         try {
             Process p = pb.redirectOutput(log.toFile()).start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            if (!p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
-                throw new IllegalStateException("child JVM did not finish in 120 s: " + cmd + "\n"
+                throw new IllegalStateException("child JVM did not finish in " + TIMEOUT_S + " s: " + cmd + "\n"
                         + Files.readString(log, StandardCharsets.UTF_8));
             }
             return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
