@@ -30,6 +30,26 @@ public record ProcessStats(long openFds, long rssKiB, long nativeKiB, long heapU
     }
 
     /**
+     * How many of this process's fds link to {@code target}, as /proc/self/fd shows them (pidfds:
+     * {@code anon_inode:[pidfd]}). Counting one kind leaves out the fds other threads open for a moment.
+     */
+    public static long countFdsLinkedTo(String target) {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> target.equals(linkOf(fd))).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String linkOf(Path fd) {
+        try {
+            return Files.readSymbolicLink(fd).toString();
+        } catch (IOException e) {
+            return null; // closed since the listing
+        }
+    }
+
+    /**
      * Waits up to 60 s until a count of this process's fds is at most max, and returns that count. One read
      * decides: other threads (the JVM, libdispatch's pool monitor reading /proc) open fds for a moment, so a
      * second read may see one that was never the test's.
