@@ -216,7 +216,7 @@ class KernelSourceTest {
     @Test
     void realTimeSignalsSentWhileSuspendedAreCountedExactlyOnResume(@TempDir Path home) throws Exception {
         // Real-time signals queue (up to RLIMIT_SIGPENDING): every one of the burst is counted.
-        ChildJvm.Result r = signalProbe(home, "count", "50", "RTMIN+1");
+        ChildJvm.Result r = signalProbe(home, "count", "50", "100", "RTMIN+1");
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("one by one: total=50 calls=50"), r.output());
         assertTrue(r.output().contains("suspended: calls while suspended=0 total=100\n"), r.output());

@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * per step; the test reads them once the child has exited. A signal is a number or {@code RTMIN+k}.
  * <ul>
  * <li>{@code raw SIG}: sends SIG with no source at all.
- * <li>{@code count N SIG}: sends SIG N times, each after the previous one was counted; then N times in a
- *     burst while the source is suspended, and resumes it.
+ * <li>{@code count N [TOTAL] SIG}: sends SIG N times, each after the previous one was counted; then N times in a
+ *     burst while the source is suspended, resumes it, and waits until the total reaches TOTAL (default N + 1,
+ *     the least a burst can add).
  * <li>{@code busy N SIG}: sends SIG once, and while that event's handler runs N-1 more, each only once the
  *     previous one has left the kernel's pending set (so the kernel coalesces none); prints each data, and
  *     the sum a second, never blocked, source of SIG counted.
@@ -31,7 +32,7 @@ public final class SignalProbe {
     private SignalProbe() {}
 
     /** Hang detector for each wait of the child (it exits by itself long before). */
-    static final long WAIT_S = 20;
+    static final long WAIT_S = 30;
 
     public static void main(String[] args) throws Exception {
         int signo = parse(args[args.length - 1]);
@@ -41,7 +42,8 @@ public final class SignalProbe {
                 Thread.sleep(500);
                 System.out.println("survived raw signal " + signo);
             }
-            case "count" -> count(Integer.parseInt(args[1]), signo);
+            case "count" -> count(Integer.parseInt(args[1]), signo,
+                    args.length > 3 ? Long.parseLong(args[2]) : Integer.parseInt(args[1]) + 1L);
             case "busy" -> busy(Integer.parseInt(args[1]), signo);
             case "burst" -> burst(Integer.parseInt(args[1]), signo);
             case "restore" -> restore(signo, false);
@@ -56,7 +58,7 @@ public final class SignalProbe {
                 : Integer.parseInt(s);
     }
 
-    static void count(int n, int signo) throws Exception {
+    static void count(int n, int signo, long expectedTotal) throws Exception {
         AtomicLong total = new AtomicLong();
         AtomicLong calls = new AtomicLong();
         try (DispatchQueue q = DispatchQueue.createSerial("probe");
@@ -79,7 +81,8 @@ public final class SignalProbe {
             awaitNotPending(signo); // every signal the kernel kept has reached the source
             long callsWhileSuspended = calls.get() - callsBefore;
             s.resume();
-            waitFor(total, n + 1L);
+            // The burst may reach the handler in several events, each merged asynchronously: wait for all of it.
+            waitFor(total, expectedTotal);
             Thread.sleep(200); // lets a wrongly doubled count show
             System.out.println("suspended: calls while suspended=" + callsWhileSuspended + " total=" + total.get());
         }
