@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(cond)                                                                  \
@@ -29,6 +30,13 @@
     } while (0)
 
 extern char **environ;
+
+/* CLOCK_MONOTONIC in seconds: deadlines of hang detectors. */
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
 
 /* What a fresh child inherits: its /proc/self/fd listing (0, 1, 2 and ls's own directory fd if nothing leaks). */
 static void child_fds(char *out, size_t n) {
@@ -130,8 +138,11 @@ int main(void) {
     CHECK(jd_dq_peer_attached(named) == 1 && jd_dq_peer_attached(by_path) == 1);
     CHECK(!jd_dq_attach_path(path, queue, status) && status[0] == kIOReturnNotReady && status[1] == EBUSY);
     jd_dq_free(by_path);
-    for (int i = 0; i < 1000 && jd_dq_peer_attached(named) != 0; i++) usleep(1000); /* free completes async */
-    CHECK(jd_dq_peer_attached(named) == 0);
+    /* The free completes asynchronously (on a loaded or sanitized run it can take seconds): a 30 s hang detector. */
+    int attached;
+    double deadline = now_s() + 30;
+    while ((attached = jd_dq_peer_attached(named)) != 0 && now_s() < deadline) usleep(1000);
+    CHECK(attached == 0);
     by_path = jd_dq_attach_path(path, queue, status);
     CHECK(by_path && jd_dq_peer_attached(named) == 1);
     CHECK(jd_dq_peer_attached(anon) == 1 && jd_dq_peer_attached(by_fds) == 1); /* fds route: own descriptions */
