@@ -1,6 +1,7 @@
 package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
+import io.jdispatch.testutil.ProcessStats;
 
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +69,6 @@ class HandlesTest {
             t.join();
         }
         assertEquals(0, wrong.get());
-        assertTrue(Handles.size() <= before, "entries left: " + before + " -> " + Handles.size()); // others may leave meanwhile
+        ProcessStats.awaitHandlesAtMost(before, "entries left (" + before + " before)"); // others may leave meanwhile
     }
 }

@@ -254,7 +254,7 @@ class SourceStressTest {
                 Stress.Slopes per = Stress.leakSlopes("lifecycle " + type.getKey(), 7, cycles, () -> {
                     lifecycles(type.getValue(), cycles);
                     // A handle goes just after its cancel handler returned (which counted the latch down).
-                    awaitHandlesAtMost(handlesBefore, type.getKey() + ": handles left registered");
+                    ProcessStats.awaitHandlesAtMost(handlesBefore, type.getKey() + ": handles left registered");
                 });
                 // A leaked source costs >= 300 bytes of native memory (source + context) and its wrapper's heap. The
                 // JVM's own malloc moves by up to a few hundred KiB per round: over the 100 cycles of a slow type that
@@ -388,14 +388,14 @@ class SourceStressTest {
             int handlesAtStart = Handles.size();
             long fdsAtStart = ProcessStats.countOpenFds();
             dropSources(queue, self, n, cancelHandlers); // a full warm-up round
-            awaitCleaned(handlesAtStart, "warm-up");
+            ProcessStats.awaitHandlesCollected(handlesAtStart, "warm-up: sources never released");
             ProcessStats.awaitFdsAtMost(fdsAtStart + 2, "pidfds of the warm-up's dropped sources");
             ProcessStats before = ProcessStats.now();
             int handlesBefore = Handles.size();
             cancelHandlers.set(0);
             long t0 = System.nanoTime();
             long pidfdsWhileHeld = dropSources(queue, self, n, cancelHandlers);
-            awaitCleaned(handlesBefore, "dropped sources");
+            ProcessStats.awaitHandlesCollected(handlesBefore, "dropped sources: sources never released");
             long fdsAfter = ProcessStats.awaitFdsAtMost(before.openFds() + 2, "pidfds of the dropped sources");
             long took = ms(t0);
             ProcessStats after = ProcessStats.now();
@@ -434,24 +434,6 @@ class SourceStressTest {
         }
         await(cancelledActive, "cancel handlers of the active sources");
         return ProcessStats.countFdsLinkedTo("anon_inode:[pidfd]");
-    }
-
-    /** Forces GCs until the Cleaner has released the dropped sources (their handles are gone), bounded. */
-    private static void awaitCleaned(long handles, String what) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
-        while (Handles.size() > handles && System.nanoTime() < end) {
-            System.gc();
-            Thread.sleep(20);
-        }
-        assertTrue(Handles.size() <= handles, what + ": " + (Handles.size() - handles) + " sources never released");
-    }
-
-    private static void awaitHandlesAtMost(long handles, String what) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
-        while (Handles.size() > handles && System.nanoTime() < end) {
-            Thread.sleep(1);
-        }
-        assertTrue(Handles.size() <= handles, what + ": " + (Handles.size() - handles) + " after " + WAIT_S + " s");
     }
 
     // ---- handler exceptions at high rate -----------------------------------------------------------------------

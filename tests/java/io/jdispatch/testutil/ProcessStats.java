@@ -1,5 +1,6 @@
 package io.jdispatch.testutil;
 
+import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 
 import java.io.IOException;
@@ -11,7 +12,8 @@ import java.util.stream.Stream;
 /**
  * Open fds, resident memory, native memory in use (malloc) and live Java heap of this process, for stress
  * tests that must end flat. RSS also moves with allocator high-water marks and new threads' arenas; native
- * memory in use does not, so leak assertions use it and RSS is a coarse bound.
+ * memory in use does not, so leak assertions use it and RSS is a coarse bound. Also the waits for the library's
+ * handle table ({@link Handles}) to shrink back.
  */
 public record ProcessStats(long openFds, long rssKiB, long nativeKiB, long heapUsedKiB) {
 
@@ -64,6 +66,40 @@ public record ProcessStats(long openFds, long rssKiB, long nativeKiB, long heapU
             throw new AssertionError(what + ": " + open + " fds open after 60 s, expected at most " + max);
         }
         return open;
+    }
+
+    /**
+     * Waits up to 60 s until the handle table holds at most max entries, and returns the count of the read that
+     * ended the wait (the assertion is on that read: another thread may register a handle just after it).
+     * Handles go asynchronously (after a task or cancel handler returned), so a single read may come too early.
+     */
+    public static int awaitHandlesAtMost(int max, String what) throws InterruptedException {
+        return awaitHandles(max, false, what);
+    }
+
+    /**
+     * {@link #awaitHandlesAtMost}, collecting garbage between reads: for handles only the Cleaner of dropped,
+     * never closed objects removes (it sees only what a collection found unreachable).
+     */
+    public static int awaitHandlesCollected(int max, String what) throws InterruptedException {
+        return awaitHandles(max, true, what);
+    }
+
+    private static int awaitHandles(int max, boolean collect, String what) throws InterruptedException {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        int size;
+        while ((size = Handles.size()) > max && System.nanoTime() < end) {
+            if (collect) {
+                System.gc();
+                Thread.sleep(20);
+            } else {
+                Thread.sleep(1);
+            }
+        }
+        if (size > max) {
+            throw new AssertionError(what + ": " + size + " handles registered after 60 s, expected at most " + max);
+        }
+        return size;
     }
 
     public static long currentRssKiB() {
