@@ -74,7 +74,7 @@ class DataQueueSecurityTest {
                 assertTrue(e.getMessage().contains("EBUSY (Device or resource busy): a producer and a consumer are already attached"), e.getMessage());
             }
             // close() frees the slot once the cancellation completed (asynchronously)
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (creator.isPeerAttached()) {
                 assertTrue(System.nanoTime() < deadline, "the closed peer still holds its slot");
                 Thread.sleep(1);

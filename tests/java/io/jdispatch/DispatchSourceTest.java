@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The rules of dispatch_source_create(3) for the application-data and timer sources, and the lifecycle. */
 class DispatchSourceTest {
-    static final long WAIT_S = 10; // generous upper bound, never a timing assertion
+    static final long WAIT_S = 60; // generous upper bound (a hang detector), never a timing assertion
 
     DispatchQueue queue;
 

@@ -33,6 +33,7 @@ import java.util.function.Consumer;
 
 /** IODataQueueDispatchSource in one JVM; the region is also mapped by the test to check the bytes. */
 class IODataQueueDispatchSourceTest {
+    private static final long WAIT_S = 60; // hang detector: each wait ends as soon as its event comes
     private DispatchQueue queue;
     private Path path;
 
@@ -161,7 +162,7 @@ class IODataQueueDispatchSourceTest {
             assertEquals(kIOReturnOverrun, q.enqueue(20, b -> fill(b, 4)));
             assertEquals(1, q.dequeueBatch(1, first), "maxEntries respected");
             assertEquals(48, r.getInt(DataQueueLayout.HEAD_OFFSET));
-            assertTrue(serviced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced after the overrun");
+            assertTrue(serviced.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataServiced after the overrun");
             q.enqueue(0, b -> {}); // [20,24)
             assertEquals(2, q.dequeueBatch(8, first));
             assertEquals(List.of((byte) 2, (byte) 3, (byte) -1), got, "in order, across the wrap");
@@ -190,7 +191,7 @@ class IODataQueueDispatchSourceTest {
                     corrupt.getMessage());
             assertEquals(List.of((byte) 6), got);
             assertEquals(40, r.getInt(DataQueueLayout.HEAD_OFFSET));
-            assertTrue(serviced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced before the kIOReturnError exception");
+            assertTrue(serviced.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataServiced before the kIOReturnError exception");
         }
     }
 
@@ -262,7 +263,7 @@ class IODataQueueDispatchSourceTest {
                 }
                 fill(b, 7);
             }));
-            assertTrue(available.tryAcquire(10, TimeUnit.SECONDS), "DataAvailable for the entry before the failure");
+            assertTrue(available.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataAvailable for the entry before the failure");
             assertEquals(7, take(q)[0]);
             assertEquals(kIOReturnUnderrun, q.dequeue(null));
 
@@ -317,7 +318,7 @@ class IODataQueueDispatchSourceTest {
             assertFalse(serviced.tryAcquire());
             take(q);
             assertEquals(0, region().get(DataQueueLayout.NEED_SERVICED_OFFSET));
-            assertTrue(serviced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced handler ran");
+            assertTrue(serviced.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataServiced handler ran");
         }
     }
 
@@ -435,8 +436,8 @@ class IODataQueueDispatchSourceTest {
                 assertEquals(kIOReturnSuccess, q.sendDataServiced());
                 assertEquals(0, r.get(DataQueueLayout.NEED_SERVICED_OFFSET), "sendDataServiced clears it");
                 assertArrayEquals(bytes(rOne), bytes(r), "the region byte for byte");
-                assertTrue(qServiced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced after the coalescing loop");
-                assertTrue(oneServiced.tryAcquire(10, TimeUnit.SECONDS), "DataServiced after dequeue");
+                assertTrue(qServiced.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataServiced after the coalescing loop");
+                assertTrue(oneServiced.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataServiced after dequeue");
             }
         }
     }
@@ -454,11 +455,11 @@ class IODataQueueDispatchSourceTest {
                 }
                 ran.release();
             });
-            assertTrue(ran.tryAcquire(10, TimeUnit.SECONDS));
+            assertTrue(ran.tryAcquire(WAIT_S, TimeUnit.SECONDS));
             assertEquals(1, entries.get());
             // Later enqueues wake it through the doorbell.
             q.enqueue(4, b -> {});
-            assertTrue(ran.tryAcquire(10, TimeUnit.SECONDS));
+            assertTrue(ran.tryAcquire(WAIT_S, TimeUnit.SECONDS));
             assertEquals(2, entries.get());
         }
     }
@@ -473,14 +474,14 @@ class IODataQueueDispatchSourceTest {
                 throw new IllegalStateException("handler failure");
             });
             q.enqueue(4, b -> {});
-            assertTrue(reported.tryAcquire(10, TimeUnit.SECONDS));
+            assertTrue(reported.tryAcquire(WAIT_S, TimeUnit.SECONDS));
             Semaphore done = new Semaphore(0);
             q.setEnableWithCompletion(false, done::release);
-            assertTrue(done.tryAcquire(10, TimeUnit.SECONDS));
+            assertTrue(done.tryAcquire(WAIT_S, TimeUnit.SECONDS));
             q.setEnableWithCompletion(true, done::release);
-            assertTrue(done.tryAcquire(10, TimeUnit.SECONDS));
+            assertTrue(done.tryAcquire(WAIT_S, TimeUnit.SECONDS));
             q.cancel(done::release);
-            assertTrue(done.tryAcquire(10, TimeUnit.SECONDS));
+            assertTrue(done.tryAcquire(WAIT_S, TimeUnit.SECONDS));
             assertThrows(IllegalStateException.class, () -> q.setDataAvailableHandler(() -> {}));
             // The queue itself still works after Cancel.
             assertEquals(kIOReturnSuccess, q.enqueue(4, b -> {}));
@@ -516,7 +517,7 @@ class IODataQueueDispatchSourceTest {
                     completed.set(false);
                     int before = started.get();
                     q.setEnableWithCompletion(true, null);
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
                     while (started.get() == before) { // handlers are being delivered when we disable
                         assertTrue(System.nanoTime() < deadline, "round " + round + ": no handler ran while enabled");
                         Thread.onSpinWait();
@@ -525,7 +526,7 @@ class IODataQueueDispatchSourceTest {
                         completed.set(true);
                         done.release();
                     });
-                    assertTrue(done.tryAcquire(10, TimeUnit.SECONDS), "round " + round + ": no completion");
+                    assertTrue(done.tryAcquire(WAIT_S, TimeUnit.SECONDS), "round " + round + ": no completion");
                     Thread.sleep(1); // room for a handler that would (wrongly) still start
                 }
             } finally {
@@ -578,7 +579,7 @@ class IODataQueueDispatchSourceTest {
             Semaphore available = new Semaphore(0);
             consumer.setDataAvailableHandler(available::release);
             assertEquals(kIOReturnSuccess, producer.enqueue(6, b -> fill(b, 4)));
-            assertTrue(available.tryAcquire(10, TimeUnit.SECONDS), "DataAvailable crossed from the attached side");
+            assertTrue(available.tryAcquire(WAIT_S, TimeUnit.SECONDS), "DataAvailable crossed from the attached side");
             assertArrayEquals(new byte[] {4, 4, 4, 4, 4, 4}, take(consumer));
         }
         assertFalse(Files.exists(Path.of(path + ".avail")), "the creator removed its FIFOs");

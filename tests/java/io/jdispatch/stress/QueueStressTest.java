@@ -198,7 +198,7 @@ class QueueStressTest {
             assertEquals("after", concurrent.sync(() -> "after"));
             CountDownLatch global = new CountDownLatch(1);
             DispatchQueue.global().async(global::countDown);
-            assertTrue(global.await(10, TimeUnit.SECONDS));
+            assertTrue(global.await(60, TimeUnit.SECONDS));
         } finally {
             Dispatch.setUncaughtExceptionHandler(previous);
         }
