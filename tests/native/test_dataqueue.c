@@ -487,8 +487,9 @@ static void handler(void *ctx, int32_t event) {
     dispatch_semaphore_signal(c->signal);
 }
 
+/* A hang detector (it returns as soon as a handler signals): 60 s, for sanitizer builds on a loaded machine. */
 static bool wait_signal(struct counter *c) {
-    return dispatch_semaphore_wait(c->signal, dispatch_time(DISPATCH_TIME_NOW, 10 * NSEC_PER_SEC)) == 0;
+    return dispatch_semaphore_wait(c->signal, dispatch_time(DISPATCH_TIME_NOW, 60 * NSEC_PER_SEC)) == 0;
 }
 
 static void dispatch_source_in_process(const char *path) {

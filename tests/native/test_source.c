@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(cond, ...)                                                                                  \
@@ -39,11 +40,23 @@ static void on_source(int64_t id, int32_t kind) {
     }
 }
 
+/* Waits poll until their event, for at most WAIT_S seconds: hang detectors (sanitizer builds on a loaded
+ * machine run many times slower), never speed checks. */
+#define WAIT_S 60
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static int wait_until(_Atomic uint64_t *v, uint64_t at_least) {
-    for (int i = 0; i < 10000 && atomic_load(v) < at_least; i++) {
+    double end = now_s() + WAIT_S;
+    uint64_t got;
+    while ((got = atomic_load(v)) < at_least && now_s() < end) {
         usleep(1000);
     }
-    return atomic_load(v) >= at_least;
+    return got >= at_least;
 }
 
 /* How many eventfds are open; every one must be close-on-exec. */
@@ -78,10 +91,12 @@ static dispatch_source_t make(int32_t type, uint64_t handle, uint64_t mask, disp
 static void finish(dispatch_source_t s) {
     int before = atomic_load(&cancels);
     dispatch_source_cancel(s);
-    for (int i = 0; i < 10000 && atomic_load(&cancels) == before; i++) {
+    double end = now_s() + WAIT_S;
+    int got;
+    while ((got = atomic_load(&cancels)) == before && now_s() < end) {
         usleep(1000);
     }
-    CHECK(atomic_load(&cancels) == before + 1, "cancel handler ran once");
+    CHECK(got == before + 1, "cancel handler ran once, not %d times", got - before);
     dispatch_release(s);
 }
 
@@ -159,10 +174,13 @@ int main(void) {
     struct sigaction after;
     sigaction(SIGUSR1, NULL, &after);
     CHECK(after.sa_handler == before.sa_handler, "the last source restores the disposition");
-    for (int i = 0; i < 10000 && eventfds() != counters - 1; i++) {
+    int open_eventfds;
+    double end = now_s() + WAIT_S;
+    while ((open_eventfds = eventfds()) != counters - 1 && now_s() < end) {
         usleep(1000);
     }
-    CHECK(eventfds() == counters - 1, "the signal's eventfd is closed after the last source");
+    CHECK(open_eventfds == counters - 1, "the signal's eventfd is closed after the last source: %d open, %d before it",
+          open_eventfds, counters);
 
     /* VNODE: write + delete of a temp file. */
     char path[] = "/tmp/test_source_XXXXXX";
@@ -173,7 +191,8 @@ int main(void) {
     CHECK(write(fd, "abc", 3) == 3, "write");
     CHECK(wait_until(&calls, 1), "vnode write event");
     unlink(path);
-    for (int i = 0; i < 10000 && !(atomic_load(&last_data) & 0x1); i++) {
+    end = now_s() + WAIT_S;
+    while (!(atomic_load(&last_data) & 0x1) && now_s() < end) {
         usleep(1000);
     }
     CHECK(atomic_load(&last_data) == (0x1 | 0x2 | 0x4), "WRITE|EXTEND|DELETE, data %#llx", (unsigned long long)last_data);
