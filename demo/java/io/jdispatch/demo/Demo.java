@@ -8,6 +8,9 @@ import java.util.concurrent.TimeUnit;
 
 /** The main job: shows the library at work on real libdispatch, printing what each step does. */
 public final class Demo {
+    /** Bound of every wait of the demo: a hang detector (each returns as soon as its event comes). */
+    static final long WAIT_S = 60;
+
     private Demo() {}
 
     public static void main(String[] args) throws Exception {
@@ -32,9 +35,7 @@ public final class Demo {
                     done.countDown();
                 });
             }
-            if (!done.await(5, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("serial queue did not run 5 tasks in 5 s");
-            }
+            await(done, "5 async tasks on the serial queue");
             System.out.printf("queue: 5 async tasks on serial queue '%s' ran in order %s%n",
                     serial.label(), java.util.Arrays.toString(order));
             String[] where = new String[1];
@@ -47,7 +48,14 @@ public final class Demo {
             worker[0] = Thread.currentThread().getName();
             global.countDown();
         });
-        global.await(5, TimeUnit.SECONDS);
+        await(global, "a task on the global queue");
         System.out.printf("queue: global queue task ran on libdispatch worker '%s'%n", worker[0]);
+    }
+
+    /** Waits for {@code latch}, failing with what did not happen rather than going on without it. */
+    static void await(CountDownLatch latch, String what) throws InterruptedException {
+        if (!latch.await(WAIT_S, TimeUnit.SECONDS)) {
+            throw new IllegalStateException(what + " did not happen in " + WAIT_S + " s");
+        }
     }
 }

@@ -24,8 +24,11 @@ public final class QueueDemo {
             }
             CountDownLatch notified = new CountDownLatch(1);
             group.notify(DispatchQueue.global(QoSClass.UTILITY), notified::countDown);
-            boolean finished = group.wait(5, TimeUnit.SECONDS);
-            notified.await(5, TimeUnit.SECONDS);
+            boolean finished = group.wait(Demo.WAIT_S, TimeUnit.SECONDS);
+            if (!finished) {
+                throw new IllegalStateException("group: 8 tasks not done in " + Demo.WAIT_S + " s (done=" + done.get() + ")");
+            }
+            Demo.await(notified, "group notify");
             System.out.printf("group: 8 tasks on '%s' done=%d, wait returned %s, notify ran: %s%n",
                     work.label(), done.get(), finished, notified.getCount() == 0);
 
@@ -54,7 +57,7 @@ public final class QueueDemo {
                 firedAfter[0] = System.nanoTime() - start;
                 fired.countDown();
             });
-            fired.await(5, TimeUnit.SECONDS);
+            Demo.await(fired, "a 30 ms dispatch_after");
             System.out.printf("after: a 30 ms dispatch_after ran after %.1f ms%n", firedAfter[0] / 1e6);
             try {
                 serial.sync(() -> serial.sync(() -> { }));

@@ -34,12 +34,6 @@ public final class SourceDemo {
         }
     }
 
-    static void await(CountDownLatch latch, String what) throws InterruptedException {
-        if (!latch.await(10, TimeUnit.SECONDS)) {
-            throw new IllegalStateException(what + " did not happen in 10 s");
-        }
-    }
-
     static void timer(DispatchQueue q) throws InterruptedException {
         CountDownLatch fired = new CountDownLatch(3);
         try (DispatchSource t = DispatchSource.timer(false, q)) {
@@ -51,7 +45,7 @@ public final class SourceDemo {
             });
             t.setTimer(DispatchTime.fromNow(50, TimeUnit.MILLISECONDS), 50_000_000, 0);
             t.resume();
-            await(fired, "3 timer fires");
+            Demo.await(fired, "3 timer fires");
         }
     }
 
@@ -66,15 +60,15 @@ public final class SourceDemo {
                 got.countDown();
             });
             s.resume();
-            await(registered, "signal source registration"); // libdispatch catches the signal from here on
+            Demo.await(registered, "signal source registration"); // libdispatch catches the signal from here on
             long pid = ProcessHandle.current().pid();
             // The shell's own kill: minimal images have a shell but not always a `kill` program.
             Process kill = new ProcessBuilder("sh", "-c", "kill -s USR1 " + pid).inheritIO().start();
-            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            if (!kill.waitFor(Demo.WAIT_S, TimeUnit.SECONDS) || kill.exitValue() != 0) {
                 throw new IllegalStateException("sh -c 'kill -s USR1 " + pid + "' failed"
-                        + (kill.isAlive() ? " to finish in 10 s" : ": exit " + kill.exitValue()));
+                        + (kill.isAlive() ? " to finish in " + Demo.WAIT_S + " s" : ": exit " + kill.exitValue()));
             }
-            await(got, "SIGUSR1");
+            Demo.await(got, "SIGUSR1");
         }
     }
 
@@ -101,9 +95,9 @@ public final class SourceDemo {
             r.setCancelHandler(cancelled::countDown);
             r.resume();
             client.write(ByteBuffer.wrap("hello over TCP".getBytes(StandardCharsets.UTF_8)));
-            await(read, "socket read");
+            Demo.await(read, "socket read");
             r.cancel();
-            await(cancelled, "READ source cancel"); // the channels close only after this
+            Demo.await(cancelled, "READ source cancel"); // the channels close only after this
             r.close();
         }
     }
@@ -118,7 +112,7 @@ public final class SourceDemo {
                 exited.countDown();
             });
             p.resume();
-            await(exited, "child exit");
+            Demo.await(exited, "child exit");
         }
     }
 
@@ -142,7 +136,7 @@ public final class SourceDemo {
             ch.write(ByteBuffer.wrap("some bytes".getBytes(StandardCharsets.UTF_8)));
             Thread.sleep(100); // two separate events in the output, rather than one coalesced
             Files.delete(file);
-            await(deleted, "file delete");
+            Demo.await(deleted, "file delete");
         } finally {
             Files.deleteIfExists(file);
         }
