@@ -2,7 +2,6 @@ package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
-import io.jdispatch.internal.Upcalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,12 +23,14 @@ final class GlobalDrain implements Drain {
     private static final int CHECK_EVERY = 1024;
 
     private final long queue;
+    private final DispatchQueue.Stats stats;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     /** Drains queued on libdispatch that have not started yet. */
     private final AtomicInteger queued = new AtomicInteger();
 
-    GlobalDrain(long queue) {
+    GlobalDrain(long queue, DispatchQueue.Stats stats) {
         this.queue = queue;
+        this.stats = stats;
     }
 
     @Override
@@ -43,8 +44,18 @@ final class GlobalDrain implements Drain {
         return queued.get() == 0 && queued.compareAndSet(0, 1);
     }
 
+    /** Runs as a libdispatch work item on the global queue, its worker named after the queue meanwhile. */
     @Override
     public void run() {
+        String saved = TaskRunner.nameWorker(stats.label);
+        try {
+            drain();
+        } finally {
+            TaskRunner.restoreName(saved);
+        }
+    }
+
+    private void drain() {
         queued.decrementAndGet();
         long start = System.nanoTime();
         for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {
@@ -55,7 +66,7 @@ final class GlobalDrain implements Drain {
             if (!tasks.isEmpty() && claim()) {
                 JDispatchNative.jd_queue_async(queue, Handles.register(this));
             }
-            Upcalls.runReporting(task);
+            TaskRunner.run(task, stats.label, stats.completed);
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
             JDispatchNative.jd_queue_async(queue, Handles.register(this));
