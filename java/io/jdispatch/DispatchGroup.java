@@ -146,13 +146,7 @@ public final class DispatchGroup extends DispatchObject {
      */
     public boolean wait(DispatchTime timeout) {
         Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
-        long g = acquire();
-        try {
-            return VirtualThreads.current() ? parkedWait(g, timeout, -1)
-                    : QueueNative.dispatch_group_wait(g, timeout.rawValue()) == 0;
-        } finally {
-            releaseUse();
-        }
+        return waitFor(timeout, -1);
     }
 
     /** dispatch_group_wait(dispatch_time(DISPATCH_TIME_NOW, timeout)). */
@@ -167,12 +161,16 @@ public final class DispatchGroup extends DispatchObject {
      */
     public boolean wait(Duration timeout) {
         Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
-        if (!VirtualThreads.current()) {
-            return wait(DispatchTime.fromNow(timeout));
-        }
+        return VirtualThreads.current() ? waitFor(null, Math.max(0, DispatchTime.saturatedNanos(timeout)))
+                : waitFor(DispatchTime.fromNow(timeout), -1);
+    }
+
+    /** The wait, until {@code timeout}, or (virtual threads only, timeout null) for {@code timeoutNanos}. */
+    private boolean waitFor(DispatchTime timeout, long timeoutNanos) {
         long g = acquire();
         try {
-            return parkedWait(g, null, Math.max(0, DispatchTime.saturatedNanos(timeout)));
+            return VirtualThreads.current() ? parkedWait(g, timeout, timeoutNanos)
+                    : QueueNative.dispatch_group_wait(g, timeout.rawValue()) == 0;
         } finally {
             releaseUse();
         }

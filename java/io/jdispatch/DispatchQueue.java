@@ -7,13 +7,14 @@ import io.jdispatch.internal.Upcalls;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongConsumer;
 
 /**
@@ -84,7 +85,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
-        this.stats = new Stats(label);
+        this.stats = new Stats(label, serial);
         this.drain = lifecycle == null ? new GlobalDrain(address, stats) : serial ? new SerialDrain(lifecycle, stats) : null;
     }
 
@@ -133,7 +134,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 JDispatchNative.jd_queue_async(q, Handles.register(task(task)));
                 return;
             }
-            stats.submitted.increment();
+            stats.submitted();
             if (drain.offer(task)) {
                 JDispatchNative.jd_queue_async(q, Handles.register(drain));
             }
@@ -147,7 +148,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * this queue, reports with its label and counts its completion. For the caller's acquire() period.
      */
     Runnable task(Runnable task) {
-        stats.submitted.increment();
+        stats.submitted();
         return new QueueTask(task, stats);
     }
 
@@ -219,7 +220,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         refuseIfCurrent(call, barrier);
         long q = acquire(); // held while waiting: close() resumes a queue at once and only defers the release
         try {
-            stats.submitted.increment();
+            stats.submitted();
             boolean virtual = VirtualThreads.current();
             if (drain instanceof SerialDrain serialDrain) {
                 // behind the tasks already in the FIFO
@@ -490,8 +491,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * after close().
      */
     public Counters counters() {
-        long completed = stats.completed.sum();
-        long submitted = stats.submitted.sum();
+        long completed = stats.completedCount();
+        long submitted = stats.submittedCount();
         return new Counters(submitted, completed, submitted - completed);
     }
 
@@ -639,7 +640,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
             } catch (Throwable t) {
                 failure = t;
             } finally {
-                stats.completed.increment();
+                stats.completed();
             }
         }
 
@@ -663,21 +664,50 @@ public class DispatchQueue extends DispatchObject implements Executor {
         public void run() {
             String saved = TaskRunner.nameWorker(stats.label);
             try {
-                TaskRunner.run(task, stats.label, stats.completed);
+                TaskRunner.run(task, stats.label, stats);
             } finally {
                 TaskRunner.restoreName(saved);
             }
         }
     }
 
-    /** The queue's label and task counts, shared with its drain (not the wrapper, like {@link Lifecycle}). */
+    /**
+     * The queue's label and task counts, shared with its drain (not the wrapper, like {@link Lifecycle}). The
+     * two counts sit 128 bytes apart in one array: submitters and the workers that complete tasks never write
+     * the same cache line (two counter objects side by side on the heap would make every task bounce one).
+     * On a serial queue every task completes while the queue is owned (drain, sync, after, notify alike), one
+     * at a time, so the completed count needs no atomic add there.
+     */
     static final class Stats {
+        private static final VarHandle COUNTS = MethodHandles.arrayElementVarHandle(long[].class);
+        private static final int SUBMITTED = 8, COMPLETED = 24;
         final String label;
-        final LongAdder submitted = new LongAdder();
-        final LongAdder completed = new LongAdder();
+        private final boolean serial;
+        private final long[] counts = new long[COMPLETED + 8];
 
-        Stats(String label) {
+        Stats(String label, boolean serial) {
             this.label = label;
+            this.serial = serial;
+        }
+
+        void submitted() {
+            COUNTS.getAndAdd(counts, SUBMITTED, 1L);
+        }
+
+        void completed() {
+            if (serial) {
+                COUNTS.setRelease(counts, COMPLETED, (long) COUNTS.getOpaque(counts, COMPLETED) + 1);
+            } else {
+                COUNTS.getAndAdd(counts, COMPLETED, 1L);
+            }
+        }
+
+        long submittedCount() {
+            return (long) COUNTS.getVolatile(counts, SUBMITTED);
+        }
+
+        long completedCount() {
+            return (long) COUNTS.getVolatile(counts, COMPLETED);
         }
     }
 

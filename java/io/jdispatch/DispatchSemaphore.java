@@ -84,18 +84,7 @@ public final class DispatchSemaphore extends DispatchObject {
      */
     public boolean wait(DispatchTime timeout) {
         Objects.requireNonNull(timeout, "dispatch_semaphore_wait: timeout is null");
-        long s = acquire();
-        try {
-            balance.value.decrementAndGet();
-            boolean acquired = VirtualThreads.current() ? parkedWait(s, timeout, -1)
-                    : QueueNative.dispatch_semaphore_wait(s, timeout.rawValue()) == 0;
-            if (!acquired) {
-                balance.value.incrementAndGet(); // a timed-out wait gives its decrement back
-            }
-            return acquired;
-        } finally {
-            releaseUse();
-        }
+        return waitFor(timeout, -1);
     }
 
     /** dispatch_semaphore_wait(dispatch_time(DISPATCH_TIME_NOW, timeout)). */
@@ -110,15 +99,19 @@ public final class DispatchSemaphore extends DispatchObject {
      */
     public boolean wait(Duration timeout) {
         Objects.requireNonNull(timeout, "dispatch_semaphore_wait: timeout is null");
-        if (!VirtualThreads.current()) {
-            return wait(DispatchTime.fromNow(timeout));
-        }
+        return VirtualThreads.current() ? waitFor(null, Math.max(0, DispatchTime.saturatedNanos(timeout)))
+                : waitFor(DispatchTime.fromNow(timeout), -1);
+    }
+
+    /** The wait, until {@code timeout}, or (virtual threads only, timeout null) for {@code timeoutNanos}. */
+    private boolean waitFor(DispatchTime timeout, long timeoutNanos) {
         long s = acquire();
         try {
             balance.value.decrementAndGet();
-            boolean acquired = parkedWait(s, null, Math.max(0, DispatchTime.saturatedNanos(timeout)));
+            boolean acquired = VirtualThreads.current() ? parkedWait(s, timeout, timeoutNanos)
+                    : QueueNative.dispatch_semaphore_wait(s, timeout.rawValue()) == 0;
             if (!acquired) {
-                balance.value.incrementAndGet();
+                balance.value.incrementAndGet(); // a timed-out wait gives its decrement back
             }
             return acquired;
         } finally {

@@ -66,7 +66,7 @@ final class GlobalDrain implements Drain {
             if (!tasks.isEmpty() && claim()) {
                 JDispatchNative.jd_queue_async(queue, Handles.register(this));
             }
-            TaskRunner.run(task, stats.label, stats.completed);
+            TaskRunner.run(task, stats.label, stats);
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
             JDispatchNative.jd_queue_async(queue, Handles.register(this));

@@ -8,8 +8,6 @@ import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 import jdk.jfr.Threshold;
 
-import java.util.concurrent.atomic.LongAdder;
-
 /**
  * The library's JDK Flight Recorder events, under the category "JDispatch":
  * <ul>
@@ -106,11 +104,11 @@ final class Jfr {
     }
 
     /** {@link TaskRunner#runCounted}, timed as a SlowTask event. */
-    static void runTimed(Runnable task, String label, LongAdder completed) {
+    static void runTimed(Runnable task, String label, DispatchQueue.Stats stats) {
         SlowTask e = new SlowTask();
         e.begin();
         try {
-            TaskRunner.runCounted(task, label, completed);
+            TaskRunner.runCounted(task, label, stats);
         } finally {
             e.end();
             if (e.shouldCommit()) {

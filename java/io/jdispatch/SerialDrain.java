@@ -197,7 +197,7 @@ final class SerialDrain implements Drain {
             Runnable task = next.task;
             next.task = null; // the task is released as soon as it ran
             spins = 0;
-            TaskRunner.run(task, stats.label, stats.completed);
+            TaskRunner.run(task, stats.label, stats);
         }
     }
 }

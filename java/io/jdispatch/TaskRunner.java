@@ -1,7 +1,5 @@
 package io.jdispatch;
 
-import java.util.concurrent.atomic.LongAdder;
-
 /**
  * Runs user code (tasks, source handlers) on a libdispatch worker with what a thread dump, an exception
  * report and a recording need: the worker named after the queue, the exception reported with the queue's
@@ -43,25 +41,25 @@ final class TaskRunner {
 
     /**
      * Runs {@code task} on a worker: interrupt status cleared first (an earlier task's interrupt never reaches
-     * this one), exceptions reported with {@code label}, {@code completed} (may be null) counted.
+     * this one), exceptions reported with {@code label}, its completion counted in {@code stats} (null: not counted).
      */
-    static void run(Runnable task, String label, LongAdder completed) {
+    static void run(Runnable task, String label, DispatchQueue.Stats stats) {
         Thread.interrupted();
         if (Jfr.AVAILABLE && Jfr.slowTaskEnabled()) {
-            Jfr.runTimed(task, label, completed);
+            Jfr.runTimed(task, label, stats);
         } else {
-            runCounted(task, label, completed);
+            runCounted(task, label, stats);
         }
     }
 
-    static void runCounted(Runnable task, String label, LongAdder completed) {
+    static void runCounted(Runnable task, String label, DispatchQueue.Stats stats) {
         try {
             task.run();
         } catch (Throwable t) {
             report(t, task, label);
         } finally {
-            if (completed != null) {
-                completed.increment();
+            if (stats != null) {
+                stats.completed();
             }
         }
     }

@@ -93,7 +93,11 @@ final class VirtualThreads {
         try {
             task.run();
         } finally {
-            HELD.set(outer);
+            if (outer == null) {
+                HELD.remove(); // a long-lived virtual thread keeps no entry
+            } else {
+                HELD.set(outer);
+            }
         }
     }
 
