@@ -14,6 +14,8 @@ package io.jdispatch;
  */
 final class TaskRunner {
     static final boolean NAMES = !"false".equals(System.getProperty("jdispatch.threadNames"));
+    /** Per worker: the last {name, label, labelled name}, so a worker serving one queue builds its name once. */
+    private static final ThreadLocal<String[]> LAST_NAME = ThreadLocal.withInitial(() -> new String[3]);
 
     private TaskRunner() {}
 
@@ -24,7 +26,13 @@ final class TaskRunner {
         }
         Thread t = Thread.currentThread();
         String name = t.getName();
-        t.setName(labelled(name, label));
+        String[] last = LAST_NAME.get();
+        if (last[0] != name || last[1] != label) { // identity: the same strings as last time
+            last[0] = name;
+            last[1] = label;
+            last[2] = labelled(name, label);
+        }
+        t.setName(last[2]);
         return name;
     }
 
