@@ -7,10 +7,10 @@ package io.jdispatch;
  * ({@link Jfr.SlowTask}), and completions counted for {@link DispatchQueue#counters()}.
  *
  * <p>Naming: while a drain batch or a task of its own runs, the worker thread is called
- * {@code "<its name> [<queue label>]"}; its name is restored afterwards. A name change of a thread attached
- * through JNI (every libdispatch worker) is only a field store in the JVM (HotSpot leaves the OS name of such
- * threads alone), and a drain renames once per batch, not per task. {@code -Djdispatch.threadNames=false}
- * turns it off.
+ * {@code "<its name> [<queue label>]"}; its name is restored afterwards. Renaming a thread attached through
+ * JNI (every libdispatch worker) makes no system call (HotSpot leaves the OS name of such threads alone): a
+ * rename and restore cost some 30-45 ns, once per drain batch on serial and global queues, once per task on
+ * a queue created concurrent. {@code -Djdispatch.threadNames=false} turns it off.
  */
 final class TaskRunner {
     static final boolean NAMES = !"false".equals(System.getProperty("jdispatch.threadNames"));
