@@ -30,8 +30,7 @@ final class ParkedWaiter {
     }
 
     private final Thread thread = Thread.currentThread();
-    @SuppressWarnings("unused") // through STATE
-    private volatile int state;
+    private volatile int state; // changed through STATE only
 
     /** Ends the wait successfully; false when it is already over (granted, or given up). */
     boolean grant() {
