@@ -53,7 +53,10 @@ public final class Dispatch {
     /**
      * Sets where exceptions thrown by tasks and source handlers go. Null restores the default: the
      * running thread's uncaught-exception handler (which prints the stack trace unless the application
-     * set a default handler). The queue that ran the task keeps running either way.
+     * set a default handler). The queue that ran the task keeps running either way. Either handler is
+     * called with the worker thread named {@code "<worker> [<queue label>]"}, so the default report reads
+     * {@code Exception in thread "<worker> [<queue label>]"}; a JFR {@code io.jdispatch.TaskException}
+     * event records it too.
      *
      * @param handler where exceptions go from now on, or null for the default
      */

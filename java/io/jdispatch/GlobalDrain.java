@@ -1,6 +1,5 @@
 package io.jdispatch;
 
-import io.jdispatch.internal.Upcalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,12 +21,14 @@ final class GlobalDrain extends Drain {
     private static final int CHECK_EVERY = 1024;
 
     private final long queue;
+    private final DispatchQueue.Stats stats;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     /** Drains queued on libdispatch that have not started yet. */
     private final AtomicInteger queued = new AtomicInteger();
 
-    GlobalDrain(long queue) {
+    GlobalDrain(long queue, DispatchQueue.Stats stats) {
         this.queue = queue;
+        this.stats = stats;
     }
 
     @Override
@@ -41,8 +42,18 @@ final class GlobalDrain extends Drain {
         return queued.get() == 0 && queued.compareAndSet(0, 1);
     }
 
+    /** Runs as a libdispatch work item on the global queue, its worker named after the queue meanwhile. */
     @Override
     public void run() {
+        String saved = TaskRunner.nameWorker(stats.label);
+        try {
+            drain();
+        } finally {
+            TaskRunner.restoreName(saved);
+        }
+    }
+
+    private void drain() {
         queued.decrementAndGet();
         long start = System.nanoTime();
         for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {
@@ -53,7 +64,7 @@ final class GlobalDrain extends Drain {
             if (!tasks.isEmpty() && claim()) {
                 schedule(queue);
             }
-            Upcalls.runReporting(task);
+            TaskRunner.run(task, stats.label, stats);
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
             schedule(queue);

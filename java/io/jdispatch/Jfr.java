@@ -1,0 +1,170 @@
+package io.jdispatch;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.StackTrace;
+import jdk.jfr.Threshold;
+
+/**
+ * The library's JDK Flight Recorder events, under the category "JDispatch":
+ * <ul>
+ * <li>{@code io.jdispatch.SlowTask}: a task or source handler that ran at least the event's threshold
+ *     (default 20 ms; set it like any JFR threshold, e.g. {@code recording.enable("io.jdispatch.SlowTask")
+ *     .withThreshold(Duration.ofMillis(5))} or {@code threshold} in a .jfc file), with its queue's label;
+ * <li>{@code io.jdispatch.TaskException}: a task or handler threw (what {@link Dispatch#reportException}
+ *     then receives);
+ * <li>{@code io.jdispatch.SourceCreate} and {@code io.jdispatch.SourceCancel}: a {@link DispatchSource} was
+ *     created, or cancelled (by cancel() or close()).
+ * </ul>
+ * With no recording, an event costs an {@code isEnabled()} that returns false (JFR instruments event classes
+ * only once a recording starts; the unused event object is optimised away), so a task is timed only while a
+ * recording enables SlowTask. On a runtime without the jdk.jfr module nothing here is loaded.
+ */
+final class Jfr {
+    /** False on a runtime image without jdk.jfr: the event classes below are then never touched. */
+    static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
+
+    private Jfr() {}
+
+    @Name("io.jdispatch.SlowTask")
+    @Label("Slow Task")
+    @Category("JDispatch")
+    @Description("A task or dispatch source handler that ran longer than the threshold")
+    @Threshold("20 ms")
+    @StackTrace(false)
+    static final class SlowTask extends Event {
+        @Label("Queue")
+        @Description("The label of the queue the task ran on")
+        String queue;
+
+        @Label("Task Class")
+        String taskClass;
+    }
+
+    @Name("io.jdispatch.TaskException")
+    @Label("Task Exception")
+    @Category("JDispatch")
+    @Description("A task or dispatch source handler threw; the exception went to Dispatch.reportException")
+    @StackTrace(false)
+    static final class TaskException extends Event {
+        @Label("Queue")
+        String queue;
+
+        @Label("Task Class")
+        String taskClass;
+
+        @Label("Exception Class")
+        String exceptionClass;
+
+        @Label("Message")
+        String message;
+    }
+
+    @Name("io.jdispatch.SourceCreate")
+    @Label("Dispatch Source Created")
+    @Category("JDispatch")
+    static final class SourceCreate extends Event {
+        @Label("Type")
+        String type;
+
+        @Label("Handle")
+        long handle;
+
+        @Label("Mask")
+        long mask;
+
+        @Label("Queue")
+        String queue;
+    }
+
+    @Name("io.jdispatch.SourceCancel")
+    @Label("Dispatch Source Cancelled")
+    @Category("JDispatch")
+    static final class SourceCancel extends Event {
+        @Label("Type")
+        String type;
+
+        @Label("Handle")
+        long handle;
+
+        @Label("Queue")
+        String queue;
+
+        @Label("By")
+        @Description("cancel() or close()")
+        String by;
+    }
+
+    /** Whether a SlowTask recording is on (only then is a task timed). */
+    static boolean slowTaskEnabled() {
+        return new SlowTask().isEnabled();
+    }
+
+    /** {@link TaskRunner#runCounted}, timed as a SlowTask event. */
+    static void runTimed(Runnable task, String label, DispatchQueue.Stats stats) {
+        SlowTask e = new SlowTask();
+        e.begin();
+        try {
+            TaskRunner.runCounted(task, label, stats);
+        } finally {
+            e.end();
+            if (e.shouldCommit()) {
+                e.queue = label;
+                e.taskClass = task.getClass().getName();
+                e.commit();
+            }
+        }
+    }
+
+    /** Runs {@code body} (which must not throw), timed as a SlowTask event of {@code task}. */
+    static void timed(Runnable body, Object task, String label) {
+        SlowTask e = new SlowTask();
+        e.begin();
+        try {
+            body.run();
+        } finally {
+            e.end();
+            if (e.shouldCommit()) {
+                e.queue = label;
+                e.taskClass = task.getClass().getName();
+                e.commit();
+            }
+        }
+    }
+
+    static void taskException(Throwable t, Object task, String label) {
+        TaskException e = new TaskException();
+        if (e.isEnabled()) {
+            e.queue = label;
+            e.taskClass = task == null ? null : task.getClass().getName();
+            e.exceptionClass = t.getClass().getName();
+            e.message = t.getMessage();
+            e.commit();
+        }
+    }
+
+    static void sourceCreate(DispatchSource.Type type, long handle, long mask, String queue) {
+        SourceCreate e = new SourceCreate();
+        if (e.isEnabled()) {
+            e.type = type.name();
+            e.handle = handle;
+            e.mask = mask;
+            e.queue = queue;
+            e.commit();
+        }
+    }
+
+    static void sourceCancel(DispatchSource.Type type, long handle, String queue, String by) {
+        SourceCancel e = new SourceCancel();
+        if (e.isEnabled()) {
+            e.type = type.name();
+            e.handle = handle;
+            e.queue = queue;
+            e.by = by;
+            e.commit();
+        }
+    }
+}
