@@ -116,7 +116,7 @@ public final class DispatchGroup extends DispatchObject {
             }
             long q = queue.acquire();
             try {
-                QueueNative.jd_group_async(g, q, Handles.register(queue.task(task)));
+                QueueNative.jd_group_async(g, q, queue.register(task));
             } finally {
                 queue.releaseUse();
             }
@@ -139,7 +139,7 @@ public final class DispatchGroup extends DispatchObject {
         try {
             long q = queue.acquire();
             try {
-                QueueNative.jd_group_notify(g, q, Handles.register(queue.task(task)));
+                QueueNative.jd_group_notify(g, q, queue.register(task));
             } finally {
                 queue.releaseUse();
             }

@@ -160,7 +160,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         long q = acquire(); // also for a buffered task: an async racing with close() either runs or is refused
         try {
             if (drain == null) {
-                JDispatchNative.jd_queue_async(q, Handles.register(task(task)));
+                JDispatchNative.jd_queue_async(q, register(task));
                 return;
             }
             stats.submitted();
@@ -173,12 +173,14 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     /**
-     * {@code task} as a work item of its own on this queue (counted as submitted): it names the worker after
-     * this queue, reports with its label and counts its completion. For the caller's acquire() period.
+     * Registers {@code task} as a work item of its own on this queue (counted as submitted), with the queue's
+     * {@link Stats} as its context: it names the worker after this queue, reports with its label and counts
+     * its completion. Allocates nothing (a full heap must not refuse it). For the caller's acquire() period.
      */
-    Runnable task(Runnable task) {
+    long register(Runnable task) {
+        long id = Handles.register(task, stats);
         stats.submitted();
-        return new QueueTask(task, stats);
+        return id;
     }
 
     /** Whether tasks go through a {@link SerialDrain}: then everything ordered with async must, too. */
@@ -204,7 +206,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
         long q = acquire();
         try {
-            QueueNative.jd_queue_barrier_async(q, Handles.register(task(task)));
+            QueueNative.jd_queue_barrier_async(q, register(task));
         } finally {
             releaseUse();
         }
@@ -385,7 +387,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         Objects.requireNonNull(task, "dispatch_after: task is null");
         long q = acquire();
         try {
-            QueueNative.jd_queue_after(when.rawValue(), q, Handles.register(task(task)));
+            QueueNative.jd_queue_after(when.rawValue(), q, register(task));
         } finally {
             releaseUse();
         }
@@ -741,10 +743,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
         @Override
         public void run() {
-            if (Jfr.AVAILABLE && Jfr.slowTaskEnabled()) {
-                Jfr.timed(this::call, task, stats.label);
-            } else {
-                call();
+            Object timing = Jfr.AVAILABLE ? Jfr.beginSlowTask() : null;
+            call();
+            if (timing != null) {
+                Jfr.endSlowTask(timing, task, stats.label);
             }
         }
 
@@ -772,19 +774,6 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
-    /** A task submitted as a libdispatch work item of its own (not through a drain). */
-    private record QueueTask(Runnable task, Stats stats) implements Runnable {
-        @Override
-        public void run() {
-            String saved = TaskRunner.nameWorker(stats.label);
-            try {
-                TaskRunner.run(task, stats.label, stats);
-            } finally {
-                TaskRunner.restoreName(saved);
-            }
-        }
-    }
-
     /**
      * The queue's label and task counts, shared with its drain (not the wrapper, like {@link Lifecycle}). The
      * two counts sit 128 bytes apart in one array: submitters and the workers that complete tasks never write
@@ -792,7 +781,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * On a serial queue every task completes while the queue is owned (drain, sync, after, notify alike), one
      * at a time, so the completed count needs no atomic add there.
      */
-    static final class Stats {
+    static final class Stats implements Upcalls.TaskContext {
         private static final VarHandle COUNTS = MethodHandles.arrayElementVarHandle(long[].class);
         private static final int SUBMITTED = 8, COMPLETED = 24;
         final String label;
@@ -822,6 +811,14 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
         long completedCount() {
             return (long) COUNTS.getVolatile(counts, COMPLETED);
+        }
+
+        /** A task submitted as a libdispatch work item of its own (not through a drain). */
+        @Override
+        public void run(Runnable task) {
+            String saved = TaskRunner.nameWorker(label);
+            TaskRunner.run(task, label, this);
+            TaskRunner.restoreName(saved);
         }
     }
 

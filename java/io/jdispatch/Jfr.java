@@ -98,73 +98,80 @@ final class Jfr {
         String by;
     }
 
-    /** Whether a SlowTask recording is on (only then is a task timed). */
-    static boolean slowTaskEnabled() {
-        return new SlowTask().isEnabled();
-    }
-
-    /** {@link TaskRunner#runCounted}, timed as a SlowTask event. */
-    static void runTimed(Runnable task, String label, DispatchQueue.Stats stats) {
-        SlowTask e = new SlowTask();
-        e.begin();
+    /**
+     * Starts timing a task as a SlowTask event: the event, or null when no recording enables SlowTask or there
+     * is no memory for it (the task then runs untimed). Never throws. (Object: callers need not load the type.)
+     */
+    static Object beginSlowTask() {
         try {
-            TaskRunner.runCounted(task, label, stats);
-        } finally {
-            e.end();
-            if (e.shouldCommit()) {
-                e.queue = label;
-                e.taskClass = task.getClass().getName();
-                e.commit();
+            SlowTask e = new SlowTask();
+            if (!e.isEnabled()) {
+                return null;
             }
+            e.begin();
+            return e;
+        } catch (Throwable noMemory) {
+            return null;
         }
     }
 
-    /** Runs {@code body} (which must not throw), timed as a SlowTask event of {@code task}. */
-    static void timed(Runnable body, Object task, String label) {
-        SlowTask e = new SlowTask();
-        e.begin();
+    /** Ends what {@link #beginSlowTask} started, for {@code task} of queue {@code label}. Never throws. */
+    static void endSlowTask(Object event, Object task, String label) {
         try {
-            body.run();
-        } finally {
+            SlowTask e = (SlowTask) event;
             e.end();
             if (e.shouldCommit()) {
                 e.queue = label;
                 e.taskClass = task.getClass().getName();
                 e.commit();
             }
+        } catch (Throwable ignored) {
+            // A recording must never fail the task that ran.
         }
     }
 
     static void taskException(Throwable t, Object task, String label) {
-        TaskException e = new TaskException();
-        if (e.isEnabled()) {
-            e.queue = label;
-            e.taskClass = task == null ? null : task.getClass().getName();
-            e.exceptionClass = t.getClass().getName();
-            e.message = t.getMessage();
-            e.commit();
+        try {
+            TaskException e = new TaskException();
+            if (e.isEnabled()) {
+                e.queue = label;
+                e.taskClass = task == null ? null : task.getClass().getName();
+                e.exceptionClass = t.getClass().getName();
+                e.message = t.getMessage();
+                e.commit();
+            }
+        } catch (Throwable ignored) {
+            // Recording never fails the call it records (e.g. no memory for the event).
         }
     }
 
     static void sourceCreate(DispatchSource.Type type, long handle, long mask, String queue) {
-        SourceCreate e = new SourceCreate();
-        if (e.isEnabled()) {
-            e.type = type.name();
-            e.handle = handle;
-            e.mask = mask;
-            e.queue = queue;
-            e.commit();
+        try {
+            SourceCreate e = new SourceCreate();
+            if (e.isEnabled()) {
+                e.type = type.name();
+                e.handle = handle;
+                e.mask = mask;
+                e.queue = queue;
+                e.commit();
+            }
+        } catch (Throwable ignored) {
+            // Recording never fails the call it records (e.g. no memory for the event).
         }
     }
 
     static void sourceCancel(DispatchSource.Type type, long handle, String queue, String by) {
-        SourceCancel e = new SourceCancel();
-        if (e.isEnabled()) {
-            e.type = type.name();
-            e.handle = handle;
-            e.queue = queue;
-            e.by = by;
-            e.commit();
+        try {
+            SourceCancel e = new SourceCancel();
+            if (e.isEnabled()) {
+                e.type = type.name();
+                e.handle = handle;
+                e.queue = queue;
+                e.by = by;
+                e.commit();
+            }
+        } catch (Throwable ignored) {
+            // Recording never fails the call it records (e.g. no memory for the event).
         }
     }
 }

@@ -19,21 +19,29 @@ final class TaskRunner {
 
     private TaskRunner() {}
 
-    /** Names the current thread after {@code label}; returns the name to give back, or null (naming off). */
+    /**
+     * Names the current thread after {@code label}; returns the name to give back, or null (naming off, or no
+     * memory for the new name: a full heap must not keep a task from running). Never throws.
+     */
     static String nameWorker(String label) {
         if (!NAMES) {
             return null;
         }
-        Thread t = Thread.currentThread();
-        String name = t.getName();
-        String[] last = LAST_NAME.get();
-        if (last[0] != name || last[1] != label) { // identity: the same strings as last time
-            last[0] = name;
-            last[1] = label;
-            last[2] = labelled(name, label);
+        try {
+            Thread t = Thread.currentThread();
+            String name = t.getName();
+            String[] last = LAST_NAME.get();
+            if (last[0] != name || last[1] != label) { // identity: the same strings as last time
+                String labelled = labelled(name, label); // first: an OutOfMemoryError here leaves last intact
+                last[2] = labelled;
+                last[1] = label;
+                last[0] = name;
+            }
+            t.setName(last[2]);
+            return name;
+        } catch (Throwable noMemory) {
+            return null;
         }
-        t.setName(last[2]);
-        return name;
     }
 
     /** Gives back the name {@link #nameWorker} returned. */
@@ -53,10 +61,10 @@ final class TaskRunner {
      */
     static void run(Runnable task, String label, DispatchQueue.Stats stats) {
         Thread.interrupted();
-        if (Jfr.AVAILABLE && Jfr.slowTaskEnabled()) {
-            Jfr.runTimed(task, label, stats);
-        } else {
-            runCounted(task, label, stats);
+        Object timing = Jfr.AVAILABLE ? Jfr.beginSlowTask() : null;
+        runCounted(task, label, stats);
+        if (timing != null) {
+            Jfr.endSlowTask(timing, task, label);
         }
     }
 
@@ -79,28 +87,34 @@ final class TaskRunner {
      * {@code Exception in thread "<worker> [<label>]"}. Never throws.
      */
     static void report(Throwable t, Object task, String label) {
-        try {
-            if (Jfr.AVAILABLE) {
-                Jfr.taskException(t, task, label);
-            }
-        } catch (Throwable ignored) {
-            // Recording must never keep an exception from its handler.
+        if (Jfr.AVAILABLE) {
+            Jfr.taskException(t, task, label); // never throws
         }
         Thread current = Thread.currentThread();
         String name = current.getName();
-        if (label == null || name.endsWith(" [" + label + "]")) {
+        String labelled = null;
+        try {
+            if (label != null && !isLabelled(name, label)) {
+                labelled = labelled(name, label);
+            }
+        } catch (Throwable noMemory) {
+            // The report goes out under the worker's own name.
+        }
+        if (labelled == null) {
             Dispatch.reportException(t);
             return;
         }
-        try {
-            current.setName(labelled(name, label));
-        } catch (Throwable ignored) {
-            // The report goes out under the old name.
-        }
+        current.setName(labelled);
         try {
             Dispatch.reportException(t);
         } finally {
             current.setName(name);
         }
+    }
+
+    /** Whether {@code name} is already {@code "<worker> [<label>]"} (compared without allocating). */
+    private static boolean isLabelled(String name, String label) {
+        int start = name.length() - label.length() - 3;
+        return start >= 0 && name.startsWith(" [", start) && name.startsWith(label, start + 2) && name.endsWith("]");
     }
 }
