@@ -3,6 +3,7 @@ package io.jdispatch;
 import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
+import jdk.jfr.FlightRecorder;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
@@ -19,15 +20,25 @@ import jdk.jfr.Threshold;
  * <li>{@code io.jdispatch.SourceCreate} and {@code io.jdispatch.SourceCancel}: a {@link DispatchSource} was
  *     created, or cancelled (by cancel() or close()).
  * </ul>
- * With no recording, an event costs an {@code isEnabled()} that returns false (JFR instruments event classes
- * only once a recording starts; the unused event object is optimised away), so a task is timed only while a
- * recording enables SlowTask. On a runtime without the jdk.jfr module nothing here is loaded.
+ * Until JFR is started in the JVM an event costs one static read and no event class is loaded; after that an
+ * {@code isEnabled()} that returns false unless a recording enables it (the unused event object is optimised
+ * away), so a task is timed only while a recording enables SlowTask. On a runtime without the jdk.jfr module
+ * nothing here is loaded.
  */
 final class Jfr {
     /** False on a runtime image without jdk.jfr: the event classes below are then never touched. */
     static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
 
     private Jfr() {}
+
+    /**
+     * Whether JFR is up in this JVM (a recording was started: -XX:StartFlightRecording, jcmd JFR.start, new
+     * Recording()). Until then no event class is touched: loading one registers it with JFR, which loads
+     * JFR's whole metadata repository (some 25 ms of CPU) in applications that never record.
+     */
+    private static boolean up() {
+        return FlightRecorder.isInitialized();
+    }
 
     @Name("io.jdispatch.SlowTask")
     @Label("Slow Task")
@@ -103,6 +114,9 @@ final class Jfr {
      * is no memory for it (the task then runs untimed). Never throws. (Object: callers need not load the type.)
      */
     static Object beginSlowTask() {
+        if (!up()) {
+            return null;
+        }
         try {
             SlowTask e = new SlowTask();
             if (!e.isEnabled()) {
@@ -131,6 +145,9 @@ final class Jfr {
     }
 
     static void taskException(Throwable t, Object task, String label) {
+        if (!up()) {
+            return;
+        }
         try {
             TaskException e = new TaskException();
             if (e.isEnabled()) {
@@ -146,6 +163,9 @@ final class Jfr {
     }
 
     static void sourceCreate(DispatchSource.Type type, long handle, long mask, String queue) {
+        if (!up()) {
+            return;
+        }
         try {
             SourceCreate e = new SourceCreate();
             if (e.isEnabled()) {
@@ -161,6 +181,9 @@ final class Jfr {
     }
 
     static void sourceCancel(DispatchSource.Type type, long handle, String queue, String by) {
+        if (!up()) {
+            return;
+        }
         try {
             SourceCancel e = new SourceCancel();
             if (e.isEnabled()) {

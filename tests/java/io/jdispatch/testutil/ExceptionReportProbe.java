@@ -33,12 +33,15 @@ public final class ExceptionReportProbe {
                 seen.write(b, off, len);
             }
         }, true, StandardCharsets.UTF_8));
-        DispatchQueue.createSerial("report.serial").async(() -> {
+        DispatchQueue serial = DispatchQueue.createSerial("report.serial");
+        DispatchQueue concurrent = DispatchQueue.createConcurrent("report.concurrent");
+        serial.async(() -> {
             throw new IllegalStateException("from a serial task");
         });
-        DispatchQueue.createConcurrent("report.concurrent").async(() -> {
+        // The next serial task starts after the first one's report was printed: the two reports never interleave.
+        serial.async(() -> concurrent.async(() -> {
             throw new IllegalStateException("from a concurrent task");
-        });
+        }));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         boolean done = false;
         while (!done && System.nanoTime() < deadline) {
