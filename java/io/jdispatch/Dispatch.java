@@ -22,6 +22,10 @@ public final class Dispatch {
             + "handler (the uncaught-exception handler and printing it both failed, e.g. out of memory)\n")
             .getBytes(StandardCharsets.US_ASCII);
 
+    static {
+        Jfr.init(); // with the library's own initialisation: its JFR listener is in place before any task runs
+    }
+
     private Dispatch() {}
 
     /** {@return true when the JNI library and libdispatch are loaded}: the natives JAR for this platform was found. */

@@ -1,5 +1,8 @@
 package io.jdispatch;
 
+import java.lang.invoke.MethodHandles;
+import java.util.List;
+
 import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
@@ -29,15 +32,51 @@ final class Jfr {
     /** False on a runtime image without jdk.jfr: the event classes below are then never touched. */
     static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.jfr").isPresent();
 
+    /** Set once the event classes below are initialised (registered with JFR): until then no event is made. */
+    private static volatile boolean ready;
+
+    static {
+        if (AVAILABLE) {
+            Starter.install(); // Starter's code names jdk.jfr types: it is verified only here
+        }
+    }
+
     private Jfr() {}
 
+    /** Initialises this class (see {@link Dispatch}'s static initialiser). */
+    static void init() {}
+
     /**
-     * Whether JFR is up in this JVM (a recording was started: -XX:StartFlightRecording, jcmd JFR.start, new
-     * Recording()). Until then no event class is touched: loading one registers it with JFR, which loads
-     * JFR's whole metadata repository (some 25 ms of CPU) in applications that never record.
+     * Initialises the event classes when JFR comes up (-XX:StartFlightRecording, jcmd JFR.start, a new
+     * Recording), on the thread that starts it. Not before: initialising an event class registers it with JFR,
+     * which loads JFR's metadata repository (some 25 ms of CPU) in applications that never record. Not on
+     * first use either: virtual threads waiting for a class initialiser that long pin their carriers.
      */
+    private static final class Starter implements jdk.jfr.FlightRecorderListener {
+        static void install() {
+            try {
+                FlightRecorder.addListener(new Starter());
+            } catch (Throwable noJfr) {
+                // No events.
+            }
+        }
+
+        @Override
+        public void recorderInitialized(FlightRecorder recorder) {
+            try {
+                MethodHandles.Lookup lookup = MethodHandles.lookup();
+                for (Class<?> event : List.of(SlowTask.class, TaskException.class, SourceCreate.class, SourceCancel.class)) {
+                    lookup.ensureInitialized(event);
+                }
+                ready = true;
+            } catch (Throwable failed) {
+                // No events.
+            }
+        }
+    }
+
     private static boolean up() {
-        return FlightRecorder.isInitialized();
+        return ready;
     }
 
     @Name("io.jdispatch.SlowTask")

@@ -23,6 +23,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -103,6 +104,20 @@ class ObservabilityTest {
                         + "\\]\" java\\.lang\\.IllegalStateException: from a .*"), naming + ": no report naming "
                         + label + ":\n" + r.output());
             }
+        }
+    }
+
+    @Test
+    void withoutARecordingNoEventClassIsLoaded(@TempDir Path home) throws Exception {
+        // Loading one registers it with JFR, which loads JFR's metadata (some 25 ms of CPU) in every application.
+        ChildJvm.Result r = ChildJvm.run(home, List.of("-Xlog:class+load=info", "-cp", System.getProperty("java.class.path")),
+                ExceptionReportProbe.class.getName());
+        assertEquals(0, r.exitCode(), r.output());
+        assertTrue(r.output().contains("io.jdispatch.TaskRunner "), "class loading was not logged:\n" + r.output());
+        for (String line : r.output().split("\n")) {
+            assertFalse(line.matches(".*io\\.jdispatch\\.Jfr\\$(SlowTask|TaskException|SourceCreate|SourceCancel) .*")
+                    || line.contains("jdk.jfr.internal.MetadataRepository "),
+                    "loaded without a recording: " + line);
         }
     }
 

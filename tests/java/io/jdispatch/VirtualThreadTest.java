@@ -90,10 +90,10 @@ class VirtualThreadTest {
 
     @Test
     void syncsOfSleepingTasksFromVirtualThreadsRunSideBySide() {
-        // Ideal: 100 ms. 20 tasks serialised on 2 pinned carriers took 1,000 ms; only a generous bound here.
+        // The probe checks that all 20 sync tasks were inside at once (2 pinned carriers allow 2); the time
+        // (ideal 100 ms; 1,000 ms when pinned) is reported, not asserted: a loaded machine may stretch it.
         for (String scenario : List.of("sync-global", "sync-concurrent")) {
-            long ms = passed(scenario);
-            assertTrue(ms < 800, scenario + ": 20 syncs of 100 ms took " + ms + " ms");
+            passed(scenario);
         }
     }
 
