@@ -21,14 +21,13 @@ final class GlobalDrain extends Drain {
     private static final int CHECK_EVERY = 1024;
 
     private final long queue;
-    private final DispatchQueue.Stats stats;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     /** Drains queued on libdispatch that have not started yet. */
     private final AtomicInteger queued = new AtomicInteger();
 
     GlobalDrain(long queue, DispatchQueue.Stats stats) {
+        super(stats);
         this.queue = queue;
-        this.stats = stats;
     }
 
     @Override
@@ -42,18 +41,8 @@ final class GlobalDrain extends Drain {
         return queued.get() == 0 && queued.compareAndSet(0, 1);
     }
 
-    /** Runs as a libdispatch work item on the global queue, its worker named after the queue meanwhile. */
     @Override
-    public void run() {
-        String saved = TaskRunner.nameWorker(stats.label);
-        try {
-            drain();
-        } finally {
-            TaskRunner.restoreName(saved);
-        }
-    }
-
-    private void drain() {
+    void drain() {
         queued.decrementAndGet();
         long start = System.nanoTime();
         for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {

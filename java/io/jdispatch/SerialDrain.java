@@ -83,7 +83,6 @@ final class SerialDrain extends Drain {
 
     /** Not the wrapper: a queued drain is reachable from Handles and must not keep a dropped queue alive. */
     private final DispatchQueue.Lifecycle queue;
-    private final DispatchQueue.Stats stats;
     private final AtomicInteger scheduled = new AtomicInteger();
     /**
      * Consumer side (only the running drain, or the sync caller whose turn it is, touches it): the last node
@@ -94,8 +93,8 @@ final class SerialDrain extends Drain {
     private volatile Node tail;
 
     SerialDrain(DispatchQueue.Lifecycle queue, DispatchQueue.Stats stats) {
+        super(stats);
         this.queue = queue;
-        this.stats = stats;
         head = new Node(null);
         tail = head;
     }
@@ -152,18 +151,8 @@ final class SerialDrain extends Drain {
         }
     }
 
-    /** Runs as a libdispatch work item on the queue, its worker named after the queue meanwhile. */
     @Override
-    public void run() {
-        String saved = TaskRunner.nameWorker(stats.label);
-        try {
-            drain();
-        } finally {
-            TaskRunner.restoreName(saved);
-        }
-    }
-
-    private void drain() {
+    void drain() {
         long start = System.nanoTime();
         int ran = 0;
         int spins = 0;
