@@ -11,6 +11,9 @@
  */
 module io.jdispatch {
     requires org.bytedeco.javacpp;
+    // JFR events when the runtime has jdk.jfr (a module-path application adds it with --add-modules jdk.jfr
+    // or by requiring it); nothing of it is loaded otherwise.
+    requires static jdk.jfr;
 
     exports io.jdispatch;
     // io.jdispatch.internal (the JavaCPP mapping classes, raw dispatch_* calls on addresses) is neither exported

@@ -22,6 +22,10 @@ public final class Dispatch {
             + "handler (the uncaught-exception handler and printing it both failed, e.g. out of memory)\n")
             .getBytes(StandardCharsets.US_ASCII);
 
+    static {
+        Jfr.init(); // with the library's own initialisation: its JFR listener is in place before any task runs
+    }
+
     private Dispatch() {}
 
     /** {@return true when the JNI library and libdispatch are loaded}: the natives JAR for this platform was found. */
@@ -53,7 +57,10 @@ public final class Dispatch {
     /**
      * Sets where exceptions thrown by tasks and source handlers go. Null restores the default: the
      * running thread's uncaught-exception handler (which prints the stack trace unless the application
-     * set a default handler). The queue that ran the task keeps running either way.
+     * set a default handler). The queue that ran the task keeps running either way. Either handler is
+     * called with the worker thread named {@code "<worker> [<queue label>]"}, so the default report reads
+     * {@code Exception in thread "<worker> [<queue label>]"}; a JFR {@code io.jdispatch.TaskException}
+     * event records it too.
      *
      * @param handler where exceptions go from now on, or null for the default
      */

@@ -3,8 +3,8 @@ package io.jdispatch;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.QueueNative;
-import io.jdispatch.internal.Upcalls;
 
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
@@ -103,7 +103,7 @@ public final class DispatchGroup extends DispatchObject {
                 try {
                     queue.async(() -> {
                         try {
-                            Upcalls.runReporting(task);
+                            task.run(); // the drain reports what it throws, with the queue's label
                         } finally {
                             QueueNative.dispatch_group_leave(g);
                         }
@@ -116,7 +116,7 @@ public final class DispatchGroup extends DispatchObject {
             }
             long q = queue.acquire();
             try {
-                QueueNative.jd_group_async(g, q, Handles.register(task));
+                QueueNative.jd_group_async(g, q, queue.register(task));
             } finally {
                 queue.releaseUse();
             }
@@ -139,7 +139,7 @@ public final class DispatchGroup extends DispatchObject {
         try {
             long q = queue.acquire();
             try {
-                QueueNative.jd_group_notify(g, q, Handles.register(task));
+                QueueNative.jd_group_notify(g, q, queue.register(task));
             } finally {
                 queue.releaseUse();
             }
@@ -149,15 +149,49 @@ public final class DispatchGroup extends DispatchObject {
     }
 
     /**
-     * dispatch_group_wait: waits until the group is empty or {@code timeout} passes.
+     * dispatch_group_wait: waits until the group is empty or {@code timeout} passes. On a virtual thread the
+     * wait parks in Java (its carrier stays free): a dispatch_group_notify wakes it.
      *
      * @param timeout the deadline ({@link DispatchTime#FOREVER} waits as long as it takes)
      * @return true when the group emptied before {@code timeout}, false on timeout
      */
     public boolean wait(DispatchTime timeout) {
         Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
+        return waitFor(timeout, -1);
+    }
+
+    /**
+     * dispatch_group_wait(group, dispatch_time(DISPATCH_TIME_NOW, timeout)).
+     *
+     * @param timeout how long to wait at most
+     * @param unit the unit of {@code timeout}
+     * @return true when the group emptied in time, false on timeout
+     */
+    public boolean wait(long timeout, TimeUnit unit) {
+        Objects.requireNonNull(unit, "dispatch_group_wait: unit is null");
+        return wait(Duration.ofNanos(unit.toNanos(timeout)));
+    }
+
+    /**
+     * dispatch_group_wait(dispatch_time(DISPATCH_TIME_NOW, timeout)): false when the group was not empty
+     * within {@code timeout} (zero or negative: only whether it is empty now).
+     *
+     * @param timeout how long to wait at most
+     * @return true when the group emptied in time, false on timeout
+     */
+    public boolean wait(Duration timeout) {
+        Objects.requireNonNull(timeout, "dispatch_group_wait: timeout is null");
+        return VirtualThreads.current() ? waitFor(null, Math.max(0, DispatchTime.saturatedNanos(timeout)))
+                : waitFor(DispatchTime.fromNow(timeout), -1);
+    }
+
+    /** The wait, until {@code timeout}, or (virtual threads only, timeout null) for {@code timeoutNanos}. */
+    private boolean waitFor(DispatchTime timeout, long timeoutNanos) {
         long g = acquire();
         try {
+            if (VirtualThreads.current()) {
+                return parkedWait(g, timeout, timeoutNanos);
+            }
             while (QueueNative.dispatch_group_wait(g, timeout.rawValue()) != 0) {
                 if (!timeout.pending()) { // libdispatch may give up a little early (DispatchTime.pending)
                     return false;
@@ -170,14 +204,21 @@ public final class DispatchGroup extends DispatchObject {
     }
 
     /**
-     * dispatch_group_wait(group, dispatch_time(DISPATCH_TIME_NOW, timeout)).
-     *
-     * @param timeout how long to wait at most
-     * @param unit the unit of {@code timeout}
-     * @return true when the group emptied in time, false on timeout
+     * A virtual thread's wait: done if the group is empty now, else parked until a notify (queued now, so it
+     * runs when the group next becomes empty, as a native waiter would wake) or the timeout. A notify whose
+     * wait timed out stays with the group until it empties, then does nothing.
      */
-    public boolean wait(long timeout, TimeUnit unit) {
-        return wait(DispatchTime.fromNow(timeout, unit));
+    private static boolean parkedWait(long g, DispatchTime timeout, long timeoutNanos) {
+        long now = DispatchTime.NOW.rawValue();
+        if (QueueNative.dispatch_group_wait(g, now) == 0) {
+            return true;
+        }
+        if (timeoutNanos == 0 || (timeout != null && timeout.rawValue() == now)) {
+            return false;
+        }
+        ParkedWaiter w = new ParkedWaiter();
+        QueueNative.jd_group_notify(g, ParkedWaiter.wakeupQueue(), Handles.register((Runnable) w::grant));
+        return timeout != null ? w.await(timeout) : w.awaitNanos(timeoutNanos);
     }
 
     /** Releases the group; refused while explicit {@link #enter()}s are not yet balanced by {@link #leave()}. */

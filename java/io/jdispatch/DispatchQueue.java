@@ -7,6 +7,8 @@ import io.jdispatch.internal.Upcalls;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +43,14 @@ import java.util.function.LongConsumer;
  * <p>Serial queues created here and the global queues buffer {@code async} tasks in Java ({@link SerialDrain},
  * {@link GlobalDrain}): one libdispatch work item runs many of them per JNI upcall. Queues created concurrent
  * submit one work item per task, since their barriers must be ordered with it.
+ *
+ * <p>Virtual threads (Java 21+): no call blocks a virtual thread inside a native frame (which would pin its
+ * carrier). {@code sync}, {@code barrierSync} and {@code apply} wait in Java; see {@link #sync(Runnable)} and
+ * {@link #apply}. A platform thread takes the native path, as in C.
+ *
+ * <p>Observability: while a worker runs this queue's tasks it is named {@code "<worker> [<label>]"} (so thread
+ * dumps and the default exception report show the queue); {@link #counters()} counts tasks; slow tasks and
+ * exceptions are JFR events ({@code io.jdispatch.SlowTask}, {@code io.jdispatch.TaskException}).
  */
 public class DispatchQueue extends DispatchObject implements Executor {
     /** dispatch_queue_attr_t: serial or concurrent, active or initially inactive. */
@@ -67,6 +77,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
     private volatile DispatchQueue target;
     /** Serial queues created here and global queues: the Java buffer whose drain runs many tasks per upcall. */
     private final Drain drain;
+    private final Stats stats;
 
     /** A serial queue this wrapper owns ({@code owned}), or a global queue. */
     DispatchQueue(long address, boolean owned, String label) {
@@ -78,7 +89,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
-        this.drain = lifecycle == null ? new GlobalDrain(address) : serial ? new SerialDrain(lifecycle) : null;
+        this.stats = new Stats(label, serial);
+        this.drain = lifecycle == null ? new GlobalDrain(address, stats) : serial ? new SerialDrain(lifecycle, stats) : null;
     }
 
     /**
@@ -148,13 +160,27 @@ public class DispatchQueue extends DispatchObject implements Executor {
         long q = acquire(); // also for a buffered task: an async racing with close() either runs or is refused
         try {
             if (drain == null) {
-                JDispatchNative.jd_queue_async(q, Handles.register(task));
-            } else if (drain.offer(task)) {
+                JDispatchNative.jd_queue_async(q, register(task));
+                return;
+            }
+            stats.submitted();
+            if (drain.offer(task)) {
                 drain.schedule(q);
             }
         } finally {
             releaseUse();
         }
+    }
+
+    /**
+     * Registers {@code task} as a work item of its own on this queue (counted as submitted), with the queue's
+     * {@link Stats} as its context: it names the worker after this queue, reports with its label and counts
+     * its completion. Allocates nothing (a full heap must not refuse it). For the caller's acquire() period.
+     */
+    long register(Runnable task) {
+        long id = Handles.register(task, stats);
+        stats.submitted();
+        return id;
     }
 
     /** Whether tasks go through a {@link SerialDrain}: then everything ordered with async must, too. */
@@ -180,7 +206,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
         long q = acquire();
         try {
-            QueueNative.jd_queue_barrier_async(q, Handles.register(task));
+            QueueNative.jd_queue_barrier_async(q, register(task));
         } finally {
             releaseUse();
         }
@@ -190,14 +216,21 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * dispatch_sync_f: runs {@code task} on this queue, on the calling thread, after the tasks submitted before
      * it; its exception is rethrown here. Waits (not interruptibly) while the queue is suspended or inactive.
      *
+     * <p>On a virtual thread the task runs on that thread too, but no native frame is left under it (a task
+     * that sleeps or waits would pin the carrier): the wait for the queue parks in Java, and a platform
+     * "holder" thread ({@code jdispatch-sync-holder-N}) enters the queue with dispatch_sync_f and holds it
+     * while the virtual thread runs the task; {@link #isCurrent()} is true inside it as usual. On a global
+     * queue the task simply runs at once, as dispatch_sync_f would run it. The difference: such a sync costs
+     * a platform thread for as long as it runs (not a carrier, not a libdispatch worker).
+     *
      * @param task what runs
      */
     public void sync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
-        runSync("dispatch_sync", false, new SyncTask<>(() -> {
+        runSync("dispatch_sync", false, new SyncTask<>(task, () -> {
             task.run();
             return null;
-        }));
+        }, stats));
     }
 
     /**
@@ -209,7 +242,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public <T> T sync(Callable<T> task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
-        return runSync("dispatch_sync", false, new SyncTask<>(task));
+        return runSync("dispatch_sync", false, new SyncTask<>(task, task, stats));
     }
 
     /**
@@ -219,10 +252,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public void barrierSync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
-        runSync("dispatch_barrier_sync", true, new SyncTask<>(() -> {
+        runSync("dispatch_barrier_sync", true, new SyncTask<>(task, () -> {
             task.run();
             return null;
-        }));
+        }, stats));
     }
 
     /**
@@ -234,15 +267,23 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public <T> T barrierSync(Callable<T> task) {
         Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
-        return runSync("dispatch_barrier_sync", true, new SyncTask<>(task));
+        return runSync("dispatch_barrier_sync", true, new SyncTask<>(task, task, stats));
     }
 
     private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
         refuseIfCurrent(call, barrier);
         long q = acquire(); // held while waiting: close() resumes a queue at once and only defers the release
         try {
+            stats.submitted();
+            boolean virtual = VirtualThreads.current();
             if (drain instanceof SerialDrain serialDrain) {
-                serialDrain.sync(task); // behind the tasks already in the FIFO
+                // behind the tasks already in the FIFO
+                serialDrain.sync(virtual ? () -> VirtualThreads.syncHeld(q, false, this, task)
+                        : () -> JDispatchNative.jd_queue_sync(q, Handles.register(task)));
+            } else if (virtual && lifecycle == null) {
+                VirtualThreads.runAsTaskOf(this, task); // a global queue: nothing to wait for or to hold
+            } else if (virtual) {
+                VirtualThreads.syncHeld(q, barrier, this, task);
             } else {
                 long id = Handles.register(task);
                 if (barrier) {
@@ -346,7 +387,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         Objects.requireNonNull(task, "dispatch_after: task is null");
         long q = acquire();
         try {
-            QueueNative.jd_queue_after(when.rawValue(), q, Handles.register(task));
+            QueueNative.jd_queue_after(when.rawValue(), q, register(task));
         } finally {
             releaseUse();
         }
@@ -354,7 +395,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /**
      * dispatch_apply_f: calls {@code body} with every index in [0, iterations), in parallel on a concurrent
-     * queue, and returns when all are done.
+     * queue, and returns when all are done. On a virtual thread, dispatch_apply_f runs on a holder platform
+     * thread (which, with libdispatch's workers, runs the iterations) while the virtual thread parks; on a
+     * serial queue the iterations run on the virtual thread, as a sync task.
      *
      * @param iterations how many indexes, at least 0
      * @param body called once per index; an exception goes to {@link Dispatch#setUncaughtExceptionHandler}
@@ -397,6 +440,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private static void apply(long iterations, long queue, LongConsumer body) {
         checkApply(iterations, body);
+        if (VirtualThreads.current()) {
+            VirtualThreads.onHolder("dispatch_apply", () -> apply(iterations, queue, body));
+            return;
+        }
         long id = Handles.register(new Upcalls.Apply(body, Thread.currentThread()));
         try {
             QueueNative.jd_queue_apply(iterations, queue, id);
@@ -523,10 +570,35 @@ public class DispatchQueue extends DispatchObject implements Executor {
         owned("dispatch_get_specific");
         long q = acquire();
         try {
-            return QueueNative.jd_queue_is_current(q) != 0;
+            return runsCaller(q);
         } finally {
             releaseUse();
         }
+    }
+
+    /**
+     * Tasks submitted to this queue through this object (async, execute, submit, barrierAsync, sync,
+     * barrierSync, after, DispatchGroup.async and notify; an apply counts as one sync on a serial queue and
+     * not at all on a concurrent one; source handlers are not tasks) and how many of them completed (ran,
+     * threw or not). Pending = submitted - completed: queued, waiting for a deadline or a group, or running.
+     *
+     * @param submitted tasks accepted so far
+     * @param completed tasks that finished running
+     * @param pending   {@code submitted - completed}
+     */
+    public record Counters(long submitted, long completed, long pending) {}
+
+    /**
+     * The queue's task counters, read without stopping it (each figure is exact for some instant during the
+     * call; completed is read first, so pending is never negative). Cheap enough to poll; still readable
+     * after close().
+     *
+     * @return the counters now
+     */
+    public Counters counters() {
+        long completed = stats.completedCount();
+        long submitted = stats.submittedCount();
+        return new Counters(submitted, completed, submitted - completed);
     }
 
     /** {@return true for a serial queue (DISPATCH_QUEUE_SERIAL), false for a concurrent or global one} */
@@ -573,11 +645,19 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return "DispatchQueue[" + label + "]";
     }
 
+    /**
+     * dispatch_get_specific's answer for the calling thread: on a virtual thread (never a libdispatch thread,
+     * and its carrier's answer is not its own) the queue of the sync task it runs, and that queue's targets.
+     */
+    private boolean runsCaller(long q) {
+        return VirtualThreads.current() ? VirtualThreads.runsTaskOf(this) : QueueNative.jd_queue_is_current(q) != 0;
+    }
+
     /** A sync onto a serial queue that runs the caller (directly or through targets) never returns. */
     private void refuseIfCurrent(String call, boolean barrier) {
         for (DispatchQueue q = this; q != null; q = q.target) {
             if (q.lifecycle != null && (q.serial || (barrier && q == this))
-                    && QueueNative.jd_queue_is_current(q.address()) != 0) {
+                    && q.runsCaller(q.address())) {
                 throw new IllegalStateException(call + " onto " + this + (q == this ? "" : ", which targets " + q)
                         + ", from a task running on " + q + ": it would wait for itself (libdispatch aborts the "
                         + "process on that); use async, or call the code directly");
@@ -645,23 +725,38 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /**
      * Runs a Callable for sync on the caller's thread (dispatch_sync_f runs it there), keeping its value or
-     * failure for the caller.
+     * failure for the caller, and counting it done (it runs while the queue is held, like any of its tasks).
      */
     private static final class SyncTask<T> implements Upcalls.OnCaller {
+        private final Object task;
         private final Callable<T> body;
+        private final Stats stats;
         private T value;
         private Throwable failure;
 
-        SyncTask(Callable<T> body) {
+        /** {@code task}: what the user passed (named in a SlowTask event); {@code body} calls it. */
+        SyncTask(Object task, Callable<T> body, Stats stats) {
+            this.task = task;
             this.body = body;
+            this.stats = stats;
         }
 
         @Override
         public void run() {
+            Object timing = Jfr.AVAILABLE ? Jfr.beginSlowTask() : null;
+            call();
+            if (timing != null) {
+                Jfr.endSlowTask(timing, task, stats.label);
+            }
+        }
+
+        private void call() {
             try {
                 value = body.call();
             } catch (Throwable t) {
                 failure = t;
+            } finally {
+                stats.completed();
             }
         }
 
@@ -676,6 +771,54 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 throw new CompletionException(failure);
             }
             return value;
+        }
+    }
+
+    /**
+     * The queue's label and task counts, shared with its drain (not the wrapper, like {@link Lifecycle}). The
+     * two counts sit 128 bytes apart in one array: submitters and the workers that complete tasks never write
+     * the same cache line (two counter objects side by side on the heap would make every task bounce one).
+     * On a serial queue every task completes while the queue is owned (drain, sync, after, notify alike), one
+     * at a time, so the completed count needs no atomic add there.
+     */
+    static final class Stats implements Upcalls.TaskContext {
+        private static final VarHandle COUNTS = MethodHandles.arrayElementVarHandle(long[].class);
+        private static final int SUBMITTED = 8, COMPLETED = 24;
+        final String label;
+        private final boolean serial;
+        private final long[] counts = new long[COMPLETED + 8];
+
+        Stats(String label, boolean serial) {
+            this.label = label;
+            this.serial = serial;
+        }
+
+        void submitted() {
+            COUNTS.getAndAdd(counts, SUBMITTED, 1L);
+        }
+
+        void completed() {
+            if (serial) {
+                COUNTS.setRelease(counts, COMPLETED, (long) COUNTS.getOpaque(counts, COMPLETED) + 1);
+            } else {
+                COUNTS.getAndAdd(counts, COMPLETED, 1L);
+            }
+        }
+
+        long submittedCount() {
+            return (long) COUNTS.getVolatile(counts, SUBMITTED);
+        }
+
+        long completedCount() {
+            return (long) COUNTS.getVolatile(counts, COMPLETED);
+        }
+
+        /** A task submitted as a libdispatch work item of its own (not through a drain). */
+        @Override
+        public void run(Runnable task) {
+            String saved = TaskRunner.nameWorker(label);
+            TaskRunner.run(task, label, this);
+            TaskRunner.restoreName(saved);
         }
     }
 

@@ -4,12 +4,12 @@ import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.Reclaim;
 import io.jdispatch.internal.SourceNative;
-import io.jdispatch.internal.Upcalls;
 
 import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channel;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -144,7 +144,7 @@ public final class DispatchSource extends DispatchObject {
             throw new IllegalStateException(call(type, handle, mask) + ": the target queue " + target
                     + " is closed", closed);
         }
-        Callbacks callbacks = new Callbacks();
+        Callbacks callbacks = new Callbacks(target.label());
         long id = Handles.register(callbacks);
         callbacks.id = id;
         long address;
@@ -163,6 +163,9 @@ public final class DispatchSource extends DispatchObject {
             }
             throw type == Type.MEMORYPRESSURE ? new UnsupportedOperationException(msg)
                     : new IllegalArgumentException(msg);
+        }
+        if (Jfr.AVAILABLE) {
+            Jfr.sourceCreate(type, handle, mask, callbacks.label);
         }
         return new DispatchSource(address, type, handle, mask, id, callbacks, new AtomicBoolean());
     }
@@ -501,10 +504,17 @@ public final class DispatchSource extends DispatchObject {
                 if (!cancelled) {
                     cancelled = true;
                     cancelOnce(s, cancelIssued);
+                    recordCancel("cancel()");
                 }
             }
         } finally {
             releaseUse();
+        }
+    }
+
+    private void recordCancel(String by) {
+        if (Jfr.AVAILABLE) {
+            Jfr.sourceCancel(type, handle, callbacks.label, by);
         }
     }
 
@@ -614,6 +624,31 @@ public final class DispatchSource extends DispatchObject {
     }
 
     /**
+     * dispatch_source_set_timer with durations: the first fire at {@code start}, then every {@code interval}
+     * ({@link Duration#ZERO}: one shot), with {@code leeway} (ignored by Linux libdispatch). Neither may be
+     * negative; a duration beyond what nanoseconds hold (292 years) counts as forever.
+     *
+     * @param start the first fire
+     * @param interval the period, {@link Duration#ZERO} for one shot
+     * @param leeway how late a fire may be (for power saving)
+     * @throws IllegalArgumentException if {@code interval} or {@code leeway} is negative
+     */
+    public void setTimer(DispatchTime start, Duration interval, Duration leeway) {
+        Objects.requireNonNull(interval, "dispatch_source_set_timer: interval is null");
+        Objects.requireNonNull(leeway, "dispatch_source_set_timer: leeway is null");
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("dispatch_source_set_timer: interval " + interval + " is negative "
+                    + "(use Duration.ZERO for a one-shot timer)");
+        }
+        if (leeway.isNegative()) {
+            throw new IllegalArgumentException("dispatch_source_set_timer: leeway " + leeway + " is negative");
+        }
+        long intervalNanos = DispatchTime.saturatedNanos(interval);
+        setTimer(start, intervalNanos == Long.MAX_VALUE ? DispatchTime.FOREVER.rawValue() : intervalNanos,
+                DispatchTime.saturatedNanos(leeway));
+    }
+
+    /**
      * From activation until its cancel handler completed, a source is reachable from {@link Handles} (an armed
      * source must not be collected). Before activation it is not: a source dropped unused is collected, and
      * {@link Release} cancels and activates it so that libdispatch can free it. Called right before the
@@ -642,6 +677,7 @@ public final class DispatchSource extends DispatchObject {
             if (!cancelled) {
                 cancelled = true;
                 cancelOnce(s, cancelIssued);
+                recordCancel("close()");
             }
             if (!activated) {
                 activated = true;
@@ -784,6 +820,8 @@ public final class DispatchSource extends DispatchObject {
 
     /** What the native trampoline finds in {@link Handles}: the handlers, and the source kept reachable. */
     private static final class Callbacks implements SourceNative.SourceCallback {
+        /** The target queue's label: handlers run with the worker named after it. */
+        final String label;
         volatile long id;
         volatile Runnable event;
         volatile Runnable cancel;
@@ -792,6 +830,10 @@ public final class DispatchSource extends DispatchObject {
         volatile DispatchSource owner;
         // The thread running one of this source's handlers (handlers never overlap), else null.
         volatile Thread handlerThread;
+
+        Callbacks(String label) {
+            this.label = label;
+        }
 
         @Override
         public void sourceCallback(int kind) {
@@ -812,11 +854,13 @@ public final class DispatchSource extends DispatchObject {
 
         private void run(Runnable r) {
             if (r != null) {
+                String saved = TaskRunner.nameWorker(label);
                 handlerThread = Thread.currentThread();
                 try {
-                    Upcalls.runReporting(r);
+                    TaskRunner.run(r, label, null);
                 } finally {
                     handlerThread = null;
+                    TaskRunner.restoreName(saved);
                 }
             }
         }

@@ -33,8 +33,28 @@ abstract class Drain implements Runnable {
         armRetry();
     }
 
+    /** The queue's label and counters. */
+    final DispatchQueue.Stats stats;
     private Drain nextWaiting;
     private long waitingQueue;
+
+    Drain(DispatchQueue.Stats stats) {
+        this.stats = stats;
+    }
+
+    /** Runs as a libdispatch work item on the queue, its worker named after the queue meanwhile. */
+    @Override
+    public final void run() {
+        String saved = TaskRunner.nameWorker(stats.label);
+        try {
+            drain();
+        } finally {
+            TaskRunner.restoreName(saved);
+        }
+    }
+
+    /** Runs buffered tasks until the buffer is empty or the drain gives its worker back. */
+    abstract void drain();
 
     /** Buffers the task; true when the caller must {@link #schedule} this drain. Throws only before buffering. */
     abstract boolean offer(Runnable task);

@@ -1,6 +1,5 @@
 package io.jdispatch;
 
-import io.jdispatch.internal.Upcalls;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,7 +25,8 @@ final class GlobalDrain extends Drain {
     /** Drains queued on libdispatch that have not started yet. */
     private final AtomicInteger queued = new AtomicInteger();
 
-    GlobalDrain(long queue) {
+    GlobalDrain(long queue, DispatchQueue.Stats stats) {
+        super(stats);
         this.queue = queue;
     }
 
@@ -42,7 +42,7 @@ final class GlobalDrain extends Drain {
     }
 
     @Override
-    public void run() {
+    void drain() {
         queued.decrementAndGet();
         long start = System.nanoTime();
         for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {
@@ -53,7 +53,7 @@ final class GlobalDrain extends Drain {
             if (!tasks.isEmpty() && claim()) {
                 schedule(queue);
             }
-            Upcalls.runReporting(task);
+            TaskRunner.run(task, stats.label, stats);
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
             schedule(queue);

@@ -2,7 +2,6 @@ package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
 import io.jdispatch.internal.JDispatchNative;
-import io.jdispatch.internal.Upcalls;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -26,7 +25,10 @@ import java.util.concurrent.locks.LockSupport;
  * queues a {@link Turn}; when the FIFO before it has run, the drain hands the FIFO to the caller (it stays
  * {@code scheduled}) and returns. The caller then runs its task with dispatch_sync_f, which libdispatch runs
  * on the calling thread once it owns the queue and every queue it targets (so the hierarchy, suspension and
- * dispatch_get_specific hold as for any work item), and gives the FIFO back.
+ * dispatch_get_specific hold as for any work item), and gives the FIFO back. (A virtual thread has a holder
+ * thread make that dispatch_sync_f call and runs the task itself meanwhile: see {@link VirtualThreads}.)
+ *
+ * <p>The worker running a drain is named after the queue for the batch ({@link TaskRunner}).
  */
 final class SerialDrain extends Drain {
     /** A drain gives the worker back after this long (checked every {@link #CHECK_EVERY} tasks). */
@@ -90,7 +92,8 @@ final class SerialDrain extends Drain {
     @SuppressWarnings("unused") // through TAIL
     private volatile Node tail;
 
-    SerialDrain(DispatchQueue.Lifecycle queue) {
+    SerialDrain(DispatchQueue.Lifecycle queue, DispatchQueue.Stats stats) {
+        super(stats);
         this.queue = queue;
         head = new Node(null);
         tail = head;
@@ -112,10 +115,11 @@ final class SerialDrain extends Drain {
     }
 
     /**
-     * Runs {@code task} on the calling thread after every task queued before it, exclusive on the queue. The
-     * caller holds a use of the queue (it stays allocated).
+     * Runs {@code inQueue} after every task queued before it, with the FIFO handed to the caller:
+     * {@code inQueue} enters the native queue (dispatch_sync_f, on the caller or on a virtual thread's holder)
+     * and runs the sync task there. The caller holds a use of the queue (it stays allocated).
      */
-    void sync(Runnable task) {
+    void sync(Runnable inQueue) {
         Turn turn = new Turn();
         if (!link(turn)) {
             turn.await(); // a drain is queued or running: it hands over on reaching the turn
@@ -127,7 +131,7 @@ final class SerialDrain extends Drain {
             turn.await();
         }
         try {
-            JDispatchNative.jd_queue_sync(queue.address, Handles.register(task));
+            inQueue.run();
         } finally {
             giveBack();
         }
@@ -147,9 +151,8 @@ final class SerialDrain extends Drain {
         }
     }
 
-    /** Runs as a libdispatch work item on the queue. */
     @Override
-    public void run() {
+    void drain() {
         long start = System.nanoTime();
         int ran = 0;
         int spins = 0;
@@ -183,7 +186,7 @@ final class SerialDrain extends Drain {
             Runnable task = next.task;
             next.task = null; // the task is released as soon as it ran
             spins = 0;
-            Upcalls.runReporting(task);
+            TaskRunner.run(task, stats.label, stats);
         }
     }
 }

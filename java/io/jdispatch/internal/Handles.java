@@ -28,6 +28,8 @@ public final class Handles {
 
     private static final class Chunk {
         final Object[] objects = new Object[CHUNK];
+        /** What a task runs with (its queue's {@link Upcalls.TaskContext}), so that no wrapper is allocated. */
+        final Object[] contexts = new Object[CHUNK];
         final long[] states = new long[CHUNK];
         /** Free-list link: the slot below this one on the stack, or -1. */
         final int[] next = new int[CHUNK];
@@ -41,7 +43,25 @@ public final class Handles {
 
     private Handles() {}
 
+    /**
+     * Registers {@code o} and returns its id.
+     *
+     * @param o the object C will refer to by id
+     * @return the id
+     */
     public static long register(Object o) {
+        return register(o, null);
+    }
+
+    /**
+     * Registers {@code o} with a context object (for example the queue a task belongs to), read back with
+     * {@link #context}: a pair without allocating one.
+     *
+     * @param o the object C will refer to by id
+     * @param context read back with {@link #context}, or null
+     * @return the id
+     */
+    public static long register(Object o, Object context) {
         Objects.requireNonNull(o, "Handles.register: object is null");
         int slot = pop();
         Chunk c = chunks[slot >>> CHUNK_BITS];
@@ -51,11 +71,26 @@ public final class Handles {
             generation = 1;
         }
         c.objects[i] = o; // the slot is ours alone until the release store below publishes it
+        c.contexts[i] = context;
         STATES.setRelease(c.states, i, generation << 1 | 1);
         return generation << SLOT_BITS | slot;
     }
 
     public static Object get(long id) {
+        return get(id, false);
+    }
+
+    /**
+     * The context {@code id} was registered with, or null (none, or the id is not live).
+     *
+     * @param id an id from {@link #register(Object, Object)}
+     * @return its context, or null
+     */
+    public static Object context(long id) {
+        return get(id, true);
+    }
+
+    private static Object get(long id, boolean context) {
         Chunk c = chunk(id);
         if (c == null) {
             return null;
@@ -65,7 +100,7 @@ public final class Handles {
         if ((long) STATES.getAcquire(c.states, i) != live) {
             return null;
         }
-        Object o = c.objects[i];
+        Object o = context ? c.contexts[i] : c.objects[i];
         VarHandle.loadLoadFence();
         // Unchanged state: the slot was not freed and reused while we read it, so o is this id's object.
         return (long) STATES.getVolatile(c.states, i) == live ? o : null;
@@ -83,6 +118,7 @@ public final class Handles {
         }
         Object o = c.objects[i];
         c.objects[i] = null;
+        c.contexts[i] = null;
         push((int) (id & (MAX_SLOTS - 1)));
         return o;
     }

@@ -43,12 +43,37 @@ public final class Upcalls {
     /** A dispatch_apply body and the thread that called dispatch_apply (libdispatch runs iterations there too). */
     public record Apply(LongConsumer body, Thread caller) {}
 
+    /**
+     * What a queue's task runs with (naming the worker, counting, reporting with the queue's label): the
+     * context of the task's {@link Handles} id, so that a submit allocates no wrapper.
+     */
+    public interface TaskContext {
+        /**
+         * Runs {@code task} on this worker; never throws.
+         *
+         * @param task the task
+         */
+        void run(Runnable task);
+    }
+
     static void task(long id) {
-        Object task = id == RETRY ? retry : Handles.remove(id);
+        if (id == RETRY) {
+            Runnable r = retry;
+            if (r != null) {
+                runReporting(r);
+            }
+            return;
+        }
+        Object context = Handles.context(id); // before remove(), which clears it
+        Object task = Handles.remove(id);
         if (task instanceof OnCaller onCaller) {
             onCaller.run();
         } else if (task instanceof Runnable r) {
-            runReporting(r);
+            if (context instanceof TaskContext c) {
+                c.run(r);
+            } else {
+                runReporting(r);
+            }
         }
     }
 

@@ -16,6 +16,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.Pipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -216,6 +217,12 @@ class BadInputTest {
                 new Case("mergeData", "TIMER source", ise, f -> f.timer().mergeData(1), "dispatch_source_merge_data", "TIMER", "not a DATA_ADD"),
                 new Case("setTimer", "DATA_ADD source", ise, f -> f.data().setTimer(DispatchTime.NOW, 1, 0), "dispatch_source_set_timer", "DATA_ADD", "not a TIMER"),
                 new Case("setTimer", "leeway -1", iae, f -> f.timer().setTimer(DispatchTime.NOW, 1_000_000, -1), "leeway -1", "negative"),
+                new Case("setTimer(Duration)", "interval -1 ns", iae,
+                        f -> f.timer().setTimer(DispatchTime.NOW, Duration.ofNanos(-1), Duration.ZERO), "interval PT-0.000000001S", "negative"),
+                new Case("setTimer(Duration)", "leeway -1 s", iae,
+                        f -> f.timer().setTimer(DispatchTime.NOW, Duration.ofMillis(1), Duration.ofSeconds(-1)), "leeway PT-1S", "negative"),
+                new Case("setTimer(Duration)", "null interval", npe,
+                        f -> f.timer().setTimer(DispatchTime.NOW, null, Duration.ZERO), "dispatch_source_set_timer", "interval is null"),
                 new Case("setTimer", "cancelled TIMER", ise, f -> {
                     DispatchSource t = f.timer();
                     t.resume();

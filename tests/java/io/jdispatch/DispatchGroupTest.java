@@ -2,6 +2,7 @@ package io.jdispatch;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,6 +49,21 @@ class DispatchGroupTest {
             assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(20), "timed out early");
             g.leave();
             assertTrue(g.wait(DispatchTime.NOW));
+        }
+    }
+
+    @Test
+    void waitWithADurationTimesOutWhileEnteredAndNeverEarly() {
+        try (DispatchGroup g = DispatchGroup.create()) {
+            assertTrue(g.wait(Duration.ZERO), "an empty group is done");
+            g.enter();
+            long start = System.nanoTime();
+            assertFalse(g.wait(Duration.ofMillis(20)));
+            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(20), "timed out early");
+            assertFalse(g.wait(Duration.ofSeconds(-1)));
+            DispatchQueue.global().async(g::leave);
+            assertTrue(g.wait(Duration.ofSeconds(30)));
+            assertThrows(NullPointerException.class, () -> g.wait((Duration) null));
         }
     }
 

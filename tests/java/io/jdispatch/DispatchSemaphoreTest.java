@@ -37,6 +37,22 @@ class DispatchSemaphoreTest {
     }
 
     @Test
+    void waitWithADurationTimesOutNeverEarlyAndTakesAnAvailableUnitAtOnce() {
+        try (DispatchSemaphore s = DispatchSemaphore.create(0)) {
+            long start = System.nanoTime();
+            assertFalse(s.wait(Duration.ofMillis(20)));
+            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(20), "timed out early");
+            assertFalse(s.wait(Duration.ZERO));
+            assertFalse(s.wait(Duration.ofSeconds(-1)), "a negative timeout is an immediate one");
+            s.signal();
+            assertTrue(s.wait(Duration.ofDays(365_000_000L)), "a timeout beyond nanoseconds' range is forever");
+            s.signal();
+            assertTrue(s.wait(Duration.ZERO));
+            assertThrows(NullPointerException.class, () -> s.wait((Duration) null));
+        }
+    }
+
+    @Test
     void closeBelowTheInitialValueIsRefusedUntilSignalled() {
         DispatchSemaphore s = DispatchSemaphore.create(2);
         assertTrue(s.wait(DispatchTime.NOW));

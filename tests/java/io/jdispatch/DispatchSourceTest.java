@@ -5,6 +5,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -413,6 +414,26 @@ class DispatchSourceTest {
                 drain();
                 assertTrue(seen.isEmpty(), "interval " + Long.toUnsignedString(interval) + " ns fired again: " + seen);
             }
+        }
+    }
+
+    @Test
+    void timerWithDurationsRepeatsOrFiresOnceForZero() throws Exception {
+        try (DispatchSource repeating = DispatchSource.timer(false, queue);
+             DispatchSource once = DispatchSource.timer(false, queue)) {
+            BlockingQueue<Long> r = collect(repeating), o = collect(once);
+            repeating.setTimer(DispatchTime.NOW, Duration.ofMillis(2), Duration.ZERO);
+            once.setTimer(DispatchTime.fromNow(Duration.ofMillis(1)), Duration.ZERO, Duration.ofMillis(1));
+            repeating.resume();
+            once.resume();
+            long fires = 0;
+            while (fires < 3) { // a repeating timer keeps firing
+                fires += take(r);
+            }
+            assertEquals(1, take(o));
+            Thread.sleep(30); // a repeating timer would have fired again by now
+            drain();
+            assertTrue(o.isEmpty(), "Duration.ZERO interval: the timer fired again: " + o);
         }
     }
 

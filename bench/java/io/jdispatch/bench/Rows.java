@@ -36,6 +36,13 @@ final class Rows {
                     q.equals("serial") ? List.of(new Target("floor", 3.0), new Target("ThreadPoolExecutor(1)", 1.0))
                             : List.of(new Target("floor", 3.0))));
         }
+        for (String q : List.of("serial", "global", "concurrent")) {
+            // Serial and global queues rename once per drain batch; a concurrent queue's task is a batch of one.
+            rows.add(new Row("worker named after the queue: async of an empty Runnable, " + q + " queue",
+                    "WorkerNamingBenchmark.named:queue=" + q, null,
+                    alts("names off (-Djdispatch.threadNames=false)", "WorkerNamingBenchmark.unnamed:queue=" + q),
+                    new Target("names off (-Djdispatch.threadNames=false)", q.equals("concurrent") ? 1.15 : 1.05)));
+        }
         rows.add(new Row("event delivery: DATA_ADD mergeData -> Java handler ping-pong",
                 "DispatchSourceEventBenchmark.pingPong", "c.source.pingpong",
                 alts("ThreadPoolExecutor handoff", "DispatchSourceEventBenchmark.executorPingPong"), new Target("floor", 1.5)));

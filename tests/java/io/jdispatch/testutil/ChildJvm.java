@@ -9,10 +9,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /** Runs a Java program in a child JVM with a clean environment (only PATH and HOME, and a sanitizer runtime if one is preloaded). */
@@ -45,6 +48,48 @@ public final class ChildJvm {
 
     public static Result run(Path home, List<String> jvmArgs, String... programArgs) throws IOException, InterruptedException {
         return launch(home, javaCommand(home, jvmArgs, programArgs));
+    }
+
+    /** {@link #run} with another {@code java} binary than this JVM's (e.g. {@link #javaAtLeast}). */
+    public static Result runWith(Path java, Path home, List<String> jvmArgs, String... programArgs)
+            throws IOException, InterruptedException {
+        List<String> cmd = javaCommand(home, jvmArgs, programArgs);
+        cmd.set(0, java.toString());
+        return launch(home, cmd);
+    }
+
+    /**
+     * A {@code java} binary of at least this feature release: this JVM's, else the newest JDK under
+     * /usr/lib/jvm (scripts/test's Java 25), read from each JDK's {@code release} file; empty if none.
+     */
+    public static Optional<Path> javaAtLeast(int feature) throws IOException {
+        Path own = Path.of(System.getProperty("java.home"), "bin", "java");
+        if (Runtime.version().feature() >= feature) {
+            return Optional.of(own);
+        }
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) {
+            return Optional.empty();
+        }
+        Pattern version = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)");
+        Path best = null;
+        int bestFeature = 0;
+        try (Stream<Path> homes = Files.list(jvms)) {
+            for (Path jdk : (Iterable<Path>) homes::iterator) {
+                Path release = jdk.resolve("release");
+                Path java = jdk.resolve("bin").resolve("java");
+                if (!Files.isRegularFile(release) || !Files.isExecutable(java)) {
+                    continue;
+                }
+                Matcher m = version.matcher(Files.readString(release, StandardCharsets.UTF_8));
+                int f = m.find() ? Integer.parseInt(m.group(1)) : 0;
+                if (f >= feature && f > bestFeature) {
+                    best = java;
+                    bestFeature = f;
+                }
+            }
+        }
+        return Optional.ofNullable(best);
     }
 
     /**
