@@ -55,7 +55,10 @@ public final class DataQueueDemo {
                 throw new IllegalStateException("data queue: received " + received[0] + " of " + COUNT);
             }
             double secs = (System.nanoTime() - start) / 1e9;
-            producer.waitFor(30, TimeUnit.SECONDS);
+            if (!producer.waitFor(60, TimeUnit.SECONDS) || producer.exitValue() != 0) {
+                throw new IllegalStateException("data queue: the producer JVM (pid " + producer.pid() + ") "
+                        + (producer.isAlive() ? "did not exit in 60 s" : "exited with " + producer.exitValue()));
+            }
             queue.sync(() -> {});
             System.out.printf("data queue: child JVM (pid %d) -> this JVM through %s: %d entries of %d B in %.2f s = "
                             + "%.0f entries/s (consumer woken %d times by DataAvailable, child JVM start included)%n",

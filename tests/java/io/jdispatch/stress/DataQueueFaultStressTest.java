@@ -102,7 +102,7 @@ class DataQueueFaultStressTest {
                     assertTrue(q.isPeerAttached(), "the running producer holds its attachment slot");
                 }
                 producer.destroyForcibly(); // SIGKILL, wherever it is: in an enqueue, in its block, waiting for room
-                assertTrue(producer.waitFor(10, TimeUnit.SECONDS));
+                assertTrue(producer.waitFor(60, TimeUnit.SECONDS), "the SIGKILLed producer did not exit in 60 s");
                 assertEquals(137, producer.exitValue(), "killed by SIGKILL"); // (destroy closed its streams)
                 assertFalse(q.isPeerAttached(), "the survivor sees that the producer is gone");
                 next = drain(q, next); // what it published before dying: every entry whole
@@ -199,7 +199,7 @@ class DataQueueFaultStressTest {
             Thread.sleep(killAfter);
             assertTrue(consumer1.isAlive(), "consumer 1 was still running when killed");
             consumer1.destroyForcibly();
-            assertTrue(consumer1.waitFor(10, TimeUnit.SECONDS));
+            assertTrue(consumer1.waitFor(60, TimeUnit.SECONDS), "the SIGKILLed consumer did not exit in 60 s");
             assertFalse(q.isPeerAttached(), "the producer sees that the consumer is gone");
             long producedAtKill = produced.get();
 
