@@ -135,6 +135,7 @@ public abstract class DispatchObject implements AutoCloseable {
             long t = target == null ? 0 : target.acquire();
             try {
                 QueueNative.dispatch_set_target_queue(o, t);
+                retargeted(target);
             } finally {
                 if (target != null) {
                     target.releaseUse();
@@ -147,6 +148,9 @@ public abstract class DispatchObject implements AutoCloseable {
 
     /** Throws when retargeting this object now would make libdispatch abort (called holding this object's monitor). */
     void refuseRetarget(DispatchQueue target) {}
+
+    /** Called after a successful {@link #setTargetQueue} (holding this object's monitor). */
+    void retargeted(DispatchQueue target) {}
 
     /** Hook for subclasses that must do something (e.g. cancel) before the last reference goes. */
     void beforeRelease() {}

@@ -670,6 +670,11 @@ public final class DispatchSource extends DispatchObject {
     }
 
     @Override
+    void retargeted(DispatchQueue target) {
+        callbacks.label = (target == null ? DispatchQueue.global() : target).label(); // the default: the global queue
+    }
+
+    @Override
     void beforeRelease() {
         // libdispatch crashes on releasing an inactive or suspended source: cancel, activate, balance.
         long s = address();
@@ -821,7 +826,7 @@ public final class DispatchSource extends DispatchObject {
     /** What the native trampoline finds in {@link Handles}: the handlers, and the source kept reachable. */
     private static final class Callbacks implements SourceNative.SourceCallback {
         /** The target queue's label: handlers run with the worker named after it. */
-        final String label;
+        volatile String label;
         volatile long id;
         volatile Runnable event;
         volatile Runnable cancel;

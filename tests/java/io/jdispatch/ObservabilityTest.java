@@ -66,6 +66,18 @@ class ObservabilityTest {
             assertLabelled(names.get("global"), "global-default");
             assertLabelled(names.get("after"), "names.concurrent");
             assertLabelled(names.get("handler"), "names.handlers");
+            // Retargeted, a source's handlers run under the new target's name.
+            try (DispatchQueue moved = DispatchQueue.createSerial("names.moved")) {
+                CountDownLatch again = new CountDownLatch(1);
+                source.setEventHandler(() -> {
+                    names.put("moved", Thread.currentThread().getName());
+                    again.countDown();
+                });
+                source.setTargetQueue(moved);
+                source.mergeData(1);
+                assertTrue(again.await(WAIT_S, TimeUnit.SECONDS), "the retargeted handler did not run");
+                assertLabelled(names.get("moved"), "names.moved");
+            }
             for (Map.Entry<String, Thread> e : threads.entrySet()) {
                 Thread t = e.getValue();
                 // Restored when the batch ends (a drain may still be spinning for more work for a moment).
