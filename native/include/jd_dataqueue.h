@@ -1,7 +1,7 @@
 /*
  * The DriverKit shared-memory data queue (IODataQueueDispatchSource), byte-compatible with Apple's layout.
- * THE one place that states the layout; io.jdispatch.internal.DataQueueLayout mirrors it and a test checks
- * that both agree (through jd_dq_constant).
+ * THE one place that states the layout; io.jdispatch.internal.DataQueueLayout mirrors it and NativeConstantsTest checks
+ * that both agree (through jd_constant, jdispatch.h).
  *
  *   offset 0    +-----------------------------+
  *               | head   u32  (consumer only) |  byte offset into the entry area of the next entry to dequeue
@@ -93,9 +93,6 @@ _Static_assert(sizeof(_Atomic uint32_t) == 4 && sizeof(_Atomic uint8_t) == 1, "l
 static inline uint64_t jd_dq_entry_size(uint64_t size) {
     return JD_DQ_ENTRY_HEADER_SIZE + ((size + (JD_DQ_ENTRY_ALIGNMENT - 1)) & ~(uint64_t)(JD_DQ_ENTRY_ALIGNMENT - 1));
 }
-
-/* A layout constant or IOReturn code by its name ("HEADER_SIZE", "kIOReturnError", ...); INT64_MIN if unknown. */
-int64_t jd_dq_constant(const char *name);
 
 /* ---- core: the algorithm over a mapped region ---------------------------------------------------------- */
 typedef struct jd_dq_region {

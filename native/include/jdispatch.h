@@ -52,6 +52,24 @@ void jd_queue_sync(dispatch_queue_t queue, int64_t id);
 /* The version of libdispatch this library was built against, e.g. "swift-corelibs-libdispatch 6.0.3". */
 const char *jd_libdispatch_version(void);
 
+/*
+ * Every number C and Java share, by its C name ("kIOReturnOverrun", "DISPATCH_PROC_EXIT", "JD_SOURCE_CANCEL"),
+ * from one table (jd_constants.c); INT64_MIN for a name not in it. jd_constant_name(0 .. count-1) lists them.
+ */
+int64_t jd_constant(const char *name);
+int32_t jd_constant_count(void);
+const char *jd_constant_name(int32_t index);
+
+#ifndef __APPLE__
+/* qos_class_t: Darwin's <sys/qos.h> names these; swift-corelibs-libdispatch takes the same values on Linux
+ * but names them only in a private header (src/shims/priority.h). */
+#define QOS_CLASS_USER_INTERACTIVE 0x21
+#define QOS_CLASS_USER_INITIATED 0x19
+#define QOS_CLASS_DEFAULT 0x15
+#define QOS_CLASS_UTILITY 0x11
+#define QOS_CLASS_BACKGROUND 0x09
+#endif
+
 /* Does nothing: the cost of calling it from Java is the cost of a JNI crossing (benchmarks). */
 void jd_noop(void);
 

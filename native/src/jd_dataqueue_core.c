@@ -23,37 +23,6 @@
 #define ENTRIES(r) ((r)->base + JD_DQ_HEADER_SIZE)
 #define HDR(r) ((struct jd_dq_header *)(void *)(r)->base)
 
-int64_t jd_dq_constant(const char *name) {
-    static const struct {
-        const char *name;
-        int64_t value;
-    } table[] = {
-        {"HEAD_OFFSET", JD_DQ_HEAD_OFFSET},
-        {"TAIL_OFFSET", JD_DQ_TAIL_OFFSET},
-        {"NEED_SERVICED_OFFSET", JD_DQ_NEED_SERVICED_OFFSET},
-        {"RESERVED_OFFSET", JD_DQ_RESERVED_OFFSET},
-        {"RESERVED_SIZE", JD_DQ_RESERVED_SIZE},
-        {"HEADER_SIZE", JD_DQ_HEADER_SIZE},
-        {"ENTRY_HEADER_SIZE", JD_DQ_ENTRY_HEADER_SIZE},
-        {"ENTRY_ALIGNMENT", JD_DQ_ENTRY_ALIGNMENT},
-        {"MAX_QUEUE_BYTE_COUNT", JD_DQ_MAX_QUEUE_BYTE_COUNT},
-        {"kIOReturnSuccess", kIOReturnSuccess},
-        {"kIOReturnError", kIOReturnError},
-        {"kIOReturnNoMemory", kIOReturnNoMemory},
-        {"kIOReturnBadArgument", kIOReturnBadArgument},
-        {"kIOReturnVMError", kIOReturnVMError},
-        {"kIOReturnNotReady", kIOReturnNotReady},
-        {"kIOReturnUnderrun", kIOReturnUnderrun},
-        {"kIOReturnOverrun", kIOReturnOverrun},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (strcmp(table[i].name, name) == 0) {
-            return table[i].value;
-        }
-    }
-    return INT64_MIN;
-}
-
 jd_ioreturn jd_dq_check_queue_byte_count(uint64_t queue_byte_count) {
     if (queue_byte_count == 0 || queue_byte_count > JD_DQ_MAX_QUEUE_BYTE_COUNT ||
         queue_byte_count % JD_DQ_ENTRY_ALIGNMENT != 0) {

@@ -1,5 +1,6 @@
 /* The data queue algorithm (jd_dq_core_*) and IODataQueueDispatchSource in one process. */
 #include "jd_dataqueue.h"
+#include "jdispatch.h"
 
 #include <dispatch/dispatch.h>
 #include <stdatomic.h>
@@ -67,8 +68,8 @@ static void layout_and_codes(void) {
     CHECK(kIOReturnNotReady == (int32_t)0xE00002D8);
     CHECK(kIOReturnUnderrun == (int32_t)0xE00002E7);
     CHECK(kIOReturnOverrun == (int32_t)0xE00002E8);
-    CHECK(jd_dq_constant("HEADER_SIZE") == 128);
-    CHECK(jd_dq_constant("no such constant") == INT64_MIN);
+    CHECK(jd_constant("JD_DQ_HEADER_SIZE") == 128 && jd_constant("kIOReturnOverrun") == kIOReturnOverrun);
+    CHECK(jd_constant("no such constant") == INT64_MIN);
     CHECK(jd_dq_get_data_queue_entry_header_size() == 4);
     CHECK(jd_dq_entry_size(0) == 4 && jd_dq_entry_size(1) == 8 && jd_dq_entry_size(4) == 8 && jd_dq_entry_size(5) == 12);
     CHECK(jd_dq_check_queue_byte_count(64) == kIOReturnSuccess);

@@ -92,10 +92,6 @@ public final class DispatchSource extends DispatchObject {
     private boolean cancelled;
     private int suspendCount;
 
-    static {
-        SourceNative.ensureLoaded();
-    }
-
     private DispatchSource(long address, Type type, long handle, long mask, long id, Callbacks callbacks,
                            AtomicBoolean cancelIssued) {
         super(address, new Release(address, cancelIssued));
@@ -842,18 +838,17 @@ public final class DispatchSource extends DispatchObject {
 
         @Override
         public void sourceCallback(int kind) {
-            switch (kind) {
-                case SourceNative.EVENT -> run(event);
-                case SourceNative.REGISTRATION -> run(registration);
-                case SourceNative.CANCEL -> {
-                    try {
-                        run(cancel);
-                    } finally {
-                        owner = null;
-                        Handles.remove(id);
-                    }
+            if (kind == SourceNative.EVENT) {
+                run(event);
+            } else if (kind == SourceNative.REGISTRATION) {
+                run(registration);
+            } else if (kind == SourceNative.CANCEL) {
+                try {
+                    run(cancel);
+                } finally {
+                    owner = null;
+                    Handles.remove(id);
                 }
-                default -> { }
             }
         }
 

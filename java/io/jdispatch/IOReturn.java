@@ -3,7 +3,7 @@ package io.jdispatch;
 /**
  * IOKit's return codes (IOKit/IOReturn.h: {@code iokit_common_err(x) = 0xE0000000 | x}) used by
  * {@link IODataQueueDispatchSource}, with their C names. {@code native/include/jd_dataqueue.h} defines the same
- * values; a test checks that both agree.
+ * values; NativeConstantsTest checks that both agree.
  */
 public final class IOReturn {
     /** OK. */

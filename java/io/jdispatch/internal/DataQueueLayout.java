@@ -2,7 +2,7 @@ package io.jdispatch.internal;
 
 /**
  * The byte layout of the DriverKit data queue, mirroring {@code native/include/jd_dataqueue.h} (the one place
- * that states it; a test checks every constant here against the C library by name).
+ * that states it; NativeConstantsTest checks every constant here against the C library by name).
  *
  * <pre>
  *   offset 0    +-----------------------------+

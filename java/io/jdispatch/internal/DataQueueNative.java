@@ -2,7 +2,6 @@ package io.jdispatch.internal;
 
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FunctionPointer;
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.MemberGetter;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -15,23 +14,15 @@ import org.bytedeco.javacpp.annotation.Properties;
  */
 @Properties(inherit = JDispatchNative.class, value = @Platform(include = "jd_dataqueue.h", library = "jnijdispatch"))
 public final class DataQueueNative {
-    static {
-        Loader.load();
-    }
-
     private DataQueueNative() {}
 
     /**
-     * The one trampoline for every data queue handler and completion, called by the C handler
+     * The one trampoline for every data queue handler and completion (installed by {@link NativeLibrary}), called by the C handler
      * {@link #JAVA_HANDLER} with its ctx, a {@link Handles} id. Integers only: a Pointer argument made the JNI
      * glue allocate a Java object before this code could catch anything, and its OutOfMemoryError became a
      * C++ throw through libdispatch (process abort).
      */
     public static final class HandlerFn extends FunctionPointer {
-        static {
-            Loader.load();
-        }
-
         HandlerFn() {
             allocate();
         }
@@ -52,14 +43,7 @@ public final class DataQueueNative {
         }
     }
 
-    // JavaCPP holds a FunctionPointer only weakly: this strong reference keeps the installed trampoline alive.
-    private static final HandlerFn HANDLER_FN = new HandlerFn();
-
-    static {
-        jd_handler_install(HANDLER_FN);
-    }
-
-    private static native void jd_handler_install(@Cast("jd_handler_fn") HandlerFn fn);
+    static native void jd_handler_install(@Cast("jd_handler_fn") HandlerFn fn);
 
     @MemberGetter
     private static native @Cast("intptr_t") long jd_dq_java_handler();
@@ -67,9 +51,8 @@ public final class DataQueueNative {
     /** The jd_dq_handler_fn to pass for Java handlers and completions (its ctx: a Handles id); 0 for none. */
     public static final long JAVA_HANDLER = jd_dq_java_handler();
 
-    public static final int EVENT_COMPLETION = 3;
-
-    public static native long jd_dq_constant(String name);
+    /** The event kind of a completion (JD_DQ_EVENT_COMPLETION): it runs once, then its id is dropped. */
+    public static final int EVENT_COMPLETION = NativeLibrary.constant("JD_DQ_EVENT_COMPLETION");
 
     public static native @Cast("intptr_t") long jd_dq_create(int queueByteCount, @Cast("dispatch_queue_t") long queue,
             String path, @Cast("int32_t*") int[] status);

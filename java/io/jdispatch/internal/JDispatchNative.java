@@ -1,7 +1,6 @@
 package io.jdispatch.internal;
 
 import org.bytedeco.javacpp.FunctionPointer;
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
@@ -24,20 +23,12 @@ import org.bytedeco.javacpp.annotation.Raw;
         @Platform(value = "macosx", include = {"<dispatch/dispatch.h>", "jdispatch.h", "jd_resources.h", "jd_jvm.h"}, preload = {},
                   library = "jnijdispatch")})
 public final class JDispatchNative {
-    static {
-        Loader.load();
-    }
-
     private JDispatchNative() {}
 
     // ---- callbacks: one trampoline per kind, a context id says what to run -------------------------------
 
     /** Called by libdispatch worker threads for every task; {@code id} names the task in {@link Handles}. */
     public static final class TaskFn extends FunctionPointer {
-        static {
-            Loader.load();
-        }
-
         TaskFn() {
             allocate();
         }
@@ -56,10 +47,6 @@ public final class JDispatchNative {
 
     /** Called by dispatch_apply_f once per iteration. */
     public static final class ApplyFn extends FunctionPointer {
-        static {
-            Loader.load();
-        }
-
         ApplyFn() {
             allocate();
         }
@@ -100,6 +87,13 @@ public final class JDispatchNative {
     public static native void dispatch_retain(@Cast("dispatch_object_t") long object);
 
     // ---- library -----------------------------------------------------------------------------------------
+
+    /** A number C and Java share, by its C name (jd_constants.c); Long.MIN_VALUE for an unknown name. */
+    public static native @Cast("int64_t") long jd_constant(String name);
+
+    public static native int jd_constant_count();
+
+    public static native @Cast("const char*") String jd_constant_name(int index);
 
     public static native @Cast("const char*") String jd_libdispatch_version();
 

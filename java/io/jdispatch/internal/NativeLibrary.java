@@ -2,17 +2,31 @@ package io.jdispatch.internal;
 
 import org.bytedeco.javacpp.Loader;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
- * Loads {@code libjnijdispatch} (and the libdispatch bundled beside it) once, keeping the cause of a failure
- * so that every later use reports it instead of a bare {@link NoClassDefFoundError}.
+ * Where C and Java meet: loads {@code libjnijdispatch} (and the libdispatch bundled beside it) once, installs
+ * every trampoline, and reads the numbers both sides share from C ({@link #constant}). The failure to load is
+ * kept, so that every later use reports its cause instead of a bare {@link NoClassDefFoundError}.
+ *
+ * <p>The mapping classes ({@link JDispatchNative}, {@link QueueNative}, {@link SourceNative},
+ * {@link DataQueueNative}) do nothing when initialized: every public class that reaches them has called
+ * {@link #ensure()} first.
  */
 public final class NativeLibrary {
+    /** The JNI library's name, as in {@code System.mapLibraryName}. */
     public static final String NAME = "jnijdispatch";
 
     // JavaCPP holds a FunctionPointer only weakly: these strong references keep the installed trampolines
     // alive (a collected one makes the next callback abort the process with a C++ NullPointerException).
     private static JDispatchNative.TaskFn taskFn;
     private static JDispatchNative.ApplyFn applyFn;
+    private static SourceNative.SourceFn sourceFn;
+    private static DataQueueNative.HandlerFn handlerFn;
+
+    /** The C names {@link #constant} was asked for (NativeConstantsTest checks none of C's rows is left unread). */
+    private static final Set<String> READ = ConcurrentHashMap.newKeySet();
 
     private static final Throwable CAUSE = load();
 
@@ -27,7 +41,11 @@ public final class NativeLibrary {
             Upcalls.preload();
             taskFn = new JDispatchNative.TaskFn();
             applyFn = new JDispatchNative.ApplyFn();
+            sourceFn = new SourceNative.SourceFn();
+            handlerFn = new DataQueueNative.HandlerFn();
             JDispatchNative.jd_callbacks_install(taskFn, applyFn);
+            SourceNative.jd_source_install(sourceFn);
+            DataQueueNative.jd_handler_install(handlerFn);
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME
                     + "' for platform '" + Loader.getPlatform() + "' (looked for "
@@ -62,11 +80,42 @@ public final class NativeLibrary {
         }
     }
 
+    /**
+     * A number C and Java share, read from the library's one table (jd_constants.c) by its C name: mapping
+     * classes initialize their constants with it, so no number is copied by hand.
+     *
+     * @param cName the C name, e.g. "JD_SOURCE_CANCEL"
+     * @return its value
+     * @throws UnsatisfiedLinkError when the library is not loaded
+     * @throws IllegalStateException when C has no such constant (a Java class and its library out of step)
+     */
+    public static int constant(String cName) {
+        ensure();
+        long value = JDispatchNative.jd_constant(cName);
+        if (value == Long.MIN_VALUE || value != (int) value) {
+            throw new IllegalStateException("jd_constant(\"" + cName + "\"): " + (value == Long.MIN_VALUE
+                    ? "libjnijdispatch has no such constant" : "value " + value + " does not fit an int")
+                    + " (jd_constants.c)");
+        }
+        READ.add(cName);
+        return (int) value;
+    }
+
+    /** {@return the C names read through {@link #constant} so far} */
+    public static Set<String> constantsRead() {
+        return Set.copyOf(READ);
+    }
+
     /** Null when the library is loaded, else why it is not. */
     public static Throwable cause() {
         return CAUSE;
     }
 
+    /**
+     * Throws why the library is not loaded, if it is not.
+     *
+     * @throws UnsatisfiedLinkError naming the library, the platform and the cause
+     */
     public static void ensure() {
         if (CAUSE != null) {
             throw CAUSE instanceof UnsatisfiedLinkError ule ? copy(ule) : new UnsatisfiedLinkError(CAUSE.toString());

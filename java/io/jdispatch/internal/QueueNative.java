@@ -1,6 +1,5 @@
 package io.jdispatch.internal;
 
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
@@ -13,11 +12,6 @@ import org.bytedeco.javacpp.annotation.Properties;
  */
 @Properties(inherit = JDispatchNative.class, value = @Platform(include = "jd_queue.h", library = "jnijdispatch"))
 public final class QueueNative {
-    static {
-        NativeLibrary.ensure();
-        Loader.load();
-    }
-
     private QueueNative() {}
 
     // ---- queues ------------------------------------------------------------------------------------------

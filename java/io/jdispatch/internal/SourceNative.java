@@ -1,9 +1,7 @@
 package io.jdispatch.internal;
 
 import org.bytedeco.javacpp.FunctionPointer;
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
-import org.bytedeco.javacpp.annotation.MemberGetter;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 import org.bytedeco.javacpp.annotation.Raw;
@@ -16,32 +14,28 @@ import org.bytedeco.javacpp.annotation.Raw;
 @Properties(inherit = JDispatchNative.class,
             value = @Platform(include = {"jd_source.h", "jd_source_jni.h"}, library = "jnijdispatch"))
 public final class SourceNative {
-    // JavaCPP holds a FunctionPointer only weakly: without this strong reference the trampoline is collected
-    // and the next callback aborts the process (a C++ throw of NullPointerException).
-    private static final SourceFn SOURCE_FN;
-
-    static {
-        Loader.load();
-        SOURCE_FN = new SourceFn();
-        jd_source_install(SOURCE_FN);
-    }
-
     private SourceNative() {}
 
-    /** Kinds passed to {@link SourceCallback#sourceCallback(int)}; same values as in jd_source.h. */
-    public static final int EVENT = 0, CANCEL = 1, REGISTRATION = 2;
+    /** Kinds passed to {@link SourceCallback#sourceCallback(int)} (JD_SOURCE_*). */
+    public static final int EVENT = NativeLibrary.constant("JD_SOURCE_EVENT"),
+            CANCEL = NativeLibrary.constant("JD_SOURCE_CANCEL"),
+            REGISTRATION = NativeLibrary.constant("JD_SOURCE_REGISTRATION");
+
+    /** PROC flags of {@link #jd_source_create}: the pid named a process (then ESRCH means it exited). */
+    public static final int PROC_EXISTED = NativeLibrary.constant("JD_PROC_EXISTED");
+    /** The process has exited: nothing is opened, PROC_EXIT is reported at once. */
+    public static final int PROC_EXITED = NativeLibrary.constant("JD_PROC_EXITED");
 
     /** What {@link Handles} maps a source's id to. */
     public interface SourceCallback {
         void sourceCallback(int kind);
     }
 
-    /** The one trampoline for every source handler; {@code id} names the source in {@link Handles}. */
+    /**
+     * The one trampoline for every source handler, installed by {@link NativeLibrary}; {@code id} names the
+     * source in {@link Handles}.
+     */
     public static final class SourceFn extends FunctionPointer {
-        static {
-            Loader.load();
-        }
-
         SourceFn() {
             allocate();
         }
@@ -61,25 +55,11 @@ public final class SourceNative {
         }
     }
 
-    /** Loads the library and installs the trampoline (idempotent; class initialization does the work). */
-    public static void ensureLoaded() {}
-
     static native void jd_source_install(@Cast("jd_source_fn") SourceFn fn);
 
     /** {@code flags}: {@link #PROC_EXISTED} or {@link #PROC_EXITED} for PROC, else 0. */
     public static native @Cast("int64_t") long jd_source_create(int type, @Cast("uint64_t") long handle,
             @Cast("uint64_t") long mask, int flags, @Cast("dispatch_queue_t") long queue, @Cast("int64_t") long id);
-
-    @MemberGetter
-    static native int JD_PROC_EXISTED();
-
-    @MemberGetter
-    static native int JD_PROC_EXITED();
-
-    /** PROC flags of {@link #jd_source_create}, read from jd_source.h: the pid named a process (ESRCH = exited). */
-    public static final int PROC_EXISTED = JD_PROC_EXISTED();
-    /** The process has exited: nothing is opened, PROC_EXIT is reported at once. */
-    public static final int PROC_EXITED = JD_PROC_EXITED();
 
     public static native void jd_source_set_event(@Cast("dispatch_source_t") long source, int on);
 

@@ -1,0 +1,57 @@
+/*
+ * The one table of every number C and Java share, by its C name: Java reads the internal ones at load time
+ * (io.jdispatch.internal.NativeLibrary.constant) and NativeConstantsTest compares each public Java constant
+ * (IOReturn, DataQueueLayout, the DispatchSource masks, DispatchTime, QoSClass) with its row here.
+ */
+#include "jdispatch.h"
+#include "jd_dataqueue.h"
+#include "jd_source.h"
+
+#include <string.h>
+
+#define ROW(name) {#name, (int64_t)(name)}
+
+static const struct {
+    const char *name;
+    int64_t value;
+} constants[] = {
+    /* <dispatch/time.h> */
+    ROW(DISPATCH_TIME_NOW), ROW(DISPATCH_TIME_FOREVER),
+    /* qos_class_t (jdispatch.h on Linux) */
+    ROW(QOS_CLASS_USER_INTERACTIVE), ROW(QOS_CLASS_USER_INITIATED), ROW(QOS_CLASS_DEFAULT), ROW(QOS_CLASS_UTILITY),
+    ROW(QOS_CLASS_BACKGROUND),
+    /* <dispatch/source.h>: the mask and data bits of dispatch_source_create(3) */
+    ROW(DISPATCH_MACH_SEND_DEAD),
+    ROW(DISPATCH_MEMORYPRESSURE_NORMAL), ROW(DISPATCH_MEMORYPRESSURE_WARN), ROW(DISPATCH_MEMORYPRESSURE_CRITICAL),
+    ROW(DISPATCH_PROC_EXIT), ROW(DISPATCH_PROC_FORK), ROW(DISPATCH_PROC_EXEC), ROW(DISPATCH_PROC_SIGNAL),
+    ROW(DISPATCH_VNODE_DELETE), ROW(DISPATCH_VNODE_WRITE), ROW(DISPATCH_VNODE_EXTEND), ROW(DISPATCH_VNODE_ATTRIB),
+    ROW(DISPATCH_VNODE_LINK), ROW(DISPATCH_VNODE_RENAME), ROW(DISPATCH_VNODE_REVOKE), ROW(DISPATCH_VNODE_FUNLOCK),
+    ROW(DISPATCH_TIMER_STRICT),
+    /* jd_source.h: callback kinds and jd_source_create's PROC flags */
+    ROW(JD_SOURCE_EVENT), ROW(JD_SOURCE_CANCEL), ROW(JD_SOURCE_REGISTRATION),
+    ROW(JD_PROC_EXISTED), ROW(JD_PROC_EXITED),
+    /* jd_dataqueue.h: the completion's callback kind (handlers need none), the layout, IOKit's return codes */
+    ROW(JD_DQ_EVENT_COMPLETION),
+    ROW(JD_DQ_HEAD_OFFSET), ROW(JD_DQ_TAIL_OFFSET), ROW(JD_DQ_NEED_SERVICED_OFFSET), ROW(JD_DQ_RESERVED_OFFSET),
+    ROW(JD_DQ_RESERVED_SIZE), ROW(JD_DQ_HEADER_SIZE), ROW(JD_DQ_ENTRY_HEADER_SIZE), ROW(JD_DQ_ENTRY_ALIGNMENT),
+    ROW(JD_DQ_MAX_QUEUE_BYTE_COUNT),
+    ROW(kIOReturnSuccess), ROW(kIOReturnError), ROW(kIOReturnNoMemory), ROW(kIOReturnBadArgument),
+    ROW(kIOReturnVMError), ROW(kIOReturnNotReady), ROW(kIOReturnUnderrun), ROW(kIOReturnOverrun),
+};
+
+int64_t jd_constant(const char *name) {
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
+        if (strcmp(constants[i].name, name) == 0) {
+            return constants[i].value;
+        }
+    }
+    return INT64_MIN;
+}
+
+int32_t jd_constant_count(void) {
+    return (int32_t)(sizeof constants / sizeof constants[0]);
+}
+
+const char *jd_constant_name(int32_t index) {
+    return index >= 0 && index < jd_constant_count() ? constants[index].name : NULL;
+}
