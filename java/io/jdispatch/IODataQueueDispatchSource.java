@@ -210,7 +210,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         Objects.requireNonNull(socketPath, "sendFds: socketPath is null");
         int ms = timeoutMillis(Objects.requireNonNull(timeout, "sendFds: timeout is null"));
         synchronized (state) {
-            int r = DataQueueNative.jd_dq_send_fds_to(open("sendFds"), socketPath.toString(), ms);
+            int r = DataQueueNative.jd_dq_send_fds_to(nativeQueue("sendFds"), socketPath.toString(), ms);
             if (r < 0) {
                 throw new UncheckedIOException(new IOException("sendFds(" + socketPath + ") of " + this + ": "
                         + JDispatchNative.jd_errno_text(-r)));
@@ -330,9 +330,9 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * @param count how many entries, at least 1
      * @param sizeOf entry index to its data bytes
      * @param block fills entry i's data: a buffer of {@code sizeOf.applyAsInt(i)} bytes at its position, and i
-     * @return the number of entries enqueued: fewer than count when the queue filled up
+     * @return the number of entries enqueued (fewer than count when the queue filled up), or kIOReturnError
+     *         (negative) when the region holds an impossible head or tail before the first entry
      * @throws IllegalArgumentException if count &lt; 1 or sizeOf gives a negative size
-     * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head or tail
      */
     public int enqueueBatch(int count, IntUnaryOperator sizeOf, ObjIntConsumer<ByteBuffer> block) {
         boolean[] send = producerSend;
@@ -354,7 +354,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * @param sizeOf entry index to its data bytes
      * @param sendDataAvailable receives, in element 0, whether the caller should call {@link #sendDataAvailable()}
      * @param block fills entry i's data: a buffer of {@code sizeOf.applyAsInt(i)} bytes at its position, and i
-     * @return the number of entries enqueued: fewer than count when the queue filled up
+     * @return as {@link #enqueueBatch}: the number of entries enqueued, or kIOReturnError
      */
     public int enqueueBatchWithCoalesce(int count, IntUnaryOperator sizeOf, boolean[] sendDataAvailable,
                                         ObjIntConsumer<ByteBuffer> block) {
@@ -368,10 +368,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         } finally {
             checkRegion("enqueueBatch");
         }
-        if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
-            throw corrupt("enqueueBatch", r);
-        }
-        return DataQueueMemory.count(r);
+        return countOrCode(r);
     }
 
     /**
@@ -380,7 +377,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      * empty. If the block throws, the entry stays queued.
      *
      * <p>A corrupt header (an impossible head, tail or size) is {@link IOReturn#kIOReturnError} here and in
-     * {@link #dequeueWithCoalesce} and {@link #peek} ({@link #dequeueBatch}: an exception naming it), with
+     * {@link #dequeueWithCoalesce}, {@link #peek} and the batch calls, with
      * nothing read and head left where it is. DriverKit checks only head, and each size, against queueByteCount, so it differs: head ==
      * tail beyond queueByteCount is kIOReturnUnderrun there; a tail beyond queueByteCount, an entry reaching past
      * tail, or a wrap to offset 0 while head &lt; tail is read on there (the block gets those bytes and head
@@ -436,10 +433,11 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      *
      * @param maxEntries how many entries at most, at least 1
      * @param block reads each entry's data (a buffer valid only during the call)
-     * @return the number of entries dequeued; 0 when the queue is empty
+     * @return the number of entries dequeued (0 when the queue is empty), or kIOReturnError (negative) when the
+     *         region holds an impossible head, tail or size before the first entry; entries before a corrupt one
+     *         are dequeued and counted, and the next call returns kIOReturnError (how this differs from
+     *         DriverKit: {@link #dequeue})
      * @throws IllegalArgumentException if maxEntries &lt; 1
-     * @throws IllegalStateException (kIOReturnError) when the region holds an impossible head, tail or size; the
-     *                               entries before it were dequeued (how this differs from DriverKit: {@link #dequeue})
      */
     public int dequeueBatch(int maxEntries, Consumer<ByteBuffer> block) {
         boolean[] send = consumerSend;
@@ -447,7 +445,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         try {
             return dequeueBatchWithCoalesce(maxEntries, send, block);
         } finally {
-            if (send[0]) { // also before a kIOReturnError exception: a producer is waiting
+            if (send[0]) { // also with kIOReturnError: a producer is waiting
                 sendDataServiced();
             }
         }
@@ -455,13 +453,13 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
 
     /**
      * dequeueBatch, but instead of sending DataServiced it sets sendDataServiced[0] to true when it is due (also
-     * before a kIOReturnError exception); it never sets it to false, and leaves needServicedCallback set for
+     * with kIOReturnError); it never sets it to false, and leaves needServicedCallback set for
      * {@link #sendDataServiced}.
      *
      * @param maxEntries how many entries at most, at least 1
      * @param sendDataServiced receives, in element 0, whether the caller should call {@link #sendDataServiced()}
      * @param block reads each entry's data (a buffer valid only during the call)
-     * @return the number of entries dequeued; 0 when the queue is empty
+     * @return as {@link #dequeueBatch}: the number of entries dequeued, or kIOReturnError
      */
     public int dequeueBatchWithCoalesce(int maxEntries, boolean[] sendDataServiced, Consumer<ByteBuffer> block) {
         if (maxEntries < 1) {
@@ -476,16 +474,17 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         if (DataQueueMemory.send(r)) {
             sendDataServiced[0] = true;
         }
-        if (DataQueueMemory.code(r) == IOReturn.kIOReturnError) {
-            throw corrupt("dequeueBatch", r);
-        }
-        return DataQueueMemory.count(r);
+        return countOrCode(r);
     }
 
-    private IllegalStateException corrupt(String call, long r) {
-        return new IllegalStateException(call + ": " + IOReturn.name(IOReturn.kIOReturnError) + " on " + description
-                + ": the shared region holds an impossible head, tail or entry size (after "
-                + DataQueueMemory.count(r) + " entries); reset() or close() it");
+    /**
+     * A batch's result, in the data path's one error style (codes, as enqueue and dequeue): the entries moved, or
+     * kIOReturnError (negative) if the region was corrupt before the first one. Corruption after some entries
+     * returns their count; it stays in the region, so the next call returns the code.
+     */
+    private static int countOrCode(long r) {
+        int n = DataQueueMemory.count(r);
+        return DataQueueMemory.code(r) == IOReturn.kIOReturnError && n == 0 ? IOReturn.kIOReturnError : n;
     }
 
     /**
@@ -608,7 +607,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     private void setHandler(boolean available, Runnable handler) {
         Objects.requireNonNull(handler, "handler is null");
         synchronized (state) {
-            long q = open("set handler");
+            long q = nativeQueue("set handler");
             long id = Handles.register(handler);
             int ret = available
                     ? DataQueueNative.jd_dq_set_data_available_handler(q, DataQueueNative.JAVA_HANDLER, id)
@@ -645,7 +644,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      */
     public int sendDataAvailable() {
         synchronized (state) {
-            return DataQueueNative.jd_dq_send_data_available(open("SendDataAvailable"));
+            return DataQueueNative.jd_dq_send_data_available(nativeQueue("SendDataAvailable"));
         }
     }
 
@@ -657,7 +656,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      */
     public int sendDataServiced() {
         synchronized (state) {
-            return DataQueueNative.jd_dq_send_data_serviced(open("SendDataServiced"));
+            return DataQueueNative.jd_dq_send_data_serviced(nativeQueue("SendDataServiced"));
         }
     }
 
@@ -671,7 +670,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
      */
     public boolean isPeerAttached() {
         synchronized (state) {
-            int r = DataQueueNative.jd_dq_peer_attached(open("isPeerAttached"));
+            int r = DataQueueNative.jd_dq_peer_attached(nativeQueue("isPeerAttached"));
             if (r < 0) {
                 throw new UncheckedIOException(new IOException(this + ": isPeerAttached failed: "
                         + JDispatchNative.jd_errno_text(-r)));
@@ -691,7 +690,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     }
 
     private void runHandler(long id) {
-        open("run handler");
+        nativeQueue("run handler");
         if (Handles.get(id) instanceof Runnable r) {
             r.run();
         }
@@ -706,7 +705,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     public void setEnableWithCompletion(boolean enable, Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
-            int ret = DataQueueNative.jd_dq_set_enable_with_completion(open("SetEnableWithCompletion"), enable,
+            int ret = DataQueueNative.jd_dq_set_enable_with_completion(nativeQueue("SetEnableWithCompletion"), enable,
                     completion == null ? 0 : DataQueueNative.JAVA_HANDLER, id);
             if (ret != IOReturn.kIOReturnSuccess) {
                 Handles.remove(id);
@@ -724,11 +723,12 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     public void cancel(Runnable completion) {
         synchronized (state) {
             long id = completion == null ? 0 : Handles.register(completion);
-            DataQueueNative.jd_dq_cancel(open("Cancel"), completion == null ? 0 : DataQueueNative.JAVA_HANDLER, id);
+            DataQueueNative.jd_dq_cancel(nativeQueue("Cancel"), completion == null ? 0 : DataQueueNative.JAVA_HANDLER, id);
         }
     }
 
-    private long open(String call) {
+    /** The jd_dataqueue* for {@code call} (holding the state lock), refused once closed. */
+    private long nativeQueue(String call) {
         if (state.closed) {
             throw new IllegalStateException(call + ": " + this + " is closed");
         }
