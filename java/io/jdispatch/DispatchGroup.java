@@ -57,21 +57,17 @@ public final class DispatchGroup extends DispatchObject {
 
     /** dispatch_group_enter: one more piece of work the group waits for, until its {@link #leave()}. */
     public void enter() {
-        long g = acquire();
-        try {
+        call("dispatch_group_enter", g -> {
             synchronized (enters) {
                 QueueNative.dispatch_group_enter(g);
                 enters.entered++;
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /** dispatch_group_leave, balancing one {@link #enter()}; refused when there is none to balance. */
     public void leave() {
-        long g = acquire();
-        try {
+        call("dispatch_group_leave", g -> {
             synchronized (enters) {
                 if (enters.entered == 0) {
                     throw new IllegalStateException("dispatch_group_leave on " + this + " without a matching "
@@ -80,9 +76,7 @@ public final class DispatchGroup extends DispatchObject {
                 enters.entered--;
                 QueueNative.dispatch_group_leave(g);
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -94,35 +88,27 @@ public final class DispatchGroup extends DispatchObject {
     public void async(DispatchQueue queue, Runnable task) {
         Objects.requireNonNull(queue, "dispatch_group_async: queue is null");
         Objects.requireNonNull(task, "dispatch_group_async: task is null");
-        long g = acquire();
-        try {
-            if (queue.drained()) {
-                // Keep FIFO order with the queue's other tasks: enter here, leave when the task ran (the
-                // enter keeps the native group alive even if this wrapper is closed meanwhile).
-                QueueNative.dispatch_group_enter(g);
-                try {
-                    queue.async(() -> {
-                        try {
-                            task.run(); // the drain reports what it throws, with the queue's label
-                        } finally {
-                            QueueNative.dispatch_group_leave(g);
-                        }
-                    });
-                } catch (Throwable refused) { // closed queue, or no memory for the task: undo the enter
-                    QueueNative.dispatch_group_leave(g);
-                    throw refused;
-                }
-                return;
-            }
-            long q = queue.acquire();
-            try {
-                QueueNative.jd_group_async(g, q, queue.register(task));
-            } finally {
-                queue.releaseUse();
-            }
-        } finally {
-            releaseUse();
+        if (!queue.drained()) {
+            callWith("dispatch_group_async", queue, (g, q) -> QueueNative.jd_group_async(g, q, queue.register(task)));
+            return;
         }
+        call("dispatch_group_async", g -> {
+            // Keep FIFO order with the queue's other tasks: enter here, leave when the task ran (the enter keeps
+            // the native group alive even if this wrapper is closed meanwhile).
+            QueueNative.dispatch_group_enter(g);
+            try {
+                queue.async(() -> {
+                    try {
+                        task.run(); // the drain reports what it throws, with the queue's label
+                    } finally {
+                        QueueNative.dispatch_group_leave(g);
+                    }
+                });
+            } catch (Throwable refused) { // closed queue, or no memory for the task: undo the enter
+                QueueNative.dispatch_group_leave(g);
+                throw refused;
+            }
+        });
     }
 
     /**
@@ -135,17 +121,7 @@ public final class DispatchGroup extends DispatchObject {
     public void notify(DispatchQueue queue, Runnable task) {
         Objects.requireNonNull(queue, "dispatch_group_notify: queue is null");
         Objects.requireNonNull(task, "dispatch_group_notify: task is null");
-        long g = acquire();
-        try {
-            long q = queue.acquire();
-            try {
-                QueueNative.jd_group_notify(g, q, queue.register(task));
-            } finally {
-                queue.releaseUse();
-            }
-        } finally {
-            releaseUse();
-        }
+        callWith("dispatch_group_notify", queue, (g, q) -> QueueNative.jd_group_notify(g, q, queue.register(task)));
     }
 
     /**
@@ -187,8 +163,7 @@ public final class DispatchGroup extends DispatchObject {
 
     /** The wait, until {@code timeout}, or (virtual threads only, timeout null) for {@code timeoutNanos}. */
     private boolean waitFor(DispatchTime timeout, long timeoutNanos) {
-        long g = acquire();
-        try {
+        return callFor("dispatch_group_wait", g -> {
             if (VirtualThreads.current()) {
                 return parkedWait(g, timeout, timeoutNanos);
             }
@@ -198,9 +173,7 @@ public final class DispatchGroup extends DispatchObject {
                 }
             }
             return true;
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**

@@ -7,6 +7,9 @@ import io.jdispatch.internal.QueueNative;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
+import java.util.function.LongConsumer;
+import java.util.function.LongFunction;
+import java.util.function.LongUnaryOperator;
 
 /**
  * Base of every wrapper that owns one libdispatch object (dispatch_object_t): the object is released
@@ -15,7 +18,9 @@ import java.lang.ref.Cleaner;
  *
  * <p>Each native call on the object runs between {@link #acquire()} and {@link #releaseUse()}, so a
  * {@code close()} racing with a call never frees the object under it: the release happens when the last
- * such call returns.
+ * such call returns. {@link #call}, {@link #callForLong}, {@link #callFor} and {@link #callWith} are that
+ * idiom; only the paths that must allocate nothing (submitting a task: a full heap must not refuse it, and
+ * a lambda would allocate where the JIT has not removed it) write it out.
  */
 public abstract class DispatchObject implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create(r -> {
@@ -69,7 +74,7 @@ public abstract class DispatchObject implements AutoCloseable {
      * Marks the start of a native call; throws if the object is closed, unless {@link #aliveAfterClose()} says
      * libdispatch still holds it for the caller. Pair with {@link #releaseUse()}.
      */
-    final long acquire() {
+    private long acquire() {
         int s;
         do {
             s = state;
@@ -78,6 +83,71 @@ public abstract class DispatchObject implements AutoCloseable {
             }
         } while (!STATE.weakCompareAndSet(this, s, s + 1));
         return address;
+    }
+
+    /** {@link #acquire()}, refused naming {@code call} when the object is closed. */
+    final long acquire(String call) {
+        try {
+            return acquire();
+        } catch (IllegalStateException closed) {
+            throw new IllegalStateException(call + ": " + closed.getMessage(), closed);
+        }
+    }
+
+    /** Runs {@code body} with the object's address, open for its duration; refused naming {@code call} once closed. */
+    final void call(String call, LongConsumer body) {
+        long address = acquire(call);
+        try {
+            body.accept(address);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** {@link #call} returning a long. */
+    final long callForLong(String call, LongUnaryOperator body) {
+        long address = acquire(call);
+        try {
+            return body.applyAsLong(address);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** {@link #call} returning a value. */
+    final <T> T callFor(String call, LongFunction<T> body) {
+        long address = acquire(call);
+        try {
+            return body.apply(address);
+        } finally {
+            releaseUse();
+        }
+    }
+
+    /** Two addresses, e.g. of a group and a queue. */
+    @FunctionalInterface
+    interface AddressPair {
+        void accept(long first, long second);
+    }
+
+    /**
+     * {@link #call} on this object and {@code other} together, both open for its duration; a null {@code other}
+     * passes 0 (e.g. DISPATCH_TARGET_QUEUE_DEFAULT).
+     */
+    final void callWith(String call, DispatchObject other, AddressPair body) {
+        long address = acquire(call);
+        try {
+            long second = other == null ? 0 : other.acquire(call);
+            try {
+                body.accept(address, second);
+            } finally {
+                if (other != null) {
+                    other.releaseUse();
+                }
+            }
+        } finally {
+            releaseUse();
+        }
     }
 
     /**
@@ -130,20 +200,10 @@ public abstract class DispatchObject implements AutoCloseable {
      */
     public synchronized void setTargetQueue(DispatchQueue target) { // the monitor orders it with a source's activate
         refuseRetarget(target);
-        long o = acquire();
-        try {
-            long t = target == null ? 0 : target.acquire();
-            try {
-                QueueNative.dispatch_set_target_queue(o, t);
-                retargeted(target);
-            } finally {
-                if (target != null) {
-                    target.releaseUse();
-                }
-            }
-        } finally {
-            releaseUse();
-        }
+        callWith("dispatch_set_target_queue", target, (o, t) -> {
+            QueueNative.dispatch_set_target_queue(o, t);
+            retargeted(target);
+        });
     }
 
     /** Throws when retargeting this object now would make libdispatch abort (called holding this object's monitor). */

@@ -157,7 +157,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     private void enqueue(Runnable task) {
-        long q = acquire(); // also for a buffered task: an async racing with close() either runs or is refused
+        // Written out, not call(...): a submit allocates nothing. Also for a buffered task: an async racing with
+        // close() either runs or is refused.
+        long q = acquire("dispatch_async");
         try {
             if (drain == null) {
                 JDispatchNative.jd_queue_async(q, register(task));
@@ -204,7 +206,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
             enqueue(task);
             return;
         }
-        long q = acquire();
+        long q = acquire("dispatch_barrier_async"); // written out: a submit allocates nothing
         try {
             QueueNative.jd_queue_barrier_async(q, register(task));
         } finally {
@@ -272,7 +274,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
         refuseIfCurrent(call, barrier);
-        long q = acquire(); // held while waiting: close() resumes a queue at once and only defers the release
+        long q = acquire(call); // held while waiting: close() resumes a queue at once and only defers the release
         try {
             stats.submitted();
             boolean virtual = VirtualThreads.current();
@@ -385,7 +387,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
     public void after(DispatchTime when, Runnable task) {
         Objects.requireNonNull(when, "dispatch_after: when is null");
         Objects.requireNonNull(task, "dispatch_after: task is null");
-        long q = acquire();
+        long q = acquire("dispatch_after"); // written out: a submit allocates nothing
         try {
             QueueNative.jd_queue_after(when.rawValue(), q, register(task));
         } finally {
@@ -413,12 +415,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
             });
             return;
         }
-        long q = acquire();
-        try {
+        call("dispatch_apply", q -> {
             apply(iterations, q, body);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -457,23 +456,19 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** dispatch_suspend: no new task starts until the matching {@link #resume()}. Counted. */
     public void suspend() {
         Lifecycle lc = owned("dispatch_suspend");
-        long q = acquire();
-        try {
+        call("dispatch_suspend", q -> {
             synchronized (lc) {
                 lc.refuseIfClosing("dispatch_suspend", this);
                 QueueNative.dispatch_suspend(q);
                 lc.suspendCount++;
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /** dispatch_resume, balancing one {@link #suspend()}; refused when there is none to balance. */
     public void resume() {
         Lifecycle lc = owned("dispatch_resume");
-        long q = acquire();
-        try {
+        call("dispatch_resume", q -> {
             synchronized (lc) {
                 lc.refuseIfClosing("dispatch_resume", this);
                 if (lc.suspendCount == 0) {
@@ -484,25 +479,20 @@ public class DispatchQueue extends DispatchObject implements Executor {
                 QueueNative.dispatch_resume(q);
                 lc.suspendCount--;
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /** dispatch_activate: starts a queue created {@linkplain Attributes#initiallyInactive() inactive}; later calls do nothing. */
     public void activate() {
         Lifecycle lc = owned("dispatch_activate");
-        long q = acquire();
-        try {
+        call("dispatch_activate", q -> {
             synchronized (lc) {
                 if (lc.inactive) {
                     QueueNative.dispatch_activate(q);
                     lc.inactive = false;
                 }
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /** {@return true while a {@link #suspend()} is not yet balanced by a {@link #resume()}} */
@@ -532,27 +522,23 @@ public class DispatchQueue extends DispatchObject implements Executor {
     public void setTargetQueue(DispatchQueue target) {
         owned("dispatch_set_target_queue");
         synchronized (DispatchQueue.class) { // so two retargets cannot build a cycle together
-            for (DispatchQueue t = target; t != null; t = t.target) {
-                if (t == this) {
-                    throw new IllegalArgumentException("dispatch_set_target_queue(" + this + ", " + target
-                            + "): the target already runs on " + this + ", that would be a cycle");
-                }
-            }
-            long q = acquire();
-            try {
-                long t = target == null ? 0 : target.acquire();
-                try {
-                    QueueNative.dispatch_set_target_queue(q, t);
-                    this.target = target;
-                } finally {
-                    if (target != null) {
-                        target.releaseUse();
-                    }
-                }
-            } finally {
-                releaseUse();
+            super.setTargetQueue(target);
+        }
+    }
+
+    @Override
+    void refuseRetarget(DispatchQueue target) {
+        for (DispatchQueue t = target; t != null; t = t.target) {
+            if (t == this) {
+                throw new IllegalArgumentException("dispatch_set_target_queue(" + this + ", " + target
+                        + "): the target already runs on " + this + ", that would be a cycle");
             }
         }
+    }
+
+    @Override
+    void retargeted(DispatchQueue target) {
+        this.target = target;
     }
 
     /** {@return the queue set with {@link #setTargetQueue}, or null for the default} */
@@ -568,12 +554,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public boolean isCurrent() {
         owned("dispatch_get_specific");
-        long q = acquire();
-        try {
+        return callFor("dispatch_get_specific", q -> {
             return runsCaller(q);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**

@@ -52,14 +52,11 @@ public final class DispatchSemaphore extends DispatchObject {
      * @return true when it woke a waiting thread
      */
     public boolean signal() {
-        long s = acquire();
-        try {
+        return callFor("dispatch_semaphore_signal", s -> {
             // The mirror moves before the native value can be seen by a waiter, so it is never above it.
             balance.value.incrementAndGet();
             return release(s);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -124,17 +121,14 @@ public final class DispatchSemaphore extends DispatchObject {
 
     /** The wait, until {@code timeout}, or (virtual threads only, timeout null) for {@code timeoutNanos}. */
     private boolean waitFor(DispatchTime timeout, long timeoutNanos) {
-        long s = acquire();
-        try {
+        return callFor("dispatch_semaphore_wait", s -> {
             balance.value.decrementAndGet();
             boolean acquired = VirtualThreads.current() ? parkedWait(s, timeout, timeoutNanos) : nativeWait(s, timeout);
             if (!acquired) {
                 balance.value.incrementAndGet(); // a timed-out wait gives its decrement back
             }
             return acquired;
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /** A platform thread's wait, in libdispatch. */

@@ -12,6 +12,7 @@ import java.nio.channels.Channel;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongConsumer;
 
 /**
  * A dispatch source (dispatch_source_t, {@code man dispatch_source_create}): watches a kernel event or
@@ -133,21 +134,16 @@ public final class DispatchSource extends DispatchObject {
     }
 
     private static DispatchSource createOnce(Type type, long handle, long mask, int flags, DispatchQueue target) {
-        long q;
-        try {
-            q = target.acquire();
-        } catch (IllegalStateException closed) {
-            throw new IllegalStateException(call(type, handle, mask) + ": the target queue " + target
-                    + " is closed", closed);
-        }
         Callbacks callbacks = new Callbacks(target.label());
         long id = Handles.register(callbacks);
         callbacks.id = id;
         long address;
         try {
-            address = SourceNative.jd_source_create(type.code(), handle, mask, flags, q, id);
-        } finally {
-            target.releaseUse();
+            address = target.callForLong(call(type, handle, mask) + " on the target queue",
+                    q -> SourceNative.jd_source_create(type.code(), handle, mask, flags, q, id));
+        } catch (IllegalStateException closedTarget) {
+            Handles.remove(id);
+            throw closedTarget;
         }
         if (address < 0) {
             Handles.remove(id);
@@ -370,13 +366,10 @@ public final class DispatchSource extends DispatchObject {
      * @param handler runs on the source's queue per event (coalesced), never concurrently with itself
      */
     public void setEventHandler(Runnable handler) {
-        long s = acquireLive("dispatch_source_set_event_handler");
-        try {
+        callLive("dispatch_source_set_event_handler", s -> {
             callbacks.event = handler;
             SourceNative.jd_source_set_event(s, handler != null ? 1 : 0);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -386,12 +379,8 @@ public final class DispatchSource extends DispatchObject {
      * @param handler runs once, after the last event handler call
      */
     public void setCancelHandler(Runnable handler) {
-        acquireLive("dispatch_source_set_cancel_handler");
-        try {
-            callbacks.cancel = handler; // the C cancel trampoline stays: it ends the source's Java life
-        } finally {
-            releaseUse();
-        }
+        // The C cancel trampoline stays installed: it ends the source's Java life.
+        callLive("dispatch_source_set_cancel_handler", s -> callbacks.cancel = handler);
     }
 
     /**
@@ -400,13 +389,10 @@ public final class DispatchSource extends DispatchObject {
      * @param handler runs once the source is registered with the kernel, before the first event
      */
     public void setRegistrationHandler(Runnable handler) {
-        long s = acquireLive("dispatch_source_set_registration_handler");
-        try {
+        callLive("dispatch_source_set_registration_handler", s -> {
             callbacks.registration = handler;
             SourceNative.jd_source_set_registration(s, handler != null ? 1 : 0);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -420,29 +406,23 @@ public final class DispatchSource extends DispatchObject {
         if (type != Type.READ && type != Type.WRITE && type != Type.VNODE) {
             throw new IllegalStateException("setCloseOnCancel: " + type + " sources have no file descriptor");
         }
-        long s = acquireLive("setCloseOnCancel");
-        try {
+        callLive("setCloseOnCancel", s -> {
             SourceNative.jd_source_close_on_cancel(s, close ? (int) handle : -1);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     // ---- state --------------------------------------------------------------------------------------------
 
     /** dispatch_activate: starts delivering events (idempotent). */
     public void activate() {
-        long s = use("dispatch_activate");
-        try {
+        call("dispatch_activate", s -> {
             synchronized (this) {
                 if (!activated) {
                     markActivated(s);
                     SourceNative.dispatch_activate(s);
                 }
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -451,8 +431,7 @@ public final class DispatchSource extends DispatchObject {
      * @throws IllegalStateException if the source is active and not suspended (libdispatch would crash)
      */
     public void resume() {
-        long s = use("dispatch_resume");
-        try {
+        call("dispatch_resume", s -> {
             synchronized (this) {
                 if (suspendCount > 0) {
                     suspendCount--;
@@ -464,15 +443,12 @@ public final class DispatchSource extends DispatchObject {
                 }
                 SourceNative.dispatch_resume(s);
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /** dispatch_suspend: events that happen while suspended coalesce and are delivered on resume. */
     public void suspend() {
-        long s = use("dispatch_suspend");
-        try {
+        call("dispatch_suspend", s -> {
             synchronized (this) {
                 if (!activated) {
                     throw new IllegalStateException("dispatch_suspend: " + this + " is not activated yet "
@@ -484,9 +460,7 @@ public final class DispatchSource extends DispatchObject {
                 suspendCount++;
                 SourceNative.dispatch_suspend(s);
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -494,8 +468,7 @@ public final class DispatchSource extends DispatchObject {
      * queue (after the source was activated and while it is not suspended). Idempotent.
      */
     public void cancel() {
-        long s = use("dispatch_source_cancel");
-        try {
+        call("dispatch_source_cancel", s -> {
             synchronized (this) {
                 if (!cancelled) {
                     cancelled = true;
@@ -503,9 +476,7 @@ public final class DispatchSource extends DispatchObject {
                     recordCancel("cancel()");
                 }
             }
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     private void recordCancel(String by) {
@@ -516,12 +487,9 @@ public final class DispatchSource extends DispatchObject {
 
     /** {@return true once the source is cancelled} (dispatch_source_testcancel) */
     public boolean isCancelled() {
-        long s = use("dispatch_source_testcancel");
-        try {
+        return callFor("dispatch_source_testcancel", s -> {
             return SourceNative.dispatch_source_testcancel(s) != 0;
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     // ---- data ---------------------------------------------------------------------------------------------
@@ -553,12 +521,9 @@ public final class DispatchSource extends DispatchObject {
             // the cancel handler has returned.
             return SourceNative.dispatch_source_get_data(address());
         }
-        long s = use("dispatch_source_get_data");
-        try {
+        return callForLong("dispatch_source_get_data", s -> {
             return SourceNative.dispatch_source_get_data(s);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -571,12 +536,9 @@ public final class DispatchSource extends DispatchObject {
             throw new IllegalStateException("dispatch_source_merge_data: " + this
                     + " is not a DATA_ADD, DATA_OR or DATA_REPLACE source (undefined for other types)");
         }
-        long s = use("dispatch_source_merge_data");
-        try {
+        call("dispatch_source_merge_data", s -> {
             SourceNative.dispatch_source_merge_data(s, value);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -609,14 +571,11 @@ public final class DispatchSource extends DispatchObject {
                     + " ns is negative (as an unsigned leeway of " + Long.toUnsignedString(leewayNanos)
                     + " ns it would let a one-shot timer be postponed without bound)");
         }
-        long s = acquireLive("dispatch_source_set_timer");
-        try {
+        callLive("dispatch_source_set_timer", s -> {
             SourceNative.dispatch_source_set_timer(s, start.rawValue(),
                     intervalNanos == 0 ? DispatchTime.FOREVER.rawValue() : intervalNanos,
                     leewayNanos);
-        } finally {
-            releaseUse();
-        }
+        });
     }
 
     /**
@@ -695,26 +654,16 @@ public final class DispatchSource extends DispatchObject {
         return "DispatchSource[" + type + ", handle=" + handle + ", mask=0x" + Long.toHexString(mask) + ", id=" + id + "]";
     }
 
-    /** {@link #acquire()}, with the call named when the source is closed. */
-    private long use(String call) {
-        try {
-            return acquire();
-        } catch (IllegalStateException closed) {
-            throw new IllegalStateException(call + ": " + closed.getMessage() + " (no call is valid after close())",
-                    closed);
-        }
-    }
-
-    /** {@link #use}, refused also once the source is cancelled. */
-    private long acquireLive(String call) {
-        long s = use(call);
-        synchronized (this) {
-            if (cancelled) {
-                releaseUse();
-                throw new IllegalStateException(call + ": " + this + " is cancelled");
+    /** {@link #call}, refused also once the source is cancelled (libdispatch crashes on such calls). */
+    private void callLive(String call, LongConsumer body) {
+        call(call, s -> {
+            synchronized (this) {
+                if (cancelled) {
+                    throw new IllegalStateException(call + ": " + this + " is cancelled");
+                }
             }
-        }
-        return s;
+            body.accept(s);
+        });
     }
 
     // ---- validation ---------------------------------------------------------------------------------------

@@ -240,12 +240,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
         int[] status = new int[2];
         long q;
         try {
-            long address = queue.acquire();
-            try {
-                q = opener.open(address, status);
-            } finally {
-                queue.releaseUse();
-            }
+            q = queue.callForLong(what, address -> opener.open(address, status));
         } finally {
             JDispatchNative.jd_fd_unreserve(spare);
         }
