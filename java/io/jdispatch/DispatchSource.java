@@ -85,18 +85,13 @@ public final class DispatchSource extends DispatchObject {
     private final long handle;
     private final long mask;
     final long id; // the source's entry in Handles (package-private for tests)
-    private final Callbacks callbacks;
-    // Shared with Release: jd_source_cancel may be called once only (the cancel trampoline frees its context).
-    private final AtomicBoolean cancelIssued;
-    // Guarded by this: the suspension state libdispatch would crash on if misused.
-    private boolean activated;
-    private boolean cancelled;
-    private int suspendCount;
+    private final SourceCallbacks callbacks;
+    private final SourceState state;
 
-    private DispatchSource(long address, Type type, long handle, long mask, long id, Callbacks callbacks,
+    private DispatchSource(long address, Type type, long handle, long mask, long id, SourceCallbacks callbacks,
                            AtomicBoolean cancelIssued) {
         super(address, new Release(address, cancelIssued));
-        this.cancelIssued = cancelIssued;
+        this.state = new SourceState(this, callbacks, cancelIssued);
         this.type = type;
         this.handle = handle;
         this.mask = mask;
@@ -128,18 +123,18 @@ public final class DispatchSource extends DispatchObject {
 
     /** {@link #create(Type, long, long, DispatchQueue)} with jd_source_create's flags (SourceNative.PROC_*). */
     private static DispatchSource create(Type type, long handle, long mask, int flags, DispatchQueue queue) {
-        validate(type, handle, mask);
+        SourceValidation.validate(type, handle, mask);
         DispatchQueue target = queue != null ? queue : DispatchQueue.global();
         return Reclaim.retrying(() -> createOnce(type, handle, mask, flags, target));
     }
 
     private static DispatchSource createOnce(Type type, long handle, long mask, int flags, DispatchQueue target) {
-        Callbacks callbacks = new Callbacks(target.label());
+        SourceCallbacks callbacks = new SourceCallbacks(target.label());
         long id = Handles.register(callbacks);
         callbacks.id = id;
         long address;
         try {
-            address = target.callForLong(call(type, handle, mask) + " on the target queue",
+            address = target.callForLong(SourceValidation.call(type, handle, mask) + " on the target queue",
                     q -> SourceNative.jd_source_create(type.code(), handle, mask, flags, q, id));
         } catch (IllegalStateException closedTarget) {
             Handles.remove(id);
@@ -148,7 +143,7 @@ public final class DispatchSource extends DispatchObject {
         if (address < 0) {
             Handles.remove(id);
             int errnum = (int) -address;
-            String msg = call(type, handle, mask) + ": " + JDispatchNative.jd_errno_text(errnum)
+            String msg = SourceValidation.call(type, handle, mask) + ": " + JDispatchNative.jd_errno_text(errnum)
                     + SourceNative.jd_source_explain(type.code(), errnum);
             if (JDispatchNative.jd_errno_is_exhaustion(errnum) != 0) {
                 throw new Reclaim.Exhausted(new UncheckedIOException(new IOException(msg)));
@@ -179,7 +174,7 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, fd, 0, queue).
      *
-     * @param fd the file descriptor (see {@link #fileDescriptor(Channel)})
+     * @param fd the file descriptor (see {@link FileDescriptors#of(Channel)})
      * @param queue where the handlers run, or null for the default global queue
      * @return the new source, inactive
      */
@@ -190,7 +185,7 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_create(DISPATCH_SOURCE_TYPE_WRITE, fd, 0, queue).
      *
-     * @param fd the file descriptor (see {@link #fileDescriptor(Channel)})
+     * @param fd the file descriptor (see {@link FileDescriptors#of(Channel)})
      * @param queue where the handlers run, or null for the default global queue
      * @return the new source, inactive
      */
@@ -319,45 +314,6 @@ public final class DispatchSource extends DispatchObject {
         return create(Type.MEMORYPRESSURE, 0, mask, queue);
     }
 
-    /**
-     * The file descriptor of an open JDK channel (SocketChannel, ServerSocketChannel, DatagramChannel,
-     * Pipe.SourceChannel / SinkChannel, FileChannel), for READ, WRITE and VNODE sources. The channel keeps
-     * owning it: close the channel only once the source's cancel handler has run (e.g. in that handler).
-     *
-     * @param channel an open channel
-     * @return its file descriptor, the handle of a READ, WRITE or VNODE source
-     */
-    public static int fileDescriptor(Channel channel) {
-        Objects.requireNonNull(channel, "fileDescriptor: channel is null");
-        if (!channel.isOpen()) {
-            throw new IllegalArgumentException("fileDescriptor: " + channel + " is closed");
-        }
-        return fdOf(channel);
-    }
-
-    /**
-     * The int behind a java.io.FileDescriptor (of a FileInputStream, RandomAccessFile...).
-     *
-     * @param descriptor a valid descriptor
-     * @return its file descriptor, the handle of a READ, WRITE or VNODE source
-     */
-    public static int fileDescriptor(FileDescriptor descriptor) {
-        Objects.requireNonNull(descriptor, "fileDescriptor: descriptor is null");
-        if (!descriptor.valid()) {
-            throw new IllegalArgumentException("fileDescriptor: " + descriptor + " is not valid (closed)");
-        }
-        return fdOf(descriptor);
-    }
-
-    private static int fdOf(Object o) {
-        int fd = SourceNative.jd_channel_fd(o);
-        if (fd < 0) {
-            throw new IllegalArgumentException("fileDescriptor: " + o.getClass().getName()
-                    + " has no file descriptor field (only the JDK's own socket, datagram, pipe and file channels do)");
-        }
-        return fd;
-    }
-
     // ---- handlers -----------------------------------------------------------------------------------------
 
     /**
@@ -415,14 +371,7 @@ public final class DispatchSource extends DispatchObject {
 
     /** dispatch_activate: starts delivering events (idempotent). */
     public void activate() {
-        call("dispatch_activate", s -> {
-            synchronized (this) {
-                if (!activated) {
-                    markActivated(s);
-                    SourceNative.dispatch_activate(s);
-                }
-            }
-        });
+        call("dispatch_activate", state::activate);
     }
 
     /**
@@ -431,36 +380,12 @@ public final class DispatchSource extends DispatchObject {
      * @throws IllegalStateException if the source is active and not suspended (libdispatch would crash)
      */
     public void resume() {
-        call("dispatch_resume", s -> {
-            synchronized (this) {
-                if (suspendCount > 0) {
-                    suspendCount--;
-                } else if (!activated) {
-                    markActivated(s);
-                } else {
-                    throw new IllegalStateException("dispatch_resume: " + this + " is not suspended: each resume "
-                            + "must balance a suspend (a new source needs exactly one resume to activate)");
-                }
-                SourceNative.dispatch_resume(s);
-            }
-        });
+        call("dispatch_resume", state::resume);
     }
 
     /** dispatch_suspend: events that happen while suspended coalesce and are delivered on resume. */
     public void suspend() {
-        call("dispatch_suspend", s -> {
-            synchronized (this) {
-                if (!activated) {
-                    throw new IllegalStateException("dispatch_suspend: " + this + " is not activated yet "
-                            + "(a new source is already suspended: resume or activate it first)");
-                }
-                if (cancelled) {
-                    throw new IllegalStateException("dispatch_suspend: " + this + " is cancelled");
-                }
-                suspendCount++;
-                SourceNative.dispatch_suspend(s);
-            }
-        });
+        call("dispatch_suspend", state::suspend);
     }
 
     /**
@@ -469,12 +394,8 @@ public final class DispatchSource extends DispatchObject {
      */
     public void cancel() {
         call("dispatch_source_cancel", s -> {
-            synchronized (this) {
-                if (!cancelled) {
-                    cancelled = true;
-                    cancelOnce(s, cancelIssued);
-                    recordCancel("cancel()");
-                }
+            if (state.cancel(s)) {
+                recordCancel("cancel()");
             }
         });
     }
@@ -603,22 +524,10 @@ public final class DispatchSource extends DispatchObject {
                 DispatchTime.saturatedNanos(leeway));
     }
 
-    /**
-     * From activation until its cancel handler completed, a source is reachable from {@link Handles} (an armed
-     * source must not be collected). Before activation it is not: a source dropped unused is collected, and
-     * {@link Release} cancels and activates it so that libdispatch can free it. Called right before the
-     * activating call: it gives back the fd held for libdispatch's registration (jd_source_unreserve).
-     */
-    private void markActivated(long s) {
-        activated = true;
-        callbacks.owner = this;
-        SourceNative.jd_source_unreserve(s);
-    }
-
     /** libdispatch aborts on retargeting a strict timer ({@link #TIMER_STRICT}) once it was activated. */
     @Override
     void refuseRetarget(DispatchQueue target) {
-        if (activated && type == Type.TIMER && (mask & TIMER_STRICT) != 0) {
+        if (state.activated() && type == Type.TIMER && (mask & TIMER_STRICT) != 0) {
             throw new IllegalStateException("dispatch_set_target_queue(" + this + ", " + target + "): a TIMER_STRICT "
                     + "source cannot change its target after activation (libdispatch aborts the process on that)");
         }
@@ -631,21 +540,8 @@ public final class DispatchSource extends DispatchObject {
 
     @Override
     void beforeRelease() {
-        // libdispatch crashes on releasing an inactive or suspended source: cancel, activate, balance.
-        long s = address();
-        synchronized (this) {
-            if (!cancelled) {
-                cancelled = true;
-                cancelOnce(s, cancelIssued);
-                recordCancel("close()");
-            }
-            if (!activated) {
-                activated = true;
-                SourceNative.dispatch_activate(s);
-            }
-            for (; suspendCount > 0; suspendCount--) {
-                SourceNative.dispatch_resume(s);
-            }
+        if (state.prepareRelease(address())) {
+            recordCancel("close()");
         }
     }
 
@@ -657,94 +553,9 @@ public final class DispatchSource extends DispatchObject {
     /** {@link #call}, refused also once the source is cancelled (libdispatch crashes on such calls). */
     private void callLive(String call, LongConsumer body) {
         call(call, s -> {
-            synchronized (this) {
-                if (cancelled) {
-                    throw new IllegalStateException(call + ": " + this + " is cancelled");
-                }
-            }
+            state.refuseIfCancelled(call);
             body.accept(s);
         });
-    }
-
-    // ---- validation ---------------------------------------------------------------------------------------
-
-    private static String call(Type type, long handle, long mask) {
-        return "dispatch_source_create(" + type + ", " + handle + ", 0x" + Long.toHexString(mask) + ")";
-    }
-
-    private static void validate(Type type, long handle, long mask) {
-        String call = call(type, handle, mask);
-        switch (type) {
-            case MACH_SEND, MACH_RECV -> throw new UnsupportedOperationException(call + ": Mach ports exist only on "
-                    + "macOS; DISPATCH_SOURCE_TYPE_" + type + " is not available on " + Dispatch.platform());
-            case DATA_ADD, DATA_OR, DATA_REPLACE -> {
-                requireZero(call, "handle", handle);
-                requireZero(call, "mask", mask);
-            }
-            case TIMER -> {
-                requireZero(call, "handle", handle);
-                if ((mask & ~TIMER_STRICT) != 0) {
-                    throw new IllegalArgumentException(call + ": a TIMER mask may only hold DISPATCH_TIMER_STRICT");
-                }
-            }
-            case READ, WRITE -> {
-                requireFd(call, handle);
-                requireZero(call, "mask", mask);
-            }
-            case SIGNAL -> {
-                requireZero(call, "mask", mask);
-                String refusal = handle < 1 || handle > Integer.MAX_VALUE
-                        ? "out of range: signal numbers are 1 .. NSIG-1" : SourceNative.jd_signal_refusal((int) handle);
-                if (refusal != null) {
-                    throw new IllegalArgumentException(call + ": signal " + handle + " cannot be watched in a JVM: "
-                            + refusal);
-                }
-            }
-            case PROC -> {
-                if (handle <= 0 || handle > Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException(call + ": the handle must be a process id (> 0)");
-                }
-                unobservable(call, mask, PROC_FORK, "DISPATCH_PROC_FORK");
-                unobservable(call, mask, PROC_EXEC, "DISPATCH_PROC_EXEC");
-                unobservable(call, mask, PROC_SIGNAL, "DISPATCH_PROC_SIGNAL");
-                unknownBits(call, mask, PROC_EXIT);
-            }
-            case VNODE -> {
-                requireFd(call, handle);
-                unobservable(call, mask, VNODE_FUNLOCK, "DISPATCH_VNODE_FUNLOCK");
-                unknownBits(call, mask, VNODE_DELETE | VNODE_WRITE | VNODE_EXTEND | VNODE_ATTRIB | VNODE_LINK
-                        | VNODE_RENAME | VNODE_REVOKE);
-            }
-            case MEMORYPRESSURE -> {
-                requireZero(call, "handle", handle);
-                unknownBits(call, mask, MEMORYPRESSURE_NORMAL | MEMORYPRESSURE_WARN | MEMORYPRESSURE_CRITICAL);
-            }
-        }
-    }
-
-    private static void requireZero(String call, String what, long value) {
-        if (value != 0) {
-            throw new IllegalArgumentException(call + ": the " + what + " is unused for this type and must be 0");
-        }
-    }
-
-    private static void requireFd(String call, long fd) {
-        if (fd < 0 || fd > Integer.MAX_VALUE || SourceNative.jd_fd_check((int) fd) != 0) {
-            throw new IllegalArgumentException(call + ": " + fd + " is not an open file descriptor");
-        }
-    }
-
-    private static void unobservable(String call, long mask, long bit, String name) {
-        if ((mask & bit) != 0) {
-            throw new UnsupportedOperationException(call + ": " + name + " cannot be observed on "
-                    + Dispatch.platform() + " (the kernel reports no such event for another process/file)");
-        }
-    }
-
-    private static void unknownBits(String call, long mask, long allowed) {
-        if ((mask & ~allowed) != 0) {
-            throw new IllegalArgumentException(call + ": unknown mask bits 0x" + Long.toHexString(mask & ~allowed));
-        }
     }
 
     /**
@@ -755,63 +566,9 @@ public final class DispatchSource extends DispatchObject {
     private record Release(long address, AtomicBoolean cancelIssued) implements Runnable {
         @Override
         public void run() {
-            cancelOnce(address, cancelIssued);
+            SourceState.cancelOnce(address, cancelIssued);
             SourceNative.dispatch_activate(address);
             JDispatchNative.dispatch_release(address);
-        }
-    }
-
-    /** jd_source_cancel (dispatch_source_cancel, counted as a release under way), the first time only. */
-    private static void cancelOnce(long address, AtomicBoolean issued) {
-        if (issued.compareAndSet(false, true)) {
-            SourceNative.jd_source_cancel(address);
-        }
-    }
-
-    /** What the native trampoline finds in {@link Handles}: the handlers, and the source kept reachable. */
-    private static final class Callbacks implements SourceNative.SourceCallback {
-        /** The target queue's label: handlers run with the worker named after it. */
-        volatile String label;
-        volatile long id;
-        volatile Runnable event;
-        volatile Runnable cancel;
-        volatile Runnable registration;
-        // Set from activation until the cancel handler completed: keeps an armed source reachable.
-        volatile DispatchSource owner;
-        // The thread running one of this source's handlers (handlers never overlap), else null.
-        volatile Thread handlerThread;
-
-        Callbacks(String label) {
-            this.label = label;
-        }
-
-        @Override
-        public void sourceCallback(int kind) {
-            if (kind == SourceNative.EVENT) {
-                run(event);
-            } else if (kind == SourceNative.REGISTRATION) {
-                run(registration);
-            } else if (kind == SourceNative.CANCEL) {
-                try {
-                    run(cancel);
-                } finally {
-                    owner = null;
-                    Handles.remove(id);
-                }
-            }
-        }
-
-        private void run(Runnable r) {
-            if (r != null) {
-                String saved = TaskRunner.nameWorker(label);
-                handlerThread = Thread.currentThread();
-                try {
-                    TaskRunner.run(r, label, null);
-                } finally {
-                    handlerThread = null;
-                    TaskRunner.restoreName(saved);
-                }
-            }
         }
     }
 }

@@ -61,13 +61,13 @@ class BadInputTest {
         closedQueue = DispatchQueue.createSerial("closed-target");
         closedQueue.close();
         pipe = Pipe.open();
-        readFd = DispatchSource.fileDescriptor(pipe.source());
-        writeFd = DispatchSource.fileDescriptor(pipe.sink());
+        readFd = FileDescriptors.of(pipe.source());
+        writeFd = FileDescriptors.of(pipe.sink());
         Path p = Files.writeString(dir.resolve("regular.txt"), "0123456789");
         file = FileChannel.open(p);
-        fileFd = DispatchSource.fileDescriptor(file);
+        fileFd = FileDescriptors.of(file);
         Pipe closed = Pipe.open();
-        closedFd = DispatchSource.fileDescriptor(closed.source());
+        closedFd = FileDescriptors.of(closed.source());
         closed.source().close();
         closed.sink().close();
     }
@@ -194,19 +194,19 @@ class BadInputTest {
                 new Case("create", "MEMORYPRESSURE handle 5", iae,
                         f -> DispatchSource.create(DispatchSource.Type.MEMORYPRESSURE, 5, 1, f.queue), "MEMORYPRESSURE, 5,"),
                 // ---- fileDescriptor
-                new Case("fileDescriptor(Channel)", "null", npe, f -> DispatchSource.fileDescriptor((Channel) null), "channel is null"),
-                new Case("fileDescriptor(Channel)", "closed channel", iae, f -> {
+                new Case("FileDescriptors.of(Channel)", "null", npe, f -> FileDescriptors.of((Channel) null), "channel is null"),
+                new Case("FileDescriptors.of(Channel)", "closed channel", iae, f -> {
                     Pipe p = Pipe.open();
                     p.sink().close();
                     p.source().close();
-                    DispatchSource.fileDescriptor(p.source());
+                    FileDescriptors.of(p.source());
                 }, "is closed", "SourceChannel"),
-                new Case("fileDescriptor(Channel)", "foreign Channel implementation", iae,
-                        f -> DispatchSource.fileDescriptor(new ForeignChannel()), "ForeignChannel", "no file descriptor"),
-                new Case("fileDescriptor(FileDescriptor)", "null", npe,
-                        f -> DispatchSource.fileDescriptor((FileDescriptor) null), "descriptor is null"),
-                new Case("fileDescriptor(FileDescriptor)", "new FileDescriptor() (invalid)", iae,
-                        f -> DispatchSource.fileDescriptor(new FileDescriptor()), "not valid"),
+                new Case("FileDescriptors.of(Channel)", "foreign Channel implementation", iae,
+                        f -> FileDescriptors.of(new ForeignChannel()), "ForeignChannel", "no file descriptor"),
+                new Case("FileDescriptors.of(FileDescriptor)", "null", npe,
+                        f -> FileDescriptors.of((FileDescriptor) null), "descriptor is null"),
+                new Case("FileDescriptors.of(FileDescriptor)", "new FileDescriptor() (invalid)", iae,
+                        f -> FileDescriptors.of(new FileDescriptor()), "not valid"),
                 // ---- instance methods in the wrong state or with bad values
                 new Case("resume", "twice", ise, f -> {
                     DispatchSource s = f.active();

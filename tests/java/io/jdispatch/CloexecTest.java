@@ -63,7 +63,7 @@ class CloexecTest {
         List<DispatchSource> sources = new ArrayList<>();
         try (FileChannel watched = FileChannel.open(file); DispatchQueue queue = DispatchQueue.createSerial("cloexec")) {
             sources.add(DispatchSource.proc(ProcessHandle.current().pid(), DispatchSource.PROC_EXIT, queue));
-            sources.add(DispatchSource.vnode(DispatchSource.fileDescriptor(watched), DispatchSource.VNODE_WRITE, queue));
+            sources.add(DispatchSource.vnode(FileDescriptors.of(watched), DispatchSource.VNODE_WRITE, queue));
             boolean psi;
             try {
                 sources.add(DispatchSource.memoryPressure(DispatchSource.MEMORYPRESSURE_WARN, queue));

@@ -59,7 +59,7 @@ class KernelSourceTest {
         Pipe pipe = Pipe.open();
         try (Pipe.SinkChannel sink = pipe.sink(); Pipe.SourceChannel src = pipe.source()) {
             src.configureBlocking(false);
-            int fd = DispatchSource.fileDescriptor(src);
+            int fd = FileDescriptors.of(src);
             BlockingQueue<Long> seen = new LinkedBlockingQueue<>();
             BlockingQueue<String> read = new LinkedBlockingQueue<>();
             CountDownLatch cancelled = new CountDownLatch(1);
@@ -117,7 +117,7 @@ class KernelSourceTest {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             server.configureBlocking(false);
             // An incoming connection makes the listening socket readable.
-            DispatchSource acceptSource = DispatchSource.read(DispatchSource.fileDescriptor(server), queue);
+            DispatchSource acceptSource = DispatchSource.read(FileDescriptors.of(server), queue);
             BlockingQueue<Long> accepts = collect(acceptSource);
             acceptSource.resume();
             client.connect(server.getLocalAddress());
@@ -126,8 +126,8 @@ class KernelSourceTest {
             try (SocketChannel accepted = server.accept()) {
                 accepted.configureBlocking(false);
                 BlockingQueue<String> got = new LinkedBlockingQueue<>();
-                DispatchSource reader = DispatchSource.read(DispatchSource.fileDescriptor(accepted), queue);
-                DispatchSource writer = DispatchSource.write(DispatchSource.fileDescriptor(client), queue);
+                DispatchSource reader = DispatchSource.read(FileDescriptors.of(accepted), queue);
+                DispatchSource writer = DispatchSource.write(FileDescriptors.of(client), queue);
                 reader.setEventHandler(() -> {
                     ByteBuffer buf = ByteBuffer.allocate(64);
                     try {
@@ -153,7 +153,7 @@ class KernelSourceTest {
     @Test
     void closeOnCancelClosesTheFdOnlyAfterTheCancelHandler() throws Exception {
         Pipe pipe = Pipe.open();
-        int fd = DispatchSource.fileDescriptor(pipe.source()); // handed over to the source: the channel is not closed
+        int fd = FileDescriptors.of(pipe.source()); // handed over to the source: the channel is not closed
         Path link = Path.of("/proc/self/fd/" + fd);
         String target = Files.readSymbolicLink(link).toString();
         BlockingQueue<String> stateInCancelHandler = new LinkedBlockingQueue<>();
@@ -183,7 +183,7 @@ class KernelSourceTest {
         assertThrows(IllegalArgumentException.class, () -> DispatchSource.create(DispatchSource.Type.READ, 0, 1, queue));
         Pipe pipe = Pipe.open();
         pipe.source().close();
-        assertThrows(IllegalArgumentException.class, () -> DispatchSource.fileDescriptor(pipe.source()));
+        assertThrows(IllegalArgumentException.class, () -> FileDescriptors.of(pipe.source()));
         pipe.sink().close();
     }
 
@@ -381,8 +381,8 @@ class KernelSourceTest {
         long all = DispatchSource.VNODE_DELETE | DispatchSource.VNODE_WRITE | DispatchSource.VNODE_EXTEND
                 | DispatchSource.VNODE_ATTRIB | DispatchSource.VNODE_LINK | DispatchSource.VNODE_RENAME;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
-             DispatchSource s = DispatchSource.vnode(DispatchSource.fileDescriptor(ch), all, queue);
-             DispatchSource writeOnly = DispatchSource.vnode(DispatchSource.fileDescriptor(ch), DispatchSource.VNODE_WRITE, queue)) {
+             DispatchSource s = DispatchSource.vnode(FileDescriptors.of(ch), all, queue);
+             DispatchSource writeOnly = DispatchSource.vnode(FileDescriptors.of(ch), DispatchSource.VNODE_WRITE, queue)) {
             BlockingQueue<Long> seen = collect(s);
             BlockingQueue<Long> onlyWrites = collect(writeOnly);
             s.resume();
@@ -413,12 +413,12 @@ class KernelSourceTest {
         Pipe pipe = Pipe.open();
         try (Pipe.SourceChannel src = pipe.source(); Pipe.SinkChannel sink = pipe.sink()) {
             String m = assertThrows(IllegalArgumentException.class,
-                    () -> DispatchSource.vnode(DispatchSource.fileDescriptor(src), DispatchSource.VNODE_WRITE, queue)).getMessage();
+                    () -> DispatchSource.vnode(FileDescriptors.of(src), DispatchSource.VNODE_WRITE, queue)).getMessage();
             assertTrue(m.contains("inotify"), m);
         }
         Path file = Files.createFile(dir.resolve("f"));
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            int fd = DispatchSource.fileDescriptor(ch);
+            int fd = FileDescriptors.of(ch);
             String m = assertThrows(UnsupportedOperationException.class,
                     () -> DispatchSource.vnode(fd, DispatchSource.VNODE_FUNLOCK, queue)).getMessage();
             assertTrue(m.contains("DISPATCH_VNODE_FUNLOCK"), m);

@@ -2,6 +2,7 @@ package io.jdispatch.bench;
 
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
+import io.jdispatch.FileDescriptors;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
@@ -139,7 +140,7 @@ public final class SourceLatencyHarness {
                 try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(a)) {
                     CountDownLatch registered = new CountDownLatch(1);
                     java.util.concurrent.BlockingQueue<Long> seen = new java.util.concurrent.LinkedBlockingQueue<>();
-                    DispatchSource s = DispatchSource.vnode(DispatchSource.fileDescriptor(ch), DispatchSource.VNODE_RENAME, q);
+                    DispatchSource s = DispatchSource.vnode(FileDescriptors.of(ch), DispatchSource.VNODE_RENAME, q);
                     s.setRegistrationHandler(registered::countDown);
                     s.setEventHandler(() -> seen.offer(System.nanoTime()));
                     s.activate();
@@ -197,7 +198,7 @@ public final class SourceLatencyHarness {
         AtomicLong sentAt = new AtomicLong();
         CountDownLatch cancelled = new CountDownLatch(1);
         try (DispatchQueue q = DispatchQueue.createSerial("bench.read")) {
-            DispatchSource s = DispatchSource.read(DispatchSource.fileDescriptor(reader), q);
+            DispatchSource s = DispatchSource.read(FileDescriptors.of(reader), q);
             ByteBuffer buf = ByteBuffer.allocate(64);
             s.setEventHandler(() -> {
                 buf.clear();

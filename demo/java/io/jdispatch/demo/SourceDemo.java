@@ -3,6 +3,7 @@ package io.jdispatch.demo;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
 import io.jdispatch.DispatchTime;
+import io.jdispatch.FileDescriptors;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -80,7 +81,7 @@ public final class SourceDemo {
             peer.configureBlocking(false);
             CountDownLatch read = new CountDownLatch(1);
             CountDownLatch cancelled = new CountDownLatch(1);
-            DispatchSource r = DispatchSource.read(DispatchSource.fileDescriptor(peer), q);
+            DispatchSource r = DispatchSource.read(FileDescriptors.of(peer), q);
             r.setEventHandler(() -> {
                 ByteBuffer buf = ByteBuffer.allocate((int) Math.max(1, r.getData()));
                 try {
@@ -120,7 +121,7 @@ public final class SourceDemo {
         Path file = Files.createTempFile("jdispatch-demo", ".txt");
         CountDownLatch deleted = new CountDownLatch(1);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
-             DispatchSource v = DispatchSource.vnode(DispatchSource.fileDescriptor(ch),
+             DispatchSource v = DispatchSource.vnode(FileDescriptors.of(ch),
                      DispatchSource.VNODE_WRITE | DispatchSource.VNODE_EXTEND | DispatchSource.VNODE_DELETE, q)) {
             v.setEventHandler(() -> {
                 long d = v.getData();

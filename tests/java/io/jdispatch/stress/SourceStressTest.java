@@ -3,6 +3,7 @@ package io.jdispatch.stress;
 import io.jdispatch.Dispatch;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
+import io.jdispatch.FileDescriptors;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.testutil.ProcessStats;
 
@@ -93,7 +94,7 @@ class SourceStressTest {
                 SocketChannel end = server.accept();
                 channels.add(end);
                 end.configureBlocking(false);
-                DispatchSource s = DispatchSource.read(DispatchSource.fileDescriptor(end), queues[i % 2]);
+                DispatchSource s = DispatchSource.read(FileDescriptors.of(end), queues[i % 2]);
                 int index = i;
                 ByteBuffer buf = ByteBuffer.allocate(8);
                 s.setEventHandler(() -> {
@@ -214,8 +215,8 @@ class SourceStressTest {
         Path file = Files.writeString(dir.resolve("watched"), "x");
         try (Pipe.SourceChannel in = pipe.source(); Pipe.SinkChannel out = pipe.sink();
              FileChannel watched = FileChannel.open(file); DispatchQueue queue = DispatchQueue.createSerial("cycles")) {
-            int readFd = DispatchSource.fileDescriptor(in), writeFd = DispatchSource.fileDescriptor(out);
-            int fileFd = DispatchSource.fileDescriptor(watched);
+            int readFd = FileDescriptors.of(in), writeFd = FileDescriptors.of(out);
+            int fileFd = FileDescriptors.of(watched);
             long self = ProcessHandle.current().pid();
             Map<String, Supplier<DispatchSource>> types = new LinkedHashMap<>();
             types.put("DATA_ADD", () -> DispatchSource.dataAdd(queue));

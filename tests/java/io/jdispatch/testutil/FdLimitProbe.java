@@ -4,6 +4,7 @@ import io.jdispatch.Dispatch;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
 import io.jdispatch.DispatchTime;
+import io.jdispatch.FileDescriptors;
 import io.jdispatch.IODataQueueDispatchSource;
 
 import java.io.FileInputStream;
@@ -49,7 +50,7 @@ public final class FdLimitProbe {
         Path file = Files.createTempFile("fd-limit", ".txt");
         try (RandomAccessFile watched = new RandomAccessFile(file.toFile(), "rw");
              DispatchQueue queue = DispatchQueue.createSerial("fd-limit")) {
-            int fd = DispatchSource.fileDescriptor(watched.getFD());
+            int fd = FileDescriptors.of(watched.getFD());
             Map<String, Supplier<AutoCloseable>> kinds = kinds(queue, fd);
 
             // The first source of the process, and with no fd free: libdispatch used to create its epoll fd now.
