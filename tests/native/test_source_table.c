@@ -212,6 +212,23 @@ int main(void) {
         CHECK(supported == linux_supported(type), "%s: supported %#llx, Linux observes %#llx", name,
               (unsigned long long)supported, (unsigned long long)linux_supported(type));
 
+        /* Linux creates every type but the Mach ones, which observe nothing here. */
+        int64_t plain = jd_source_create(type, handle_for(type, file), 0, 0, q, 1);
+        if (type == JD_TYPE_MACH_SEND || type == JD_TYPE_MACH_RECV) {
+            CHECK(plain == -ENOTSUP && supported == 0, "%s: created %lld, supported %#llx; expected -ENOTSUP and 0",
+                  name, (long long)plain, (unsigned long long)supported);
+        } else if (type == JD_TYPE_MEMORYPRESSURE && !psi) {
+            CHECK(plain < 0 && plain != -ENOTSUP, "%s with no PSI: %lld, expected an error of PSI", name,
+                  (long long)plain);
+        } else {
+            CHECK(plain > 0, "%s with mask 0: %s", name, plain < 0 ? strerror((int)-plain) : "no source");
+            dispatch_source_t source = (dispatch_source_t)(intptr_t)plain;
+            dispatch_activate(source);
+            dispatch_source_cancel(source);
+            dispatch_release(source);
+            expected_cancels++;
+        }
+
         /* jd_source_create agrees bit by bit: a supported bit creates (libdispatch itself agrees for its own types),
          * a known one this OS cannot observe is refused with ENOTSUP. */
         uint64_t handle = handle_for(type, file);
