@@ -23,17 +23,29 @@ extern "C" {
 
 enum { JD_SOURCE_EVENT = 0, JD_SOURCE_CANCEL = 1, JD_SOURCE_REGISTRATION = 2 };
 
-/* Type codes shared with DispatchSource.Type (ordinal + 1). */
+/* Type codes shared with DispatchSource.Type (ordinal + 1). What each type does is its row in jd_source.c. */
 enum {
     JD_TYPE_DATA_ADD = 1, JD_TYPE_DATA_OR, JD_TYPE_DATA_REPLACE, JD_TYPE_MACH_SEND, JD_TYPE_MACH_RECV,
     JD_TYPE_MEMORYPRESSURE, JD_TYPE_PROC, JD_TYPE_READ, JD_TYPE_SIGNAL, JD_TYPE_TIMER, JD_TYPE_VNODE,
-    JD_TYPE_WRITE
+    JD_TYPE_WRITE,
+    JD_TYPE_LAST = JD_TYPE_WRITE
 };
 
-/* Mask bits the Linux backends can observe (the others are refused by jd_source_create with -ENOTSUP). */
-#define JD_PROC_SUPPORTED  0x80000000u /* DISPATCH_PROC_EXIT */
-#define JD_VNODE_SUPPORTED 0x7fu       /* DELETE WRITE EXTEND ATTRIB LINK RENAME REVOKE (not FUNLOCK) */
-#define JD_MEMORYPRESSURE_SUPPORTED 0x7u
+/* The type code of a DispatchSource.Type constant's name ("PROC" -> JD_TYPE_PROC), -1 if no type has it. */
+int32_t jd_source_type_code(const char *name);
+
+/* The C name of one mask bit of `type` ("DISPATCH_PROC_EXIT"), NULL if the type defines no such bit (or `bit` is
+ * not a single bit). */
+const char *jd_source_mask_bit_name(int32_t type, uint64_t bit);
+
+/* The mask bits dispatch_source_create(3) defines for `type` (0 for an unknown type), with the values of
+ * <dispatch/source.h> (DISPATCH_PROC_EXIT ...: swift-corelibs' header defines them on Linux too). */
+uint64_t jd_source_known_mask(int32_t type);
+
+/* The mask bits of `type` this OS observes, 0 for a type it cannot create. jd_source_create refuses a known bit
+ * outside them with -ENOTSUP; an unknown bit with -ENOTSUP for the types emulated here, with libdispatch's
+ * -EINVAL for its own. */
+uint64_t jd_source_supported_mask(int32_t type);
 
 /* PSI triggers (window 2 s: the kernel's minimum multiple for callers without CAP_SYS_RESOURCE). */
 #define JD_PSI_WARN     "some 100000 2000000" /* some task stalled on memory >= 100 ms per 2 s */

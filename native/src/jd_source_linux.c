@@ -18,29 +18,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PROC_EXIT 0x80000000u
-#define VNODE_DELETE 0x1u
-#define VNODE_WRITE 0x2u
-#define VNODE_EXTEND 0x4u
-#define VNODE_ATTRIB 0x8u
-#define VNODE_LINK 0x10u
-#define VNODE_RENAME 0x20u
-#define VNODE_REVOKE 0x40u
-#define MP_NORMAL 0x1u
-#define MP_WARN 0x2u
-#define MP_CRITICAL 0x4u
-
-typedef struct watch {
-    dispatch_source_t user;   /* retained */
+struct jd_watch {
+    dispatch_source_t user;   /* retained once there is something to watch */
     dispatch_source_t self;   /* the hidden READ source */
-    int32_t type;
     uint32_t mask;
     int kfd;                  /* pidfd, inotify fd or epoll fd: watched by the READ source */
     int aux[2];               /* VNODE: our dup of the user's fd; MEMORYPRESSURE: the two PSI fds */
     off_t size;               /* VNODE: last seen size and link count */
     nlink_t nlink;
     dispatch_source_t normal; /* MEMORYPRESSURE: one-shot timer reporting NORMAL after quiet windows */
-} watch;
+};
 
 /* All watchers share one serial queue: their handlers only read the kernel object and merge. */
 static dispatch_queue_t queue;
@@ -56,7 +43,7 @@ static dispatch_queue_t watch_queue(void) {
     return queue;
 }
 
-static void merge(watch *w, uint32_t bits) {
+static void merge(jd_watch *w, uint32_t bits) {
     bits &= w->mask;
     if (bits) {
         dispatch_source_merge_data(w->user, bits);
@@ -64,13 +51,13 @@ static void merge(watch *w, uint32_t bits) {
 }
 
 static void proc_event(void *context) {
-    watch *w = context;
-    merge(w, PROC_EXIT);
+    jd_watch *w = context;
+    merge(w, DISPATCH_PROC_EXIT);
     dispatch_source_cancel(w->self); /* a pidfd stays readable after exit: one event is all there is */
 }
 
 static void vnode_event(void *context) {
-    watch *w = context;
+    jd_watch *w = context;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     uint32_t bits = 0, in = 0;
     ssize_t n;
@@ -82,24 +69,24 @@ static void vnode_event(void *context) {
     struct stat st;
     int have = fstat(w->aux[0], &st) == 0;
     if (in & IN_MODIFY) {
-        bits |= VNODE_WRITE;
+        bits |= DISPATCH_VNODE_WRITE;
     }
     if (have && st.st_size > w->size) {
-        bits |= VNODE_EXTEND;
+        bits |= DISPATCH_VNODE_EXTEND;
     }
     if (have && st.st_nlink != w->nlink) {
-        bits |= st.st_nlink == 0 ? VNODE_DELETE : VNODE_LINK;
+        bits |= st.st_nlink == 0 ? DISPATCH_VNODE_DELETE : DISPATCH_VNODE_LINK;
     } else if (in & IN_ATTRIB) {
-        bits |= VNODE_ATTRIB;
+        bits |= DISPATCH_VNODE_ATTRIB;
     }
     if (in & IN_DELETE_SELF) {
-        bits |= VNODE_DELETE;
+        bits |= DISPATCH_VNODE_DELETE;
     }
     if (in & IN_MOVE_SELF) {
-        bits |= VNODE_RENAME;
+        bits |= DISPATCH_VNODE_RENAME;
     }
     if (in & IN_UNMOUNT) {
-        bits |= VNODE_REVOKE;
+        bits |= DISPATCH_VNODE_REVOKE;
     }
     if (have) {
         w->size = st.st_size;
@@ -109,11 +96,11 @@ static void vnode_event(void *context) {
 }
 
 static void memorypressure_normal(void *context) {
-    merge(context, MP_NORMAL);
+    merge(context, DISPATCH_MEMORYPRESSURE_NORMAL);
 }
 
 static void memorypressure_event(void *context) {
-    watch *w = context;
+    jd_watch *w = context;
     struct epoll_event ev[2];
     uint32_t bits = 0;
     int n = epoll_wait(w->kfd, ev, 2, 0); /* reading the PRI events re-arms the triggers */
@@ -137,8 +124,7 @@ static void create_closer(void *unused) {
     closer = dispatch_queue_create("io.jdispatch.source.close", DISPATCH_QUEUE_SERIAL);
 }
 
-static void close_watch_fds(void *context) {
-    watch *w = context;
+static void free_watch(jd_watch *w) {
     if (w->kfd >= 0) {
         close(w->kfd);
     }
@@ -148,11 +134,15 @@ static void close_watch_fds(void *context) {
         }
     }
     free(w);
+}
+
+static void close_watch_fds(void *context) {
+    free_watch(context);
     jd_release_end();
 }
 
 static void watch_cancelled(void *context) {
-    watch *w = context;
+    jd_watch *w = context;
     if (w->normal) {
         dispatch_source_cancel(w->normal);
         dispatch_release(w->normal);
@@ -164,29 +154,29 @@ static void watch_cancelled(void *context) {
     dispatch_async_f(closer, w, close_watch_fds);
 }
 
-/* Leaves w->kfd at -1 for a process known to have exited: there is nothing to watch. */
-static int proc_open(uint64_t pid, int32_t flags, watch *w) {
-    if (pid == 0 || pid > 0x7fffffff) {
-        return -EINVAL;
+/* A process known to have exited has nothing to watch: its exit is merged at once and w->kfd stays -1. */
+static int proc_open(jd_watch *w, uint64_t pid, uint64_t mask, int32_t flags) {
+    (void)mask;
+    if (!(flags & JD_PROC_EXITED)) {
+        int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); /* pidfds are always close-on-exec */
+        if (fd >= 0) {
+            w->kfd = fd;
+            return 0;
+        }
+        /* ESRCH for a pid the caller knows named a process: it has exited and was reaped already (the JDK reaps
+         * its children itself), which is an exit to report, not a bad pid. */
+        if (errno != ESRCH || !(flags & JD_PROC_EXISTED)) {
+            return -errno;
+        }
     }
-    if (flags & JD_PROC_EXITED) {
-        return 0;
-    }
-    int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0); /* pidfds are always close-on-exec */
-    if (fd < 0) {
-        /* The caller knows this pid named a process: it has exited and was reaped already (the JDK reaps its
-         * children itself), which is an exit to report, not a bad pid. */
-        return errno == ESRCH && (flags & JD_PROC_EXISTED) ? 0 : -errno;
-    }
-    w->kfd = fd;
+    merge(w, DISPATCH_PROC_EXIT);
     return 0;
 }
 
 /* inotify watches a path: resolve the fd's path and check it still names the fd's inode. */
-static int vnode_open(uint64_t handle, watch *w) {
-    if (handle > 0x7fffffff || jd_fd_check((int32_t)handle) != 0) {
-        return -EBADF;
-    }
+static int vnode_open(jd_watch *w, uint64_t handle, uint64_t mask, int32_t flags) {
+    (void)mask;
+    (void)flags;
     char link[64], path[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", (int)handle);
     ssize_t len = readlink(link, path, sizeof path - 1);
@@ -239,13 +229,15 @@ static int psi_open(const char *trigger) {
 
 /* PSI triggers signal POLLPRI, which a READ source (EPOLLIN) never sees: an epoll fd of our own waits for
  * EPOLLPRI and becomes readable itself, and that is what the READ source watches. */
-static int memorypressure_open(uint64_t mask, watch *w) {
+static int memorypressure_open(jd_watch *w, uint64_t handle, uint64_t mask, int32_t flags) {
+    (void)handle;
+    (void)flags;
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) {
         return -errno;
     }
     const char *triggers[2] = {JD_PSI_WARN, JD_PSI_CRITICAL};
-    const uint32_t levels[2] = {MP_WARN, MP_CRITICAL};
+    const uint32_t levels[2] = {DISPATCH_MEMORYPRESSURE_WARN, DISPATCH_MEMORYPRESSURE_CRITICAL};
     w->kfd = ep;
     for (int i = 0; i < 2; i++) {
         int fd = psi_open(triggers[i]);
@@ -258,7 +250,7 @@ static int memorypressure_open(uint64_t mask, watch *w) {
             return -errno;
         }
     }
-    if (mask & MP_NORMAL) {
+    if (mask & DISPATCH_MEMORYPRESSURE_NORMAL) {
         w->normal = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, watch_queue());
         dispatch_set_context(w->normal, w);
         dispatch_source_set_event_handler_f(w->normal, memorypressure_normal);
@@ -268,57 +260,31 @@ static int memorypressure_open(uint64_t mask, watch *w) {
     return 0;
 }
 
-int jd_kernel_watch_create(int32_t type, uint64_t handle, uint64_t mask, int32_t flags, dispatch_source_t user,
-                           dispatch_source_t *hidden) {
-    uint64_t supported = type == JD_TYPE_PROC ? JD_PROC_SUPPORTED
-                         : type == JD_TYPE_VNODE ? JD_VNODE_SUPPORTED
-                         : type == JD_TYPE_MEMORYPRESSURE ? JD_MEMORYPRESSURE_SUPPORTED : 0;
-    if (!supported) {
-        return -ENOTSUP;
-    }
-    if (mask & ~supported) {
-        return -ENOTSUP;
-    }
-    watch *w = calloc(1, sizeof *w);
+const jd_kernel_watcher jd_watcher_proc = {.open = proc_open, .on_event = proc_event};
+const jd_kernel_watcher jd_watcher_vnode = {.open = vnode_open, .on_event = vnode_event};
+const jd_kernel_watcher jd_watcher_memorypressure = {.open = memorypressure_open, .on_event = memorypressure_event};
+
+int jd_kernel_watch_create(const jd_kernel_watcher *watcher, uint64_t handle, uint64_t mask, int32_t flags,
+                           dispatch_source_t user, dispatch_source_t *hidden) {
+    jd_watch *w = calloc(1, sizeof *w);
     if (!w) {
         return -ENOMEM;
     }
-    w->type = type;
+    w->user = user; /* the inactive user source keeps what open merges until it is activated */
     w->mask = (uint32_t)mask;
     w->kfd = w->aux[0] = w->aux[1] = -1;
-    dispatch_function_t on_event;
-    int rc;
-    switch (type) {
-    case JD_TYPE_PROC: rc = proc_open(handle, flags, w); on_event = proc_event; break;
-    case JD_TYPE_VNODE: rc = vnode_open(handle, w); on_event = vnode_event; break;
-    default: rc = memorypressure_open(mask, w); on_event = memorypressure_event; break;
-    }
-    if (rc < 0) {
-        for (int i = 0; i < 2; i++) {
-            if (w->aux[i] >= 0) {
-                close(w->aux[i]);
-            }
-        }
-        if (w->kfd >= 0) {
-            close(w->kfd);
-        }
-        free(w);
+    int rc = watcher->open(w, handle, mask, flags);
+    if (rc < 0 || w->kfd < 0) {
+        /* Failed, or nothing to watch: a PROC of an exited process, whose exit open reported at once, as
+         * kqueue does. */
+        free_watch(w);
+        *hidden = NULL;
         return rc;
     }
-    if (w->kfd < 0) {
-        /* PROC of a process that has already exited: the exit is reported at once, as kqueue does (the
-         * inactive source keeps the merge until it is activated). */
-        w->user = user;
-        merge(w, PROC_EXIT);
-        free(w);
-        *hidden = NULL;
-        return 0;
-    }
     dispatch_retain(user);
-    w->user = user;
     w->self = dispatch_source_create(DISPATCH_SOURCE_TYPE_READ, (uintptr_t)w->kfd, 0, watch_queue());
     dispatch_set_context(w->self, w);
-    dispatch_source_set_event_handler_f(w->self, on_event);
+    dispatch_source_set_event_handler_f(w->self, watcher->on_event);
     dispatch_source_set_cancel_handler_f(w->self, watch_cancelled);
     dispatch_activate(w->self); /* kernel events merge into the (still inactive) user source and wait there */
     *hidden = w->self;

@@ -99,6 +99,18 @@ public final class SourceNative {
 
     public static native @Cast("const char*") String jd_source_explain(int type, int errnum);
 
+    /** The JD_TYPE_* code of a {@code DispatchSource.Type} constant's name ("PROC"), -1 if no type has it. */
+    public static native int jd_source_type_code(String name);
+
+    /** The C name of one mask bit of {@code type} ("DISPATCH_PROC_EXIT"), null if the type defines no such bit. */
+    public static native @Cast("const char*") String jd_source_mask_bit_name(int type, @Cast("uint64_t") long bit);
+
+    /** The mask bits dispatch_source_create(3) defines for {@code type} (0 for an unknown code). */
+    public static native @Cast("uint64_t") long jd_source_known_mask(int type);
+
+    /** The mask bits of {@code type} this OS observes; jd_source_create refuses the others. */
+    public static native @Cast("uint64_t") long jd_source_supported_mask(int type);
+
     /** strerror(errnum): native errors are reported by their text, errno values are never hard-coded in Java. */
     public static native @Cast("const char*") String jd_strerror(int errnum);
 
