@@ -23,7 +23,7 @@ extern "C" {
 
 enum { JD_SOURCE_EVENT = 0, JD_SOURCE_CANCEL = 1, JD_SOURCE_REGISTRATION = 2 };
 
-/* Type codes shared with DispatchSource.Type (ordinal + 1). What each type does is its row in jd_source.c. */
+/* Type codes: the rows of jd_source.c, which say what each type does; Java looks each up by name (jd_source_type_code). */
 enum {
     JD_TYPE_DATA_ADD = 1, JD_TYPE_DATA_OR, JD_TYPE_DATA_REPLACE, JD_TYPE_MACH_SEND, JD_TYPE_MACH_RECV,
     JD_TYPE_MEMORYPRESSURE, JD_TYPE_PROC, JD_TYPE_READ, JD_TYPE_SIGNAL, JD_TYPE_TIMER, JD_TYPE_VNODE,

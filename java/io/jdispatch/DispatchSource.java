@@ -62,9 +62,22 @@ public final class DispatchSource extends DispatchObject {
         /** DISPATCH_SOURCE_TYPE_WRITE: a file descriptor with room to write. */
         WRITE;
 
-        /** The code jd_source.h uses (JD_TYPE_*). */
+        /** The code of this type's row in C (JD_TYPE_*, looked up by name: the enum's order is no contract). */
         int code() {
-            return ordinal() + 1;
+            return Codes.OF[ordinal()];
+        }
+
+        private static final class Codes {
+            static final int[] OF = new int[values().length];
+
+            static {
+                for (Type t : values()) {
+                    OF[t.ordinal()] = SourceNative.jd_source_type_code(t.name());
+                    if (OF[t.ordinal()] < 0) {
+                        throw new IllegalStateException("jd_source_type_code(\"" + t + "\"): no row in jd_source.c");
+                    }
+                }
+            }
         }
     }
 

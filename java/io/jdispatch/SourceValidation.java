@@ -2,9 +2,10 @@ package io.jdispatch;
 
 import io.jdispatch.internal.SourceNative;
 
-import static io.jdispatch.DispatchSource.*;
-
-/** What dispatch_source_create accepts, checked before it is called: the handle and mask rules of each type. */
+/**
+ * What dispatch_source_create accepts, checked before it is called: the handle each type takes, and the mask
+ * bits of each type's row in C (jd_source.c: which bits the man page defines and which this OS observes).
+ */
 final class SourceValidation {
     private SourceValidation() {}
 
@@ -17,22 +18,9 @@ final class SourceValidation {
         switch (type) {
             case MACH_SEND, MACH_RECV -> throw new UnsupportedOperationException(call + ": Mach ports exist only on "
                     + "macOS; DISPATCH_SOURCE_TYPE_" + type + " is not available on " + Dispatch.platform());
-            case DATA_ADD, DATA_OR, DATA_REPLACE -> {
-                requireZero(call, "handle", handle);
-                requireZero(call, "mask", mask);
-            }
-            case TIMER -> {
-                requireZero(call, "handle", handle);
-                if ((mask & ~TIMER_STRICT) != 0) {
-                    throw new IllegalArgumentException(call + ": a TIMER mask may only hold DISPATCH_TIMER_STRICT");
-                }
-            }
-            case READ, WRITE -> {
-                requireFd(call, handle);
-                requireZero(call, "mask", mask);
-            }
+            case DATA_ADD, DATA_OR, DATA_REPLACE, TIMER, MEMORYPRESSURE -> requireZero(call, "handle", handle);
+            case READ, WRITE, VNODE -> requireFd(call, handle);
             case SIGNAL -> {
-                requireZero(call, "mask", mask);
                 String refusal = handle < 1 || handle > Integer.MAX_VALUE
                         ? "out of range: signal numbers are 1 .. NSIG-1" : SourceNative.jd_signal_refusal((int) handle);
                 if (refusal != null) {
@@ -44,22 +32,39 @@ final class SourceValidation {
                 if (handle <= 0 || handle > Integer.MAX_VALUE) {
                     throw new IllegalArgumentException(call + ": the handle must be a process id (> 0)");
                 }
-                unobservable(call, mask, PROC_FORK, "DISPATCH_PROC_FORK");
-                unobservable(call, mask, PROC_EXEC, "DISPATCH_PROC_EXEC");
-                unobservable(call, mask, PROC_SIGNAL, "DISPATCH_PROC_SIGNAL");
-                unknownBits(call, mask, PROC_EXIT);
-            }
-            case VNODE -> {
-                requireFd(call, handle);
-                unobservable(call, mask, VNODE_FUNLOCK, "DISPATCH_VNODE_FUNLOCK");
-                unknownBits(call, mask, VNODE_DELETE | VNODE_WRITE | VNODE_EXTEND | VNODE_ATTRIB | VNODE_LINK
-                        | VNODE_RENAME | VNODE_REVOKE);
-            }
-            case MEMORYPRESSURE -> {
-                requireZero(call, "handle", handle);
-                unknownBits(call, mask, MEMORYPRESSURE_NORMAL | MEMORYPRESSURE_WARN | MEMORYPRESSURE_CRITICAL);
             }
         }
+        checkMask(call, type, mask);
+    }
+
+    /** The mask against the type's row: unknown bits are bad input, known bits this OS cannot observe unsupported. */
+    private static void checkMask(String call, DispatchSource.Type type, long mask) {
+        long known = SourceNative.jd_source_known_mask(type.code());
+        if (known == 0) {
+            requireZero(call, "mask", mask);
+            return;
+        }
+        long unknown = mask & ~known;
+        if (unknown != 0) {
+            throw new IllegalArgumentException(call + ": unknown mask bits 0x" + Long.toHexString(unknown) + " (a "
+                    + type + " mask may only hold " + names(type, known) + ")");
+        }
+        long unobservable = mask & ~SourceNative.jd_source_supported_mask(type.code());
+        if (unobservable != 0) {
+            throw new UnsupportedOperationException(call + ": " + names(type, unobservable) + " (0x"
+                    + Long.toHexString(unobservable) + ") cannot be observed on " + Dispatch.platform()
+                    + " (the kernel reports no such event for another process/file)");
+        }
+    }
+
+    /** The C names of the bits of {@code bits}, e.g. "DISPATCH_PROC_FORK | DISPATCH_PROC_EXEC". */
+    private static String names(DispatchSource.Type type, long bits) {
+        StringBuilder names = new StringBuilder();
+        for (long rest = bits; rest != 0; rest &= rest - 1) {
+            String name = SourceNative.jd_source_mask_bit_name(type.code(), Long.lowestOneBit(rest));
+            names.append(names.length() == 0 ? "" : " | ").append(name);
+        }
+        return names.toString();
     }
 
     private static void requireZero(String call, String what, long value) {
@@ -71,19 +76,6 @@ final class SourceValidation {
     private static void requireFd(String call, long fd) {
         if (fd < 0 || fd > Integer.MAX_VALUE || SourceNative.jd_fd_check((int) fd) != 0) {
             throw new IllegalArgumentException(call + ": " + fd + " is not an open file descriptor");
-        }
-    }
-
-    private static void unobservable(String call, long mask, long bit, String name) {
-        if ((mask & bit) != 0) {
-            throw new UnsupportedOperationException(call + ": " + name + " cannot be observed on "
-                    + Dispatch.platform() + " (the kernel reports no such event for another process/file)");
-        }
-    }
-
-    private static void unknownBits(String call, long mask, long allowed) {
-        if ((mask & ~allowed) != 0) {
-            throw new IllegalArgumentException(call + ": unknown mask bits 0x" + Long.toHexString(mask & ~allowed));
         }
     }
 }

@@ -3,6 +3,7 @@ package io.jdispatch;
 import io.jdispatch.internal.DataQueueLayout;
 import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.NativeLibrary;
+import io.jdispatch.internal.SourceNative;
 
 import org.junit.jupiter.api.Test;
 
@@ -85,6 +86,41 @@ class NativeConstantsTest {
         assertEquals(Set.of(), unused, "rows of jd_constants.c that no Java constant mirrors or reads");
         assertTrue(rows.containsAll(read), "read names all come from the table");
         assertEquals(null, JDispatchNative.jd_constant_name(count));
+    }
+
+    /**
+     * Every DispatchSource.Type has its row in jd_source.c, and each public mask constant is a bit of its type's
+     * row under its C name: the row's known mask is exactly the OR of the type's constants.
+     */
+    @Test
+    void everySourceTypeAndMaskBitHasItsRow() throws Exception {
+        Dispatch.ensureAvailable();
+        Map<String, DispatchSource.Type> prefixes = Map.of("PROC_", DispatchSource.Type.PROC,
+                "VNODE_", DispatchSource.Type.VNODE, "MEMORYPRESSURE_", DispatchSource.Type.MEMORYPRESSURE,
+                "TIMER_", DispatchSource.Type.TIMER, "MACH_SEND_", DispatchSource.Type.MACH_SEND);
+        Map<DispatchSource.Type, Long> javaMasks = new HashMap<>();
+        for (Field f : DispatchSource.class.getDeclaredFields()) {
+            int m = f.getModifiers();
+            if (!Modifier.isPublic(m) || !Modifier.isStatic(m) || f.getType() != long.class) {
+                continue;
+            }
+            DispatchSource.Type type = prefixes.entrySet().stream().filter(e -> f.getName().startsWith(e.getKey()))
+                    .map(Map.Entry::getValue).findFirst().orElseThrow(() -> new AssertionError(f + ": which type?"));
+            long bit = f.getLong(null);
+            assertEquals(1, Long.bitCount(bit), f.getName() + " is one bit");
+            assertEquals("DISPATCH_" + f.getName(), SourceNative.jd_source_mask_bit_name(type.code(), bit),
+                    type + " row's name of bit 0x" + Long.toHexString(bit));
+            javaMasks.merge(type, bit, (a, b) -> a | b);
+        }
+        Set<Integer> codes = new HashSet<>();
+        for (DispatchSource.Type type : DispatchSource.Type.values()) {
+            assertTrue(codes.add(type.code()), type + " shares its code " + type.code());
+            long known = SourceNative.jd_source_known_mask(type.code());
+            assertEquals(javaMasks.getOrDefault(type, 0L), known, type + ": Java's constants vs the row's known mask");
+            long supported = SourceNative.jd_source_supported_mask(type.code());
+            assertEquals(0, supported & ~known, type + " supports bits it does not define");
+        }
+        assertEquals(-1, SourceNative.jd_source_type_code("NO_SUCH_TYPE"));
     }
 
     @Test
