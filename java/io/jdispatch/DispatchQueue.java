@@ -49,7 +49,7 @@ import java.util.function.LongConsumer;
  * {@link #apply}. A platform thread takes the native path, as in C.
  *
  * <p>Observability: while a worker runs this queue's tasks it is named {@code "<worker> [<label>]"} (so thread
- * dumps and the default exception report show the queue); {@link #counters()} counts tasks; slow tasks and
+ * dumps and the default exception report show the queue); {@link #getCounters()} counts tasks; slow tasks and
  * exceptions are JFR events ({@code io.jdispatch.SlowTask}, {@code io.jdispatch.TaskException}).
  */
 public class DispatchQueue extends DispatchObject implements Executor {
@@ -542,7 +542,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     /** {@return the queue set with {@link #setTargetQueue}, or null for the default} */
-    public DispatchQueue targetQueue() {
+    public DispatchQueue getTargetQueue() {
         return target;
     }
 
@@ -578,7 +578,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      *
      * @return the counters now
      */
-    public Counters counters() {
+    public Counters getCounters() {
         long completed = stats.completedCount();
         long submitted = stats.submittedCount();
         return new Counters(submitted, completed, submitted - completed);
@@ -590,7 +590,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
     }
 
     /** {@return the label the queue was created with} (dispatch_queue_get_label) */
-    public String label() {
+    public String getLabel() {
         return label;
     }
 

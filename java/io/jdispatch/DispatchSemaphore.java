@@ -169,7 +169,7 @@ public final class DispatchSemaphore extends DispatchObject {
     }
 
     /** {@return the value it was created with} (the value passed to dispatch_semaphore_create) */
-    public long initialValue() {
+    public long getInitialValue() {
         return initialValue;
     }
 

@@ -142,7 +142,7 @@ public final class DispatchSource extends DispatchObject {
     }
 
     private static DispatchSource createOnce(Type type, long handle, long mask, int flags, DispatchQueue target) {
-        SourceCallbacks callbacks = new SourceCallbacks(target.label());
+        SourceCallbacks callbacks = new SourceCallbacks(target.getLabel());
         long id = Handles.register(callbacks);
         callbacks.id = id;
         long address;
@@ -548,7 +548,7 @@ public final class DispatchSource extends DispatchObject {
 
     @Override
     void retargeted(DispatchQueue target) {
-        callbacks.label = (target == null ? DispatchQueue.global() : target).label(); // the default: the global queue
+        callbacks.label = (target == null ? DispatchQueue.global() : target).getLabel(); // the default: the global queue
     }
 
     @Override

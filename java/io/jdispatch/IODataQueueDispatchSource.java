@@ -536,7 +536,7 @@ public final class IODataQueueDispatchSource implements AutoCloseable {
     }
 
     /** {@return the queue's size in bytes} (the queueByteCount of Create; an attached queue reads it from the region) */
-    public int queueByteCount() {
+    public int getQueueByteCount() {
         return memory.queueByteCount();
     }
 

@@ -4,7 +4,7 @@ package io.jdispatch;
  * Runs user code (tasks, source handlers) on a libdispatch worker with what a thread dump, an exception
  * report and a recording need: the worker named after the queue, the exception reported with the queue's
  * label ({@link Jfr.TaskException} and {@link Dispatch#reportException}), slow runs recorded
- * ({@link Jfr.SlowTask}), and completions counted for {@link DispatchQueue#counters()}.
+ * ({@link Jfr.SlowTask}), and completions counted for {@link DispatchQueue#getCounters()}.
  *
  * <p>Naming: while a drain batch or a task of its own runs, the worker thread is called
  * {@code "<its name> [<queue label>]"}; its name is restored afterwards. Renaming a thread attached through

@@ -75,7 +75,7 @@ final class VirtualThreads {
      */
     static boolean runsTaskOf(DispatchQueue queue) {
         Held h = HELD.get();
-        for (DispatchQueue q = h == null ? null : h.queue; q != null; q = q.targetQueue()) {
+        for (DispatchQueue q = h == null ? null : h.queue; q != null; q = q.getTargetQueue()) {
             if (q == queue) {
                 return true;
             }

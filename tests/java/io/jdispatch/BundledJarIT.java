@@ -140,7 +140,7 @@ class BundledJarIT {
                 if (!ran.await(30, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("the task did not run in 30 s");
                 }
-                System.out.println("task ran on serial queue '" + q.label() + "'");
+                System.out.println("task ran on serial queue '" + q.getLabel() + "'");
             }
         }
     }

@@ -432,7 +432,7 @@ class DispatchQueueTest {
             }
             assertTrue(done.await(WAIT_S, TimeUnit.SECONDS));
             assertEquals(0, overlaps.get(), "queues targeting one serial queue ran at once");
-            assertSame(serial, a.targetQueue());
+            assertSame(serial, a.getTargetQueue());
             IllegalArgumentException cycle = assertThrows(IllegalArgumentException.class, () -> serial.setTargetQueue(a));
             assertTrue(cycle.getMessage().contains("cycle"), cycle.getMessage());
             assertThrows(IllegalStateException.class, () -> DispatchQueue.global().setTargetQueue(serial));

@@ -84,7 +84,7 @@ class IODataQueueDispatchSourceTest {
                 && e.getMessage().contains("kIOReturnBadArgument"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> IODataQueueDispatchSource.create(0, queue));
         try (IODataQueueDispatchSource q = IODataQueueDispatchSource.create(64, queue)) { // the next valid call works
-            assertEquals(64, q.queueByteCount());
+            assertEquals(64, q.getQueueByteCount());
         }
     }
 
@@ -574,7 +574,7 @@ class IODataQueueDispatchSourceTest {
         try (IODataQueueDispatchSource consumer = create(256);
              DispatchQueue producerQueue = DispatchQueue.createSerial("test.producer");
              IODataQueueDispatchSource producer = IODataQueueDispatchSource.attach(path, producerQueue)) {
-            assertEquals(256, producer.queueByteCount(), "size taken from the file");
+            assertEquals(256, producer.getQueueByteCount(), "size taken from the file");
             Semaphore available = new Semaphore(0);
             consumer.setDataAvailableHandler(available::release);
             assertEquals(kIOReturnSuccess, producer.enqueue(6, b -> fill(b, 4)));

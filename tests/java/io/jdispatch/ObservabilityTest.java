@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * What a thread dump, an exception report, a JFR recording and the counters tell about queues: the worker
  * running a queue's task is named after the queue (and gets its name back), reports name the queue, slow
  * tasks, exceptions and source lifecycles are recorded as io.jdispatch.* JFR events (read back here from a
- * recording file), and counters() counts submitted, completed and pending tasks.
+ * recording file), and getCounters() counts submitted, completed and pending tasks.
  */
 class ObservabilityTest {
     private static final long WAIT_S = 30; // generous: only reached when something is broken
@@ -226,13 +226,13 @@ class ObservabilityTest {
         try (DispatchQueue serial = DispatchQueue.createSerial("counters.serial");
              DispatchQueue concurrent = DispatchQueue.createConcurrent("counters.concurrent");
              DispatchGroup group = DispatchGroup.create()) {
-            assertEquals(new DispatchQueue.Counters(0, 0, 0), serial.counters());
+            assertEquals(new DispatchQueue.Counters(0, 0, 0), serial.getCounters());
             serial.suspend();
             for (int i = 0; i < 100; i++) {
                 serial.async(() -> { });
             }
             serial.after(DispatchTime.FOREVER, () -> { }); // never runs: stays pending
-            assertEquals(new DispatchQueue.Counters(101, 0, 101), serial.counters());
+            assertEquals(new DispatchQueue.Counters(101, 0, 101), serial.getCounters());
             serial.resume();
             serial.sync(() -> { });
             AtomicReference<DispatchQueue.Counters> inside = new AtomicReference<>();
@@ -242,33 +242,33 @@ class ObservabilityTest {
                 group.async(serial, () -> {
                     throw new IllegalStateException("counted as completed all the same");
                 });
-                serial.sync(() -> inside.set(serial.counters()));
+                serial.sync(() -> inside.set(serial.getCounters()));
                 assertTrue(group.wait(Duration.ofSeconds(WAIT_S)));
             } finally {
                 Dispatch.setUncaughtExceptionHandler(previous);
             }
             // 100 async + the after + 2 syncs + the group task; the running sync is not completed yet.
             assertEquals(new DispatchQueue.Counters(104, 102, 2), inside.get());
-            assertEquals(new DispatchQueue.Counters(104, 103, 1), serial.counters());
+            assertEquals(new DispatchQueue.Counters(104, 103, 1), serial.getCounters());
 
             CountDownLatch release = new CountDownLatch(1);
             for (int i = 0; i < 10; i++) {
                 concurrent.async(() -> await(release));
             }
             concurrent.barrierAsync(() -> { });
-            DispatchQueue.Counters busy = concurrent.counters();
+            DispatchQueue.Counters busy = concurrent.getCounters();
             assertEquals(11, busy.submitted());
             assertTrue(busy.pending() >= 1, busy.toString()); // the barrier waits for the blocked tasks
             release.countDown();
             concurrent.barrierSync(() -> { });
             group.notify(concurrent, () -> { });
             concurrent.apply(4, i -> { }); // not counted on a concurrent queue
-            waitFor(() -> concurrent.counters().pending() == 0, "concurrent: " + concurrent.counters());
-            assertEquals(new DispatchQueue.Counters(13, 13, 0), concurrent.counters());
+            waitFor(() -> concurrent.getCounters().pending() == 0, "concurrent: " + concurrent.getCounters());
+            assertEquals(new DispatchQueue.Counters(13, 13, 0), concurrent.getCounters());
 
-            long before = DispatchQueue.global().counters().submitted();
+            long before = DispatchQueue.global().getCounters().submitted();
             DispatchQueue.global().sync(() -> { });
-            assertTrue(DispatchQueue.global().counters().submitted() > before);
+            assertTrue(DispatchQueue.global().getCounters().submitted() > before);
         }
     }
 

@@ -37,7 +37,7 @@ public final class Demo {
             }
             await(done, "5 async tasks on the serial queue");
             System.out.printf("queue: 5 async tasks on serial queue '%s' ran in order %s%n",
-                    serial.label(), java.util.Arrays.toString(order));
+                    serial.getLabel(), java.util.Arrays.toString(order));
             String[] where = new String[1];
             serial.sync(() -> where[0] = Thread.currentThread().getName());
             System.out.printf("queue: sync task ran on thread '%s'%n", where[0]);

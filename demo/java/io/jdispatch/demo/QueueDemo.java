@@ -30,7 +30,7 @@ public final class QueueDemo {
             }
             Demo.await(notified, "group notify");
             System.out.printf("group: 8 tasks on '%s' done=%d, wait returned %s, notify ran: %s%n",
-                    work.label(), done.get(), finished, notified.getCount() == 0);
+                    work.getLabel(), done.get(), finished, notified.getCount() == 0);
 
             // apply: every index once, in parallel; then a barrier that sees all of them finished.
             AtomicLong sum = new AtomicLong();

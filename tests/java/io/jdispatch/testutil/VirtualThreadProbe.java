@@ -350,7 +350,7 @@ public final class VirtualThreadProbe {
         elapsed[0] = System.nanoTime() - start;
         check(metAll.get() == callers, "only " + (callers - allInside.getCount()) + " of " + callers
                 + " syncs were inside their task at once (carriers blocked?)");
-        return callers + " syncs of 100 ms on " + q.label() + " (ideal 100 ms), all inside at once, "
+        return callers + " syncs of 100 ms on " + q.getLabel() + " (ideal 100 ms), all inside at once, "
                 + ranOnCaller.get() + " ran on the caller";
     }
 

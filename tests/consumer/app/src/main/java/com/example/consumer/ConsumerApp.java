@@ -64,7 +64,7 @@ public final class ConsumerApp {
             }
             await(done, "3 async tasks");
             String thread = q.sync(() -> Thread.currentThread().getName());
-            System.out.println("consumer: queue '" + q.label() + "' ran " + order + ", then sync on '" + thread + "'");
+            System.out.println("consumer: queue '" + q.getLabel() + "' ran " + order + ", then sync on '" + thread + "'");
         }
     }
 
