@@ -415,9 +415,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
             });
             return;
         }
-        call("dispatch_apply", q -> {
-            apply(iterations, q, body);
-        });
+        call("dispatch_apply", q -> apply(iterations, q, body));
     }
 
     /**
@@ -554,9 +552,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public boolean isCurrent() {
         owned("dispatch_get_specific");
-        return callFor("dispatch_get_specific", q -> {
-            return runsCaller(q);
-        });
+        return callFor("dispatch_get_specific", this::runsCaller);
     }
 
     /**

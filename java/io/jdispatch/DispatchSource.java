@@ -5,7 +5,6 @@ import io.jdispatch.internal.JDispatchNative;
 import io.jdispatch.internal.Reclaim;
 import io.jdispatch.internal.SourceNative;
 
-import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channel;
@@ -375,9 +374,7 @@ public final class DispatchSource extends DispatchObject {
         if (type != Type.READ && type != Type.WRITE && type != Type.VNODE) {
             throw new IllegalStateException("setCloseOnCancel: " + type + " sources have no file descriptor");
         }
-        callLive("setCloseOnCancel", s -> {
-            SourceNative.jd_source_close_on_cancel(s, close ? (int) handle : -1);
-        });
+        callLive("setCloseOnCancel", s -> SourceNative.jd_source_close_on_cancel(s, close ? (int) handle : -1));
     }
 
     // ---- state --------------------------------------------------------------------------------------------
@@ -421,9 +418,7 @@ public final class DispatchSource extends DispatchObject {
 
     /** {@return true once the source is cancelled} (dispatch_source_testcancel) */
     public boolean isCancelled() {
-        return callFor("dispatch_source_testcancel", s -> {
-            return SourceNative.dispatch_source_testcancel(s) != 0;
-        });
+        return callFor("dispatch_source_testcancel", s -> SourceNative.dispatch_source_testcancel(s) != 0);
     }
 
     // ---- data ---------------------------------------------------------------------------------------------
@@ -455,9 +450,7 @@ public final class DispatchSource extends DispatchObject {
             // the cancel handler has returned.
             return SourceNative.dispatch_source_get_data(address());
         }
-        return callForLong("dispatch_source_get_data", s -> {
-            return SourceNative.dispatch_source_get_data(s);
-        });
+        return callForLong("dispatch_source_get_data", SourceNative::dispatch_source_get_data);
     }
 
     /**
@@ -470,9 +463,7 @@ public final class DispatchSource extends DispatchObject {
             throw new IllegalStateException("dispatch_source_merge_data: " + this
                     + " is not a DATA_ADD, DATA_OR or DATA_REPLACE source (undefined for other types)");
         }
-        call("dispatch_source_merge_data", s -> {
-            SourceNative.dispatch_source_merge_data(s, value);
-        });
+        call("dispatch_source_merge_data", s -> SourceNative.dispatch_source_merge_data(s, value));
     }
 
     /**
