@@ -39,6 +39,7 @@ public final class BenchMain {
         String include = args.length > 2 ? args[2] : "io\\.jdispatch\\.bench\\..*Benchmark.*";
         Files.createDirectories(resultsDir);
         Measurements m = new Measurements();
+        String loadAtStart = loadAverage();
 
         runCFloors(nativeDir, m);
         runJmh(include, m);
@@ -47,7 +48,8 @@ public final class BenchMain {
             h.run(m);
         }
 
-        Report report = new Report(Rows.ALL, m, machine());
+        Report report = new Report(Rows.ALL, m, machine() + "; load average (1, 5, 15 min) at start " + loadAtStart
+                + ", at end " + loadAverage());
         Files.writeString(resultsDir.resolve("report.md"), report.markdown());
         report.writeChart(resultsDir.resolve("ratios.png"));
         Files.writeString(resultsDir.resolve("measurements.txt"), m.dump());
@@ -225,6 +227,19 @@ public final class BenchMain {
         }
         return String.format("%s, %d cores, %s %s, Java %s", cpu, Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.name"), System.getProperty("os.version"), Runtime.version());
+    }
+
+    /**
+     * /proc/loadavg's first three fields: on a machine shared with other work, what the figures ran against
+     * (above the core count, runnable threads wait for a CPU and every score scatters).
+     */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | ArrayIndexOutOfBoundsException notLinux) {
+            return "unknown";
+        }
     }
 
     /** A measurement that is not a JMH benchmark (latency percentiles): puts its figures into m. */

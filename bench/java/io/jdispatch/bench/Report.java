@@ -180,8 +180,15 @@ final class Report {
         return ours == null || other == null || other.nsPerOp() == 0 ? null : ours.nsPerOp() / other.nsPerOp();
     }
 
+    /** "1.02x", or for paired rows "1.02x (5 pairs 0.97x-1.10x)": how far the pairs agree with their median. */
     private String ratio(String oursKey, String otherKey) {
         Double x = ratioValue(oursKey, otherKey);
-        return x == null ? "n/a" : String.format("%.2fx", x);
+        if (x == null) {
+            return "n/a";
+        }
+        List<Double> pairs = otherKey == null ? List.of()
+                : m.pairs(oursKey, otherKey).stream().map(Measurements.Pair::ratio).sorted().toList();
+        return pairs.isEmpty() ? String.format("%.2fx", x)
+                : String.format("%.2fx (%d pairs %.2fx-%.2fx)", x, pairs.size(), pairs.get(0), pairs.get(pairs.size() - 1));
     }
 }
