@@ -33,9 +33,12 @@ final class Report {
         sb.append("# JDispatch benchmark report\n\n")
           .append("Machine: ").append(machine).append("\n\n")
           .append("All figures are time per operation (latency rows: the percentile itself), measured in this one run. ")
-          .append("A ratio is ours / other: below 1 means ours is faster.\n\n")
+          .append("A ratio is ours / other: below 1 means ours is faster. Paired rows (forks of ours and the other ")
+          .append("back to back, round after round): each side is its median fork, the ratio the median of the pairs' ")
+          .append("ratios, listed below the table.\n\n")
           .append("| operation | ours | C floor | ours/floor | alternatives (value, ours/alt) | target | met |\n")
           .append("|---|---|---|---|---|---|---|\n");
+        StringBuilder paired = new StringBuilder();
         for (Rows.Row r : rows) {
             Measurements.Value ours = m.get(r.ours());
             Measurements.Value floor = r.floor() == null ? null : m.get(r.floor());
@@ -45,7 +48,11 @@ final class Report {
                 if (alts.length() > 0) {
                     alts.append("; ");
                 }
-                alts.append(label).append(' ').append(fmt(v)).append(", ").append(ratio(ours, v));
+                alts.append(label).append(' ').append(fmt(v)).append(", ").append(ratio(r.ours(), key));
+                String pairs = m.describePairs(r.ours(), key);
+                if (pairs != null) {
+                    paired.append("- ").append(pairs).append('\n');
+                }
             });
             StringBuilder target = new StringBuilder();
             StringBuilder met = new StringBuilder();
@@ -55,36 +62,38 @@ final class Report {
                     met.append("; ");
                 }
                 target.append("ours/").append(t.against()).append(" <= ").append(t.maxRatio());
-                Double x = ratioValue(ours, reference(r, t.against()));
+                Double x = ratioValue(r.ours(), referenceKey(r, t.against()));
                 met.append(x == null ? "not measured" : x <= t.maxRatio() ? "yes" : "**no**");
             }
             sb.append("| ").append(r.operation()).append(" | ").append(fmt(ours)).append(" | ").append(fmt(floor))
-              .append(" | ").append(ratio(ours, floor)).append(" | ").append(alts).append(" | ").append(target)
+              .append(" | ").append(ratio(r.ours(), r.floor())).append(" | ").append(alts).append(" | ").append(target)
               .append(" | ").append(met).append(" |\n");
+        }
+        if (paired.length() > 0) {
+            sb.append("\nPaired forks, in the order they ran:\n\n").append(paired);
         }
         return sb.toString();
     }
 
-    private Measurements.Value reference(Rows.Row r, String against) {
-        return "floor".equals(against) ? m.get(r.floor()) : m.get(r.alternatives().get(against));
+    private static String referenceKey(Rows.Row r, String against) {
+        return "floor".equals(against) ? r.floor() : r.alternatives().get(against);
     }
 
     List<Ratio> ratios() {
         List<Ratio> out = new ArrayList<>();
         for (Rows.Row r : rows) {
-            Measurements.Value ours = m.get(r.ours());
             if (r.floor() != null) {
-                add(out, r, "C floor", ours, m.get(r.floor()), "floor");
+                add(out, r, "C floor", r.floor(), "floor");
             }
             for (Map.Entry<String, String> a : r.alternatives().entrySet()) {
-                add(out, r, a.getKey(), ours, m.get(a.getValue()), a.getKey());
+                add(out, r, a.getKey(), a.getValue(), a.getKey());
             }
         }
         return out;
     }
 
-    private static void add(List<Ratio> out, Rows.Row r, String label, Measurements.Value ours, Measurements.Value other, String targetKey) {
-        Double x = ratioValue(ours, other);
+    private void add(List<Ratio> out, Rows.Row r, String label, String otherKey, String targetKey) {
+        Double x = ratioValue(r.ours(), otherKey);
         if (x != null) {
             Double limit = r.targets().stream().filter(t -> t.against().equals(targetKey)).map(Rows.Target::maxRatio)
                     .findFirst().orElse(null);
@@ -157,12 +166,29 @@ final class Report {
         return ns >= 10_000 ? String.format("%.1f us", ns / 1e3) : String.format("%.1f ns", ns);
     }
 
-    private static Double ratioValue(Measurements.Value ours, Measurements.Value other) {
+    /** ours / other in time per op: the median of the pairs' ratios when the two ran paired. */
+    private Double ratioValue(String oursKey, String otherKey) {
+        if (otherKey == null) {
+            return null;
+        }
+        Double paired = m.pairedRatio(oursKey, otherKey);
+        if (paired != null) {
+            return paired;
+        }
+        Measurements.Value ours = m.get(oursKey);
+        Measurements.Value other = m.get(otherKey);
         return ours == null || other == null || other.nsPerOp() == 0 ? null : ours.nsPerOp() / other.nsPerOp();
     }
 
-    private static String ratio(Measurements.Value ours, Measurements.Value other) {
-        Double x = ratioValue(ours, other);
-        return x == null ? "n/a" : String.format("%.2fx", x);
+    /** "1.02x", or for paired rows "1.02x (5 pairs 0.97x-1.10x)": how far the pairs agree with their median. */
+    private String ratio(String oursKey, String otherKey) {
+        Double x = ratioValue(oursKey, otherKey);
+        if (x == null) {
+            return "n/a";
+        }
+        List<Double> pairs = otherKey == null ? List.of()
+                : m.pairs(oursKey, otherKey).stream().map(Measurements.Pair::ratio).sorted().toList();
+        return pairs.isEmpty() ? String.format("%.2fx", x)
+                : String.format("%.2fx (%d pairs %.2fx-%.2fx)", x, pairs.size(), pairs.get(0), pairs.get(pairs.size() - 1));
     }
 }

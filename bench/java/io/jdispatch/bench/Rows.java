@@ -38,7 +38,8 @@ final class Rows {
         }
         for (String q : List.of("serial", "global", "concurrent")) {
             // Serial and global queues rename once per drain batch; a concurrent queue's task is a batch of one.
-            rows.add(new Row("worker named after the queue: async of an empty Runnable, " + q + " queue",
+            rows.add(new Row("worker named after the queue: async of an empty Runnable, " + q
+                    + " queue (median of 5 paired forks)",
                     "WorkerNamingBenchmark.named:queue=" + q, null,
                     alts("names off (-Djdispatch.threadNames=false)", "WorkerNamingBenchmark.unnamed:queue=" + q),
                     new Target("names off (-Djdispatch.threadNames=false)", q.equals("concurrent") ? 1.15 : 1.05)));

@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 import java.util.concurrent.TimeUnit;
 
@@ -24,6 +25,13 @@ import java.util.concurrent.TimeUnit;
  * {@code -Djdispatch.threadNames=false}); the score is ns per task. On a queue created concurrent every task
  * is a work item of its own and pays two renames (the worst case); serial and global queues rename once per
  * drain batch.
+ *
+ * <p>bench/run alternates named and unnamed fork by fork, and a row's ratio is the median of the pairs'
+ * ratios ({@link BenchMain#runPaired}): the difference is tens of ns per task, and unpaired forks on this
+ * shared machine scattered between 0.85x and 1.7x. Each fork first checks that naming is what its method
+ * says (a renamed switch, or -Djdispatch.threadNames=false passed to every fork, would otherwise compare
+ * a configuration with itself). By hand:
+ * <pre>java -cp ... org.openjdk.jmh.Main WorkerNamingBenchmark -f 3 -wi 2 -i 3 -w 500ms -r 500ms</pre>
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -38,13 +46,20 @@ public class WorkerNamingBenchmark {
     private final QueueAsyncBenchmark.CountDown task = new QueueAsyncBenchmark.CountDown();
 
     @Setup(Level.Trial)
-    public void setUp() {
+    public void setUp(BenchmarkParams params) throws Exception {
         q = switch (queue) {
             case "global" -> DispatchQueue.global();
             case "concurrent" -> DispatchQueue.createConcurrent("bench.naming.concurrent");
             case "serial" -> DispatchQueue.createSerial("bench.naming.serial");
             default -> throw new IllegalArgumentException("unknown queue " + queue);
         };
+        boolean named = params.getBenchmark().endsWith(".named");
+        String seen = q.submit(() -> Thread.currentThread().getName()).get(60, TimeUnit.SECONDS);
+        if (seen.endsWith(" [" + q.getLabel() + "]") != named) {
+            throw new IllegalStateException(params.getBenchmark() + " on " + q.getLabel() + ": a task ran on a worker named \""
+                    + seen + "\", but this fork must run with names " + (named ? "on" : "off")
+                    + " (-Djdispatch.threadNames=false in the names-off fork only; JVM args: " + params.getJvmArgs() + ")");
+        }
     }
 
     @TearDown(Level.Trial)
