@@ -1,11 +1,14 @@
 package io.jdispatch.stress;
 
 import io.jdispatch.DispatchQueue;
+import io.jdispatch.LibdispatchRefs;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.testutil.ProcessStats;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -76,20 +79,72 @@ class QueueLifecycleStressTest {
                 n, ranAll, handlesBefore, handles, rounds));
     }
 
+    /**
+     * The queues' releases are counted by libdispatch itself: each holds one internal reference on its target
+     * queue and gives it back only when it is disposed, after its dispatch_release (see {@link LibdispatchRefs}).
+     * All of them target one queue, whose count must come back to its idle value.
+     */
     @Test
     void queuesDroppedWithoutCloseAreReleasedByTheCleaner() throws Exception {
         int n = Stress.count(20_000);
+        int rounds = 7;
+        int held = 100;
         int handlesBefore = Handles.size();
-        Stress.Slopes per = Stress.leakSlopes("queues dropped without close", 7, n, () -> {
-            CountDownLatch done = new CountDownLatch(n);
-            for (int i = 0; i < n; i++) {
-                DispatchQueue.createSerial("dropped-" + i).async(done::countDown); // never closed
+        try (DispatchQueue target = DispatchQueue.createSerial("dropped.target")) {
+            int idle = LibdispatchRefs.internalRefs(target);
+            // The reading is libdispatch's count only if it rises by one per queue that targets this one.
+            List<DispatchQueue> alive = new ArrayList<>();
+            CountDownLatch heldRan = new CountDownLatch(held);
+            for (int i = 0; i < held; i++) {
+                DispatchQueue q = targeting(target, "held-" + i);
+                q.async(heldRan::countDown);
+                alive.add(q);
             }
-            assertTrue(done.await(60, TimeUnit.SECONDS), done.getCount() + " tasks of dropped queues never ran");
-        });
-        // Each round's queues are collected and released by the Cleaner (ProcessStats.now() collects first); one
-        // that is never released keeps its wrapper on the heap and its queue in native memory: the slopes say so.
-        Stress.assertFlat(per, 16, 48, "queues dropped without close"); // a kept wrapper is >= 150 B of heap
+            assertTrue(heldRan.await(60, TimeUnit.SECONDS), heldRan.getCount() + " tasks of held queues never ran");
+            awaitRefs(target, idle + held, "with " + held + " open queues targeting it (idle: " + idle
+                    + "); if it never gets there, do_ref_cnt is not where LibdispatchRefs reads it");
+            alive.clear(); // dropped too, never closed: released with the others below
+
+            Stress.Slopes per = Stress.leakSlopes("queues dropped without close", rounds, n, () -> {
+                CountDownLatch done = new CountDownLatch(n);
+                for (int i = 0; i < n; i++) {
+                    targeting(target, "dropped-" + i).async(done::countDown); // never closed
+                }
+                assertTrue(done.await(60, TimeUnit.SECONDS), done.getCount() + " tasks of dropped queues never ran");
+            });
+            int dropped = held + (rounds + 1) * n; // the warm-up round and the measured ones
+            int refs = awaitRefs(target, idle, "after " + dropped + " queues targeting it were "
+                    + "dropped without close (idle: " + idle + "): each reference above idle is a queue never released");
+            Stress.report("queues dropped without close", String.format(
+                    "%d dropped; their target's do_ref_cnt: %d idle, %d with %d held open, %d once all were dropped",
+                    dropped, idle, idle + held, held, refs));
+            // A queue never released would also keep its memory: the slopes say so (a kept wrapper is >= 150 B).
+            Stress.assertFlat(per, 16, 48, "queues dropped without close");
+        }
         ProcessStats.awaitHandlesCollected(handlesBefore, "handles left registered (" + handlesBefore + " before)");
+    }
+
+    /** A queue whose tasks run on {@code target} (retargeted before activation, the order libdispatch asks for). */
+    private static DispatchQueue targeting(DispatchQueue target, String label) {
+        DispatchQueue q = DispatchQueue.create(label, DispatchQueue.Attributes.SERIAL.initiallyInactive());
+        q.setTargetQueue(target);
+        q.activate();
+        return q;
+    }
+
+    /**
+     * Waits up to 60 s, collecting garbage between reads (the Cleaner releases what a collection found
+     * unreachable), until the queue's do_ref_cnt is {@code expected}; returns it. Work in flight holds references
+     * for a moment, so only the end of the wait decides.
+     */
+    private static int awaitRefs(DispatchQueue queue, int expected, String when) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        int refs;
+        while ((refs = LibdispatchRefs.internalRefs(queue)) != expected && System.nanoTime() < end) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertEquals(expected, refs, queue + ": do_ref_cnt " + when + " (waited 60 s)");
+        return refs;
     }
 }
