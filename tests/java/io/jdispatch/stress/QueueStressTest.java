@@ -5,6 +5,7 @@ import io.jdispatch.DispatchGroup;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSemaphore;
 import io.jdispatch.DispatchTime;
+import io.jdispatch.LibdispatchRefs;
 import io.jdispatch.testutil.ProcessStats;
 
 import org.junit.jupiter.api.Test;
@@ -237,44 +238,61 @@ class QueueStressTest {
         assertEquals(n, ran.sum());
     }
 
+    /**
+     * Every dropped queue, group and semaphore targets one queue, whose do_ref_cnt counts those not yet released
+     * ({@link LibdispatchRefs}): it must fall back to idle.
+     */
     @Test
     void concurrentQueuesGroupsAndSemaphoresDroppedWithoutCloseAreReleasedByTheCleaner() throws Exception {
         int n = Stress.count(20_000);
-        Stress.Slopes per = Stress.leakSlopes("dropped queues/groups/semaphores", 7, n, () -> {
-            CountDownLatch notified = drop(n);
-            // The exact check: an entered group's Cleaner leaves it, so its notify runs and libdispatch frees it.
-            // The Cleaner sees only what a collection found unreachable (a wrapper still referenced by a task
-            // that was returning escapes it), so collect until every notify ran, not once.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            boolean all;
-            while (!(all = notified.await(100, TimeUnit.MILLISECONDS)) && System.nanoTime() < deadline) {
-                System.gc();
-            }
-            assertTrue(all, notified.getCount() + " of " + n / 2 + " entered groups dropped without close were never left");
-        });
-        // Any leaked queue, group or semaphore is >= 100 bytes of malloc'd memory (3 per cycle).
-        Stress.assertFlat(per, 32, 64, "dropped queues/groups/semaphores");
+        int rounds = 7;
+        try (DispatchQueue target = DispatchQueue.createSerial("dropped.target")) {
+            int idle = LibdispatchRefs.checkedIdleRefs(target);
+            Stress.Slopes per = Stress.leakSlopes("dropped queues/groups/semaphores", rounds, n, () -> {
+                CountDownLatch notified = drop(n, target);
+                // An entered group's Cleaner leaves it, so its notify runs. The Cleaner sees only what a
+                // collection found unreachable (a wrapper still referenced by a task that was returning escapes
+                // it), so collect until every notify ran, not once.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                boolean all;
+                while (!(all = notified.await(100, TimeUnit.MILLISECONDS)) && System.nanoTime() < deadline) {
+                    System.gc();
+                }
+                assertTrue(all, notified.getCount() + " of " + n / 2 + " entered groups dropped without close were never left");
+            });
+            int dropped = 3 * (rounds + 1) * n; // a queue, a group and a semaphore per cycle, warm-up round included
+            int refs = LibdispatchRefs.awaitRefs(target, idle, "after " + dropped + " queues, groups and semaphores "
+                    + "targeting it were dropped without close (idle: " + idle + "): each reference above idle is one "
+                    + "never released");
+            Stress.report("dropped queues/groups/semaphores", String.format(
+                    "%d dropped; their target's do_ref_cnt back to %d (idle)", dropped, refs));
+            // Any leaked queue, group or semaphore is >= 100 bytes of malloc'd memory (3 per cycle).
+            Stress.assertFlat(per, 32, 64, "dropped queues/groups/semaphores");
+        }
     }
 
     /**
      * n concurrent queues, groups (half still entered, with a notify) and semaphores (half waited below their
-     * initial value), never closed. Returns the latch the entered groups' notifies count down.
+     * initial value), all targeting {@code target}, never closed. Returns the latch the entered groups' notifies
+     * count down.
      */
-    private static CountDownLatch drop(int n) throws InterruptedException {
+    private static CountDownLatch drop(int n, DispatchQueue target) throws InterruptedException {
         CountDownLatch ran = new CountDownLatch(n);
         CountDownLatch notified = new CountDownLatch(n / 2);
         for (int i = 0; i < n; i++) {
-            DispatchQueue queue = DispatchQueue.createConcurrent("dropped-" + i);
+            DispatchQueue queue = LibdispatchRefs.targeting(target, DispatchQueue.Attributes.CONCURRENT, "dropped-" + i);
             DispatchGroup group = DispatchGroup.create();
+            group.setTargetQueue(target);
             group.async(queue, ran::countDown);
             DispatchSemaphore semaphore = DispatchSemaphore.create(1);
+            semaphore.setTargetQueue(target);
             if (i % 2 == 0) {
                 group.enter(); // never left: the Cleaner must balance it (libdispatch aborts on releasing it so)
                 group.notify(queue, notified::countDown);
                 assertTrue(semaphore.wait(DispatchTime.NOW)); // value 0 < 1: likewise
             }
         }
-        assertTrue(ran.await(60, TimeUnit.SECONDS));
+        assertTrue(ran.await(60, TimeUnit.SECONDS), ran.getCount() + " tasks of dropped queues never ran");
         Thread.sleep(50); // the last tasks return, releasing their queues' and groups' references
         return notified;
     }
