@@ -4,6 +4,7 @@ import io.jdispatch.Dispatch;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
 import io.jdispatch.FileDescriptors;
+import io.jdispatch.LibdispatchRefs;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.testutil.ProcessStats;
 
@@ -379,6 +380,10 @@ class SourceStressTest {
 
     // ---- sources dropped without close -------------------------------------------------------------------------
 
+    /**
+     * Cancelled: every cancel handler ran once. Released: the sources' queue's do_ref_cnt (each source holds one
+     * reference on its target until it is disposed, see {@link LibdispatchRefs}) falls back to idle.
+     */
     @Test
     void sourcesDroppedWithoutCloseAreReleasedByTheCleaner() throws Exception {
         int n = Stress.count(2_000, 5_000); // PROC sources hold a pidfd each: bounded by the fd limit
@@ -386,6 +391,7 @@ class SourceStressTest {
         AtomicInteger cancelHandlers = new AtomicInteger();
         DispatchQueue queue = DispatchQueue.createSerial("dropped");
         try {
+            int idle = LibdispatchRefs.checkedIdleRefs(queue);
             int handlesAtStart = Handles.size();
             long fdsAtStart = ProcessStats.countOpenFds();
             dropSources(queue, self, n, cancelHandlers); // a full warm-up round
@@ -398,11 +404,14 @@ class SourceStressTest {
             long pidfdsWhileHeld = dropSources(queue, self, n, cancelHandlers);
             ProcessStats.awaitHandlesCollected(handlesBefore, "dropped sources: sources never released");
             long fdsAfter = ProcessStats.awaitFdsAtMost(before.openFds() + 2, "pidfds of the dropped sources");
+            int refs = LibdispatchRefs.awaitRefs(queue, idle, "after " + 6 * n + " sources targeting it were dropped "
+                    + "without close (idle: " + idle + "): each reference above idle is a source never released");
             long took = ms(t0);
             ProcessStats after = ProcessStats.now();
             Stress.report("sources dropped without close", String.format("%d inactive PROC (pidfd), %d inactive TIMER, %d "
-                    + "cancelled DATA_ADD, released by the Cleaner in %d ms; pidfds while held %d, fds after %d; before %s; after %s",
-                    n, n, n, took, pidfdsWhileHeld, fdsAfter, before, after));
+                    + "cancelled DATA_ADD, released by the Cleaner in %d ms (their queue's do_ref_cnt back to %d, idle); "
+                    + "pidfds while held %d, fds after %d; before %s; after %s",
+                    n, n, n, took, refs, pidfdsWhileHeld, fdsAfter, before, after));
             assertTrue(pidfdsWhileHeld >= n, "the " + n + " PROC sources held " + pidfdsWhileHeld + " pidfds");
             assertEquals(3 * n, cancelHandlers.get(), "every dropped source was cancelled (cancel handler ran once)");
             Stress.assertRssFlat(before, after, 8 * 1024, "sources dropped without close");
