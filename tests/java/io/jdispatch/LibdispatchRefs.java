@@ -31,16 +31,11 @@ public final class LibdispatchRefs {
 
     /** {@return do_ref_cnt of the queue} (not closed: the caller holds it open) */
     public static int internalRefs(DispatchQueue queue) {
-        long q = queue.acquire();
-        try {
-            return new IntPointer(new Pointer() {
-                {
-                    address = q + REF_CNT_OFFSET;
-                }
-            }).get();
-        } finally {
-            queue.releaseUse();
-        }
+        return (int) queue.callForLong("do_ref_cnt", q -> new IntPointer(new Pointer() {
+            {
+                address = q + REF_CNT_OFFSET;
+            }
+        }).get());
     }
 
     /**
