@@ -454,21 +454,35 @@ class DispatchSourceTest {
 
     @Test
     void setTimerClearsPendingData() throws Exception {
-        try (DispatchSource t = DispatchSource.timer(false, queue)) {
+        // Two 1 ms timers suspended side by side: the control, resumed as it is, shows that fires piled up while
+        // suspended (data >= 2 in one handler call); the other, re-armed first, must deliver none of them.
+        try (DispatchSource t = DispatchSource.timer(false, queue);
+             DispatchSource control = DispatchSource.timer(false, queue)) {
             BlockingQueue<Long> seen = collect(t);
+            BlockingQueue<Long> controlSeen = collect(control);
             t.setTimer(DispatchTime.NOW, 1_000_000, 0);
+            control.setTimer(DispatchTime.NOW, 1_000_000, 0);
             t.resume();
+            control.resume();
             take(seen);
+            take(controlSeen);
             t.suspend();
-            Thread.sleep(30); // fires accumulate while suspended
+            control.suspend();
+            drain();
+            seen.clear();
+            controlSeen.clear();
+            Thread.sleep(30); // fires accumulate while suspended (the control's data says how many)
             // Re-arm far in the future: the accumulated fires must be gone.
             t.setTimer(DispatchTime.time(DispatchTime.NOW, TimeUnit.HOURS.toNanos(1)),
                     DispatchTime.FOREVER.rawValue(), 0);
-            seen.clear();
             t.resume();
-            Thread.sleep(30);
+            control.resume();
+            long piled = take(controlSeen);
+            assertTrue(piled >= 2, "the control timer's fires did not pile up while suspended: data " + piled);
+            control.cancel();
             drain();
-            assertTrue(seen.isEmpty(), "setTimer must clear data of the previous parameters, got " + seen);
+            assertTrue(seen.isEmpty(), "setTimer must clear data of the previous parameters, got " + seen
+                    + " (the control had " + piled + " fires pending)");
         }
     }
 

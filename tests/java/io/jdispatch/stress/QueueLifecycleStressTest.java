@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Queues created, used and closed 100,000 times, and queues dropped without close: nothing accumulates. */
 class QueueLifecycleStressTest {
     @Test
-    void createUseCloseCyclesLeaveFdsRssAndHeapFlat() throws Exception {
+    void createUseCloseCyclesLeaveFdsNativeMemoryAndHeapFlat() throws Exception {
         int cycles = Stress.count(100_000);
         // Bounded caches fill first: native memory in use rises ~12 MB over the first few hundred thousand cycles,
         // then stays flat (measured: 3M further cycles after 1M moved it by -72 KiB).

@@ -210,7 +210,7 @@ class SourceStressTest {
     // ---- create / resume / cancel / close of every source type -------------------------------------------------
 
     @Test
-    void createResumeCancelCloseCyclesOfEveryTypeLeaveFdsRssAndHeapFlat(@TempDir Path dir) throws Exception {
+    void createResumeCancelCloseCyclesOfEveryTypeLeaveFdsNativeMemoryAndHeapFlat(@TempDir Path dir) throws Exception {
         int allCycles = Stress.count(10_000, 100_000);
         Pipe pipe = Pipe.open();
         Path file = Files.writeString(dir.resolve("watched"), "x");
