@@ -124,6 +124,11 @@ public final class Handles {
     }
 
     /** How many objects are registered now (a scan: for leak tests, not for hot paths). */
+    /** {@return the chunks the table has grown to} (chunks are added, never removed) */
+    public static int chunkCount() {
+        return chunks.length;
+    }
+
     public static int size() {
         int n = 0;
         for (Chunk c : chunks) {
