@@ -51,12 +51,7 @@ static void probe(void) {
     }
     int on = jd_queue_on_frames(probed);
     int barrier = jd_queue_in_barrier(probed);
-    if (want_on >= 0 && (on != want_on || barrier != want_barrier)) {
-        fprintf(stdout, "  model: on_frames %d in_barrier %d, expected %d %d\n", on, barrier, want_on, want_barrier);
-        fflush(stdout);
-        _exit(2);
-    }
-    /* What DispatchQueue calls on these answers: each must return. */
+    /* What DispatchQueue calls on these answers, first: each must return (else the child dies: CRASHED). */
     if (on) {
         dispatch_assert_queue(probed);
         if (probed_serial || (probed_created && barrier)) {
@@ -64,6 +59,11 @@ static void probe(void) {
         }
     } else if (probed_created && jd_queue_frame_depth() == 0) {
         dispatch_assert_queue_not(probed);
+    }
+    if (want_on >= 0 && (on != want_on || barrier != want_barrier)) {
+        fprintf(stdout, "  model: on_frames %d in_barrier %d, expected %d %d\n", on, barrier, want_on, want_barrier);
+        fflush(stdout);
+        _exit(2);
     }
 }
 

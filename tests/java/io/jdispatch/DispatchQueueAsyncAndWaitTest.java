@@ -30,28 +30,39 @@ class DispatchQueueAsyncAndWaitTest {
     void onASerialQueueItRunsInFifoOrderWithAsync() throws Exception {
         try (DispatchQueue q = DispatchQueue.createSerial("aaw-fifo")) {
             List<Integer> order = new ArrayList<>(); // touched by the queue's tasks only, one at a time
-            CountDownLatch release = new CountDownLatch(1);
-            q.async(() -> {
-                try {
-                    release.await(); // everything below queues up behind this
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            for (boolean barrier : new boolean[] {false, true}) {
+                // The first task outlasts the drain's 1 ms time slice: after 1,024 tasks the drain queues itself
+                // again on the native queue, behind anything submitted there directly; only the Java FIFO keeps
+                // the wait behind all 3,000.
+                CountDownLatch release = new CountDownLatch(1);
+                q.async(() -> {
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                for (int i = 0; i < 3000; i++) {
+                    q.async(() -> order.add(0));
                 }
-            });
-            for (int i = 0; i < 1000; i++) {
-                int n = i;
-                q.async(() -> order.add(n));
+                AtomicReference<Integer> seen = new AtomicReference<>();
+                Thread caller = new Thread(() -> seen.set(barrier ? q.barrierAsyncAndWait(order::size) : q.asyncAndWait(order::size)));
+                caller.start();
+                awaitBlocked(caller);
+                release.countDown();
+                caller.join(TimeUnit.SECONDS.toMillis(WAIT_S));
+                assertEquals(3000, seen.get(), (barrier ? "barrierAsyncAndWait" : "asyncAndWait")
+                        + " ran before the 3,000 tasks queued ahead of it");
+                q.asyncAndWait(order::clear);
             }
-            release.countDown();
-            assertEquals(1000, q.asyncAndWait(order::size), "ran before the 1000 tasks queued ahead of it");
             for (int round = 0; round < 100; round++) {
-                int n = 1000 + 3 * round;
+                int n = 3 * round;
                 q.async(() -> order.add(n));
                 q.asyncAndWait(() -> order.add(n + 1));
                 q.barrierAsyncAndWait(() -> order.add(n + 2));
             }
             List<Integer> expected = new ArrayList<>();
-            for (int i = 0; i < 1300; i++) {
+            for (int i = 0; i < 300; i++) {
                 expected.add(i);
             }
             assertEquals(expected, q.asyncAndWait(() -> new ArrayList<>(order)));
@@ -85,13 +96,20 @@ class DispatchQueueAsyncAndWaitTest {
     void exceptionsAreRethrownInTheCallerAsBySync() {
         try (DispatchQueue q = DispatchQueue.createConcurrent("aaw-throws")) {
             IllegalArgumentException thrown = new IllegalArgumentException("from the task");
-            assertSame(thrown, assertThrows(IllegalArgumentException.class, () -> q.asyncAndWait(() -> {
+            Runnable throwing = () -> {
                 throw thrown;
+            };
+            assertSame(thrown, assertThrows(IllegalArgumentException.class, () -> q.asyncAndWait(throwing)));
+            assertSame(thrown, assertThrows(IllegalArgumentException.class, () -> q.barrierAsyncAndWait(throwing)));
+            assertSame(thrown, assertThrows(IllegalArgumentException.class, () -> q.asyncAndWait(() -> {
+                throw thrown; // the Callable overload
             })));
             AssertionError error = new AssertionError("an error");
-            assertSame(error, assertThrows(AssertionError.class, () -> q.barrierAsyncAndWait(() -> {
+            Runnable failing = () -> {
                 throw error;
-            })));
+            };
+            assertSame(error, assertThrows(AssertionError.class, () -> q.barrierAsyncAndWait(failing)));
+            assertSame(error, assertThrows(AssertionError.class, () -> q.asyncAndWait(failing)));
             CompletionException checked = assertThrows(CompletionException.class, () -> q.asyncAndWait(() -> {
                 throw new IOException("checked");
             }));
@@ -133,6 +151,20 @@ class DispatchQueueAsyncAndWaitTest {
             caller.join(TimeUnit.SECONDS.toMillis(WAIT_S));
             assertEquals("running 0, finished " + before, inBarrier.get());
         }
+    }
+
+    /** Waits until {@code t} waits in its call: parked (in the queue's Java FIFO) or inside a native method. */
+    private static void awaitBlocked(Thread t) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (System.nanoTime() < end) {
+            StackTraceElement[] stack = t.getStackTrace();
+            if (t.getState() == Thread.State.WAITING || (stack.length > 0 && stack[0].isNativeMethod()
+                    && stack[0].getClassName().endsWith("QueueNative"))) {
+                return;
+            }
+            Thread.sleep(1);
+        }
+        throw new AssertionError(t + " never blocked in its call");
     }
 
     /** Waits until {@code t} is inside the native method {@code name} (60 s bound). */
