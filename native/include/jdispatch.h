@@ -45,7 +45,7 @@ void jd_attach_current_thread(void);
 void jd_task_trampoline(void *context);
 void jd_apply_trampoline(void *context, size_t index);
 
-/* dispatch_*_f with a Java id as context. */
+/* dispatch_*_f with a Java id as context (jd_queue_sync in jd_queue.c, which records the frame it nests). */
 void jd_queue_async(dispatch_queue_t queue, int64_t id);
 void jd_queue_sync(dispatch_queue_t queue, int64_t id);
 
@@ -68,6 +68,8 @@ const char *jd_constant_name(int32_t index);
 #define QOS_CLASS_DEFAULT 0x15
 #define QOS_CLASS_UTILITY 0x11
 #define QOS_CLASS_BACKGROUND 0x09
+/* The lowest relative priority dispatch_queue_attr_make_with_qos_class accepts (src/shims/priority.h). */
+#define QOS_MIN_RELATIVE_PRIORITY (-15)
 #endif
 
 /* Does nothing: the cost of calling it from Java is the cost of a JNI crossing (benchmarks). */

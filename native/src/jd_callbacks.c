@@ -59,10 +59,6 @@ void jd_queue_async(dispatch_queue_t queue, int64_t id) {
     dispatch_async_f(queue, (void *)(intptr_t)id, jd_task_trampoline);
 }
 
-void jd_queue_sync(dispatch_queue_t queue, int64_t id) {
-    dispatch_sync_f(queue, (void *)(intptr_t)id, jd_task_trampoline);
-}
-
 const char *jd_libdispatch_version(void) {
     return JD_LIBDISPATCH_VERSION;
 }

@@ -1,7 +1,8 @@
 /*
  * The one table of every number C and Java share, by its C name: Java reads the internal ones at load time
  * (io.jdispatch.internal.NativeLibrary.constant) and NativeConstantsTest compares each public Java constant
- * (IOReturn, DataQueueLayout, the DispatchSource masks, DispatchTime, QoSClass) with its row here.
+ * (IOReturn, DataQueueLayout, the DispatchSource masks, DispatchTime, QoSClass, DispatchQueue.AutoreleaseFrequency)
+ * with its row here.
  */
 #include "jdispatch.h"
 #include "jd_dataqueue.h"
@@ -19,7 +20,10 @@ static const struct {
     ROW(DISPATCH_TIME_NOW), ROW(DISPATCH_TIME_FOREVER),
     /* qos_class_t (jdispatch.h on Linux) */
     ROW(QOS_CLASS_USER_INTERACTIVE), ROW(QOS_CLASS_USER_INITIATED), ROW(QOS_CLASS_DEFAULT), ROW(QOS_CLASS_UTILITY),
-    ROW(QOS_CLASS_BACKGROUND),
+    ROW(QOS_CLASS_BACKGROUND), ROW(QOS_MIN_RELATIVE_PRIORITY),
+    /* <dispatch/queue.h>: dispatch_autorelease_frequency_t */
+    ROW(DISPATCH_AUTORELEASE_FREQUENCY_INHERIT), ROW(DISPATCH_AUTORELEASE_FREQUENCY_WORK_ITEM),
+    ROW(DISPATCH_AUTORELEASE_FREQUENCY_NEVER),
     /* <dispatch/source.h>: the mask and data bits of dispatch_source_create(3) */
     ROW(DISPATCH_MACH_SEND_DEAD),
     ROW(DISPATCH_MEMORYPRESSURE_NORMAL), ROW(DISPATCH_MEMORYPRESSURE_WARN), ROW(DISPATCH_MEMORYPRESSURE_CRITICAL),

@@ -3,7 +3,7 @@
  * in a forked child (a DISPATCH_CLIENT_CRASH kills the process), and the parent checks how it ended.
  * If libdispatch ever stops crashing (or starts crashing) on one of these, this test says which rule moved.
  */
-#include <dispatch/dispatch.h>
+#include "jdispatch.h" /* QOS_CLASS_* on Linux */
 
 #include <signal.h>
 #include <stdio.h>
@@ -104,6 +104,51 @@ static void retarget_active_queue_that_is_a_target(void) {
     dispatch_set_target_queue(q, dispatch_queue_create("target", NULL));
     dispatch_sync_f(child, NULL, nop);
 }
+static void retarget_activated_inactive_queue(void) {
+    dispatch_queue_t q = dispatch_queue_create("rules", dispatch_queue_attr_make_initially_inactive(NULL));
+    dispatch_activate(q);
+    dispatch_sync_f(q, NULL, nop);
+    dispatch_set_target_queue(q, dispatch_queue_create("target", NULL));
+    dispatch_sync_f(q, NULL, nop);
+}
+static void retarget_inactive_queue_then_activate(void) {
+    dispatch_queue_t q = dispatch_queue_create("rules", dispatch_queue_attr_make_initially_inactive(NULL));
+    dispatch_set_target_queue(q, dispatch_queue_create("target", NULL));
+    dispatch_activate(q);
+    dispatch_sync_f(q, NULL, nop);
+}
+static void retarget_queue_with_frequency(dispatch_autorelease_frequency_t frequency) {
+    dispatch_queue_t q = dispatch_queue_create("rules", dispatch_queue_attr_make_with_autorelease_frequency(NULL, frequency));
+    dispatch_set_target_queue(q, dispatch_queue_create("target", NULL));
+    dispatch_sync_f(q, NULL, nop);
+}
+static void retarget_autorelease_inherit_queue(void) { retarget_queue_with_frequency(DISPATCH_AUTORELEASE_FREQUENCY_INHERIT); }
+static void retarget_autorelease_work_item_queue(void) { retarget_queue_with_frequency(DISPATCH_AUTORELEASE_FREQUENCY_WORK_ITEM); }
+static void retarget_autorelease_never_queue(void) { retarget_queue_with_frequency(DISPATCH_AUTORELEASE_FREQUENCY_NEVER); }
+static void retarget_active_qos_queue(void) {
+    dispatch_queue_t q = dispatch_queue_create("rules", dispatch_queue_attr_make_with_qos_class(NULL, QOS_CLASS_UTILITY, -3));
+    dispatch_sync_f(q, NULL, nop);
+    dispatch_set_target_queue(q, dispatch_queue_create("target", NULL));
+    dispatch_sync_f(q, NULL, nop);
+}
+static int specific_key;
+static void set_specific_on_global_queue(void) {
+    dispatch_queue_set_specific(dispatch_get_global_queue(0, 0), &specific_key, &specific_key, NULL);
+    if (dispatch_queue_get_specific(dispatch_get_global_queue(0, 0), &specific_key) != &specific_key) exit(3);
+}
+static void assert_queue_off_queue(void) { dispatch_assert_queue(dispatch_queue_create("rules", NULL)); }
+static void assert_queue_not_on_queue_fn(void *q) { dispatch_assert_queue_not(q); }
+static void assert_queue_not_on_queue(void) {
+    dispatch_queue_t q = dispatch_queue_create("rules", NULL);
+    dispatch_sync_f(q, q, assert_queue_not_on_queue_fn);
+}
+static void assert_barrier_fn(void *q) { dispatch_assert_queue_barrier(q); }
+static void assert_queue_barrier_in_sync_on_global_queue(void) {
+    dispatch_sync_f(dispatch_get_global_queue(0, 0), dispatch_get_global_queue(0, 0), assert_barrier_fn);
+}
+static void assert_queue_barrier_in_barrier_sync_on_global_queue(void) { /* a global queue has no barriers */
+    dispatch_barrier_sync_f(dispatch_get_global_queue(0, 0), dispatch_get_global_queue(0, 0), assert_barrier_fn);
+}
 static void global_queues_by_qos(void) {
     long ok[] = {0x21, 0x19, 0x15, 0x11, 0x09, 2, 0, -2, -32768};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -132,6 +177,17 @@ static const struct rule rules[] = {
     {"sync_on_serial_target_of_current", sync_on_serial_target_of_current, CRASHES},
     {"retarget_active_queue", retarget_active_queue, RETURNS},
     {"retarget_active_queue_that_is_a_target", retarget_active_queue_that_is_a_target, RETURNS},
+    {"retarget_activated_inactive_queue", retarget_activated_inactive_queue, CRASHES},
+    {"retarget_inactive_queue_then_activate", retarget_inactive_queue_then_activate, RETURNS},
+    {"retarget_autorelease_inherit_queue", retarget_autorelease_inherit_queue, RETURNS},
+    {"retarget_autorelease_work_item_queue", retarget_autorelease_work_item_queue, CRASHES},
+    {"retarget_autorelease_never_queue", retarget_autorelease_never_queue, CRASHES},
+    {"retarget_active_qos_queue", retarget_active_qos_queue, RETURNS},
+    {"set_specific_on_global_queue", set_specific_on_global_queue, RETURNS},
+    {"assert_queue_off_queue", assert_queue_off_queue, CRASHES},
+    {"assert_queue_not_on_queue", assert_queue_not_on_queue, CRASHES},
+    {"assert_queue_barrier_in_sync_on_global_queue", assert_queue_barrier_in_sync_on_global_queue, CRASHES},
+    {"assert_queue_barrier_in_barrier_sync_on_global", assert_queue_barrier_in_barrier_sync_on_global_queue, CRASHES},
     {"global_queues_by_qos", global_queues_by_qos, RETURNS},
 };
 
@@ -156,7 +212,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         enum outcome got = run_child(&rules[i]);
         int ok = got == rules[i].expected;
-        printf("%-42s %-8s %s\n", rules[i].name, names[got], ok ? "ok" : "UNEXPECTED");
+        printf("%-48s %-8s %s\n", rules[i].name, names[got], ok ? "ok" : "UNEXPECTED");
         failures += !ok;
     }
     return failures ? 1 : 0;

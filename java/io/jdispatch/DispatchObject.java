@@ -79,7 +79,7 @@ public abstract class DispatchObject implements AutoCloseable {
         do {
             s = state;
             if ((s & CLOSED) != 0 && !aliveAfterClose()) {
-                throw new IllegalStateException(this + " is closed");
+                throw new IllegalStateException(name() + " is closed");
             }
         } while (!STATE.weakCompareAndSet(this, s, s + 1));
         return address;
@@ -162,6 +162,11 @@ public abstract class DispatchObject implements AutoCloseable {
         if ((int) STATE.getAndAdd(this, -1) == (CLOSED | 1)) {
             dispose();
         }
+    }
+
+    /** How error messages name this object: its {@link #toString()} unless a subclass has a shorter name. */
+    String name() {
+        return toString();
     }
 
     /** The raw dispatch_object_t, for code that knows the object stays open (e.g. inside its own callbacks). */

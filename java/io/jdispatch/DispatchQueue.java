@@ -35,10 +35,12 @@ import java.util.function.LongConsumer;
  * <p>libdispatch aborts the process on misuse; this class refuses it first with an
  * {@link IllegalStateException} naming the queue and the rule: {@code resume()} without a matching
  * {@code suspend()} (including on an inactive queue: use {@code activate()}), {@code sync}/{@code barrierSync}
- * /{@code apply} onto the serial queue (or a serial queue targeted by it) that runs the caller, suspending or
- * retargeting a global queue. {@link #close()} of a suspended or inactive queue first resumes it as many times
- * as it was suspended and activates it (so its queued work runs, as with any close), because libdispatch
- * aborts on releasing a suspended or inactive queue.
+ * /{@code apply} (and {@code asyncAndWait}) onto the serial queue (or a serial queue targeted by it) that runs the
+ * caller, suspending or retargeting a global queue, retargeting an active queue created inactive or with an
+ * autorelease frequency, and a failed {@code assertQueue}, {@code assertQueueNot} or {@code assertQueueBarrier}.
+ * {@link #close()} of a suspended or inactive queue first resumes it as many times as it was suspended and
+ * activates it (so its queued work runs, as with any close), because libdispatch aborts on releasing a suspended
+ * or inactive queue.
  *
  * <p>Serial queues created here and the global queues buffer {@code async} tasks in Java ({@link SerialDrain},
  * {@link GlobalDrain}): one libdispatch work item runs many of them per JNI upcall. Queues created concurrent
@@ -53,12 +55,61 @@ import java.util.function.LongConsumer;
  * exceptions are JFR events ({@code io.jdispatch.SlowTask}, {@code io.jdispatch.TaskException}).
  */
 public class DispatchQueue extends DispatchObject implements Executor {
-    /** dispatch_queue_attr_t: serial or concurrent, active or initially inactive. */
-    public record Attributes(boolean concurrent, boolean inactive) {
+    /**
+     * dispatch_queue_attr_t: serial or concurrent, active or initially inactive, with a QoS class and relative
+     * priority or none, and an autorelease frequency. Built like its C counterpart, one
+     * dispatch_queue_attr_make_* step at a time: {@code SERIAL.withQoSClass(QoSClass.UTILITY, -2).initiallyInactive()}.
+     *
+     * @param concurrent           DISPATCH_QUEUE_CONCURRENT rather than DISPATCH_QUEUE_SERIAL
+     * @param inactive             dispatch_queue_attr_make_initially_inactive
+     * @param qosClass             dispatch_queue_attr_make_with_qos_class's class, or null for none (the queue
+     *                             takes its target's)
+     * @param relativePriority     and its relative priority, {@link QoSClass#MIN_RELATIVE_PRIORITY}..0 (0 without a class)
+     * @param autoreleaseFrequency dispatch_queue_attr_make_with_autorelease_frequency's value
+     */
+    public record Attributes(boolean concurrent, boolean inactive, QoSClass qosClass, int relativePriority,
+                             AutoreleaseFrequency autoreleaseFrequency) {
         /** DISPATCH_QUEUE_SERIAL. */
         public static final Attributes SERIAL = new Attributes(false, false);
         /** DISPATCH_QUEUE_CONCURRENT. */
         public static final Attributes CONCURRENT = new Attributes(true, false);
+
+        /**
+         * Refuses what libdispatch would silently ignore: dispatch_queue_attr_make_with_qos_class returns its input
+         * attribute unchanged for a relative priority out of range.
+         *
+         * @param concurrent           DISPATCH_QUEUE_CONCURRENT rather than DISPATCH_QUEUE_SERIAL
+         * @param inactive             dispatch_queue_attr_make_initially_inactive
+         * @param qosClass             the QoS class, or null for none
+         * @param relativePriority     its relative priority, {@link QoSClass#MIN_RELATIVE_PRIORITY}..0 (0 without a class)
+         * @param autoreleaseFrequency the autorelease frequency
+         * @throws IllegalArgumentException for a relative priority outside
+         *         {@link QoSClass#MIN_RELATIVE_PRIORITY}..0, or one without a QoS class
+         * @throws NullPointerException for a null autorelease frequency
+         */
+        public Attributes {
+            Objects.requireNonNull(autoreleaseFrequency, "dispatch_queue_attr_make_with_autorelease_frequency: "
+                    + "frequency is null");
+            if (relativePriority < QoSClass.MIN_RELATIVE_PRIORITY || relativePriority > 0) {
+                throw new IllegalArgumentException("dispatch_queue_attr_make_with_qos_class: relative_priority "
+                        + relativePriority + " is outside QOS_MIN_RELATIVE_PRIORITY (" + QoSClass.MIN_RELATIVE_PRIORITY
+                        + ") .. 0 (libdispatch would ignore the QoS class)");
+            }
+            if (qosClass == null && relativePriority != 0) {
+                throw new IllegalArgumentException("dispatch_queue_attr_make_with_qos_class: relative_priority "
+                        + relativePriority + " without a QoS class");
+            }
+        }
+
+        /**
+         * Serial or concurrent, maybe initially inactive; no QoS class, autorelease frequency INHERIT.
+         *
+         * @param concurrent DISPATCH_QUEUE_CONCURRENT rather than DISPATCH_QUEUE_SERIAL
+         * @param inactive   dispatch_queue_attr_make_initially_inactive
+         */
+        public Attributes(boolean concurrent, boolean inactive) {
+            this(concurrent, inactive, null, 0, AutoreleaseFrequency.INHERIT);
+        }
 
         /**
          * dispatch_queue_attr_make_initially_inactive: the queue runs nothing until {@link #activate()}.
@@ -66,7 +117,73 @@ public class DispatchQueue extends DispatchObject implements Executor {
          * @return these attributes, initially inactive
          */
         public Attributes initiallyInactive() {
-            return new Attributes(concurrent, true);
+            return new Attributes(concurrent, true, qosClass, relativePriority, autoreleaseFrequency);
+        }
+
+        /**
+         * dispatch_queue_attr_make_with_qos_class: the queue's QoS class and relative priority, which take
+         * precedence over its target's unless that would lower them. On Linux libdispatch has no kernel QoS:
+         * the class picks which of its root queues the queue runs on, and USER_INTERACTIVE runs (and reads back,
+         * {@link #getQoSClass()}) as USER_INITIATED.
+         *
+         * @param qos              the class
+         * @param relativePriority {@link QoSClass#MIN_RELATIVE_PRIORITY} (-15) .. 0, an offset below the class's
+         *                         highest priority
+         * @return these attributes with that class and relative priority
+         * @throws IllegalArgumentException for a relative priority out of range
+         */
+        public Attributes withQoSClass(QoSClass qos, int relativePriority) {
+            Objects.requireNonNull(qos, "dispatch_queue_attr_make_with_qos_class: qos_class is null");
+            return new Attributes(concurrent, inactive, qos, relativePriority, autoreleaseFrequency);
+        }
+
+        /**
+         * dispatch_queue_attr_make_with_autorelease_frequency. Linux has no Objective-C autorelease pools, so the
+         * frequency changes nothing there but one rule: a queue created with WORK_ITEM or NEVER (or inactive)
+         * cannot be retargeted once active ({@link #setTargetQueue} refuses it; libdispatch aborts).
+         *
+         * @param frequency INHERIT (the default), WORK_ITEM or NEVER
+         * @return these attributes with that frequency
+         */
+        public Attributes withAutoreleaseFrequency(AutoreleaseFrequency frequency) {
+            return new Attributes(concurrent, inactive, qosClass, relativePriority, frequency);
+        }
+
+        /** The dispatch_queue_attr_t, made step by step as in C (libdispatch's attributes are static: no release). */
+        long make() {
+            long attr = QueueNative.jd_queue_attr(concurrent ? 1 : 0);
+            if (inactive) {
+                attr = QueueNative.dispatch_queue_attr_make_initially_inactive(attr);
+            }
+            if (qosClass != null) {
+                attr = QueueNative.dispatch_queue_attr_make_with_qos_class(attr, qosClass.value, relativePriority);
+            }
+            if (autoreleaseFrequency != AutoreleaseFrequency.INHERIT) {
+                attr = QueueNative.dispatch_queue_attr_make_with_autorelease_frequency(attr, autoreleaseFrequency.value);
+            }
+            return attr;
+        }
+
+        /** libdispatch's "legacy" queue, whose target may change after activation: not inactive, frequency INHERIT. */
+        boolean retargetableOnceActive() {
+            return !inactive && autoreleaseFrequency == AutoreleaseFrequency.INHERIT;
+        }
+    }
+
+    /** dispatch_autorelease_frequency_t, for {@link Attributes#withAutoreleaseFrequency}. */
+    public enum AutoreleaseFrequency {
+        /** DISPATCH_AUTORELEASE_FREQUENCY_INHERIT (0): the target queue's behaviour; the default. */
+        INHERIT(0),
+        /** DISPATCH_AUTORELEASE_FREQUENCY_WORK_ITEM (1): a pool around each asynchronously submitted task. */
+        WORK_ITEM(1),
+        /** DISPATCH_AUTORELEASE_FREQUENCY_NEVER (2): no pool of its own, as on the global queues. */
+        NEVER(2);
+
+        /** The dispatch_autorelease_frequency_t value. */
+        public final int value;
+
+        AutoreleaseFrequency(int value) {
+            this.value = value;
         }
     }
 
@@ -78,17 +195,27 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /** Serial queues created here and global queues: the Java buffer whose drain runs many tasks per upcall. */
     private final Drain drain;
     private final Stats stats;
+    /** Attributes#withQoSClass's class and relative priority, or null and 0. */
+    private final QoSClass qos;
+    private final int relativePriority;
+    /** False for the queues libdispatch refuses to retarget once active (inactive or autorelease attributes). */
+    private final boolean retargetableOnceActive;
 
     /** A serial queue this wrapper owns ({@code owned}), or a global queue. */
     DispatchQueue(long address, boolean owned, String label) {
-        this(address, owned ? new Lifecycle(address, false) : null, label, owned);
+        this(address, owned ? new Lifecycle(address, false) : null, label, owned ? Attributes.SERIAL : null);
     }
 
-    private DispatchQueue(long address, Lifecycle lifecycle, String label, boolean serial) {
+    /** {@code attributes}: what the queue was created with; null for a global queue. */
+    private DispatchQueue(long address, Lifecycle lifecycle, String label, Attributes attributes) {
         super(address, lifecycle);
+        boolean serial = attributes != null && !attributes.concurrent;
         this.label = label;
         this.serial = serial;
         this.lifecycle = lifecycle;
+        this.qos = attributes == null ? null : attributes.qosClass;
+        this.relativePriority = attributes == null ? 0 : attributes.relativePriority;
+        this.retargetableOnceActive = attributes == null || attributes.retargetableOnceActive();
         this.stats = new Stats(label, serial);
         this.drain = lifecycle == null ? new GlobalDrain(address, stats) : serial ? new SerialDrain(lifecycle, stats) : null;
     }
@@ -97,16 +224,17 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * dispatch_queue_create(label, attributes).
      *
      * @param label the queue's label (dispatch_queue_get_label), for debugging
-     * @param attributes {@link Attributes#SERIAL} or {@link Attributes#CONCURRENT}, maybe initially inactive
+     * @param attributes {@link Attributes#SERIAL} or {@link Attributes#CONCURRENT}, maybe initially inactive,
+     *                   with a QoS class or an autorelease frequency
      * @return the new queue
      */
     public static DispatchQueue create(String label, Attributes attributes) {
         Objects.requireNonNull(attributes, "dispatch_queue_create: attributes are null");
-        long q = QueueNative.jd_queue_create(label, attributes.concurrent ? 1 : 0, attributes.inactive ? 1 : 0);
+        long q = QueueNative.jd_queue_create(label, attributes.make());
         if (q == 0) {
             throw new IllegalStateException("dispatch_queue_create(\"" + label + "\") returned NULL");
         }
-        return new DispatchQueue(q, new Lifecycle(q, attributes.inactive), label, !attributes.concurrent);
+        return new DispatchQueue(q, new Lifecycle(q, attributes.inactive), label, attributes);
     }
 
     /**
@@ -229,7 +357,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public void sync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
-        runSync("dispatch_sync", false, new SyncTask<>(task, () -> {
+        runSync(Wait.SYNC, new SyncTask<>(task, () -> {
             task.run();
             return null;
         }, stats));
@@ -244,7 +372,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public <T> T sync(Callable<T> task) {
         Objects.requireNonNull(task, "dispatch_sync: task is null");
-        return runSync("dispatch_sync", false, new SyncTask<>(task, task, stats));
+        return runSync(Wait.SYNC, new SyncTask<>(task, task, stats));
     }
 
     /**
@@ -254,7 +382,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public void barrierSync(Runnable task) {
         Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
-        runSync("dispatch_barrier_sync", true, new SyncTask<>(task, () -> {
+        runSync(Wait.BARRIER_SYNC, new SyncTask<>(task, () -> {
             task.run();
             return null;
         }, stats));
@@ -269,35 +397,122 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public <T> T barrierSync(Callable<T> task) {
         Objects.requireNonNull(task, "dispatch_barrier_sync: task is null");
-        return runSync("dispatch_barrier_sync", true, new SyncTask<>(task, task, stats));
+        return runSync(Wait.BARRIER_SYNC, new SyncTask<>(task, task, stats));
     }
 
-    private <T> T runSync(String call, boolean barrier, SyncTask<T> task) {
-        refuseIfCurrent(call, barrier);
-        long q = acquire(call); // held while waiting: close() resumes a queue at once and only defers the release
+    /** The calls that run a task on the queue while the caller waits for it. */
+    private enum Wait {
+        SYNC("dispatch_sync", false),
+        BARRIER_SYNC("dispatch_barrier_sync", true),
+        ASYNC_AND_WAIT("dispatch_async_and_wait", false),
+        BARRIER_ASYNC_AND_WAIT("dispatch_barrier_async_and_wait", true);
+
+        final String call;
+        final boolean barrier;
+
+        Wait(String call, boolean barrier) {
+            this.call = call;
+            this.barrier = barrier;
+        }
+
+        /** On a serial queue every task is a barrier: the plain call. */
+        Wait plain() {
+            return this == BARRIER_SYNC ? SYNC : this == BARRIER_ASYNC_AND_WAIT ? ASYNC_AND_WAIT : this;
+        }
+
+        /** The native call with the work item {@code id}; returns when it ran. */
+        void enter(long q, long id) {
+            switch (this) {
+                case SYNC -> JDispatchNative.jd_queue_sync(q, id);
+                case BARRIER_SYNC -> QueueNative.jd_queue_barrier_sync(q, id);
+                case ASYNC_AND_WAIT -> QueueNative.jd_queue_async_and_wait(q, id);
+                case BARRIER_ASYNC_AND_WAIT -> QueueNative.jd_queue_barrier_async_and_wait(q, id);
+            }
+        }
+    }
+
+    private <T> T runSync(Wait wait, SyncTask<T> task) {
+        refuseIfCurrent(wait.call, wait.barrier);
+        long q = acquire(wait.call); // held while waiting: close() resumes a queue at once and only defers the release
         try {
             stats.submitted();
             boolean virtual = VirtualThreads.current();
             if (drain instanceof SerialDrain serialDrain) {
                 // behind the tasks already in the FIFO
-                serialDrain.sync(virtual ? () -> VirtualThreads.syncHeld(q, false, this, task)
-                        : () -> JDispatchNative.jd_queue_sync(q, Handles.register(task)));
+                Wait plain = wait.plain();
+                serialDrain.sync(virtual ? () -> VirtualThreads.syncHeld(this, false, id -> plain.enter(q, id), task)
+                        : () -> plain.enter(q, Handles.register(task)));
             } else if (virtual && lifecycle == null) {
-                VirtualThreads.runAsTaskOf(this, task); // a global queue: nothing to wait for or to hold
+                VirtualThreads.runAsTaskOf(this, false, task); // a global queue: nothing to wait for or to hold
             } else if (virtual) {
-                VirtualThreads.syncHeld(q, barrier, this, task);
+                VirtualThreads.syncHeld(this, wait.barrier, id -> wait.enter(q, id), task);
             } else {
-                long id = Handles.register(task);
-                if (barrier) {
-                    QueueNative.jd_queue_barrier_sync(q, id);
-                } else {
-                    JDispatchNative.jd_queue_sync(q, id);
-                }
+                wait.enter(q, Handles.register(task));
             }
         } finally {
             releaseUse();
         }
         return task.result();
+    }
+
+    // ---- dispatch_async_and_wait ------------------------------------------------------------------------
+
+    /**
+     * dispatch_async_and_wait_f: runs {@code task} on this queue and waits for it, like {@link #sync(Runnable)}
+     * (the same FIFO order with {@code async}, the same refusal when the caller runs on a serial queue it would
+     * wait for, its exception rethrown here, no pinned carrier on a virtual thread), but as an asynchronous work
+     * item, subject to the queue's attributes as an {@code async} task is: libdispatch runs it on the calling
+     * thread when no thread services the queue at that moment, and otherwise on the thread that does, while the
+     * caller waits.
+     *
+     * @param task what runs
+     */
+    public void asyncAndWait(Runnable task) {
+        Objects.requireNonNull(task, "dispatch_async_and_wait: task is null");
+        runSync(Wait.ASYNC_AND_WAIT, new SyncTask<>(task, () -> {
+            task.run();
+            return null;
+        }, stats));
+    }
+
+    /**
+     * dispatch_async_and_wait_f returning the task's value; a checked exception comes wrapped in
+     * CompletionException.
+     *
+     * @param <T> the task's result type
+     * @param task what runs
+     * @return what the task returned
+     */
+    public <T> T asyncAndWait(Callable<T> task) {
+        Objects.requireNonNull(task, "dispatch_async_and_wait: task is null");
+        return runSync(Wait.ASYNC_AND_WAIT, new SyncTask<>(task, task, stats));
+    }
+
+    /**
+     * dispatch_barrier_async_and_wait_f: like {@link #asyncAndWait(Runnable)}, run as a barrier (alone, after the
+     * tasks before it, on a concurrent queue).
+     *
+     * @param task what runs; its exception is rethrown here
+     */
+    public void barrierAsyncAndWait(Runnable task) {
+        Objects.requireNonNull(task, "dispatch_barrier_async_and_wait: task is null");
+        runSync(Wait.BARRIER_ASYNC_AND_WAIT, new SyncTask<>(task, () -> {
+            task.run();
+            return null;
+        }, stats));
+    }
+
+    /**
+     * dispatch_barrier_async_and_wait_f returning the task's value; a checked exception comes wrapped in
+     * CompletionException.
+     *
+     * @param <T> the task's result type
+     * @param task what runs
+     * @return what the task returned
+     */
+    public <T> T barrierAsyncAndWait(Callable<T> task) {
+        Objects.requireNonNull(task, "dispatch_barrier_async_and_wait: task is null");
+        return runSync(Wait.BARRIER_ASYNC_AND_WAIT, new SyncTask<>(task, task, stats));
     }
 
     /**
@@ -470,7 +685,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
             synchronized (lc) {
                 lc.refuseIfClosing("dispatch_resume", this);
                 if (lc.suspendCount == 0) {
-                    throw new IllegalStateException("dispatch_resume of " + this + ", which is not suspended: every "
+                    throw new IllegalStateException("dispatch_resume of " + name() + ", which is not suspended: every "
                             + "resume must balance a suspend (libdispatch aborts the process on an extra resume)"
                             + (lc.inactive ? "; start an inactive queue with activate()" : ""));
                 }
@@ -512,24 +727,33 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /**
      * dispatch_set_target_queue: this queue's tasks run on {@code target} (null: the default global queue).
-     * libdispatch keeps the target alive, so closing the target's wrapper afterwards is fine.
+     * libdispatch keeps the target alive, so closing the target's wrapper afterwards is fine. A queue created
+     * initially inactive or with an autorelease frequency other than INHERIT can be retargeted only before
+     * {@link #activate()} (libdispatch aborts afterwards: refused).
      *
      * @param target the queue this one's tasks run on, or null for the default global queue
      */
     @Override
     public void setTargetQueue(DispatchQueue target) {
-        owned("dispatch_set_target_queue");
+        Lifecycle lc = owned("dispatch_set_target_queue");
         synchronized (DispatchQueue.class) { // so two retargets cannot build a cycle together
-            super.setTargetQueue(target);
+            synchronized (lc) { // and activate() cannot come between the check and the retarget
+                super.setTargetQueue(target);
+            }
         }
     }
 
     @Override
     void refuseRetarget(DispatchQueue target) {
+        if (!retargetableOnceActive && !lifecycle.inactive) {
+            throw new IllegalStateException("dispatch_set_target_queue(" + name() + ", " + (target == null ? "default"
+                    : target.name()) + "): " + name() + " was created inactive or with an autorelease frequency, "
+                    + "and is active: libdispatch aborts on changing its target after activation");
+        }
         for (DispatchQueue t = target; t != null; t = t.target) {
             if (t == this) {
-                throw new IllegalArgumentException("dispatch_set_target_queue(" + this + ", " + target
-                        + "): the target already runs on " + this + ", that would be a cycle");
+                throw new IllegalArgumentException("dispatch_set_target_queue(" + name() + ", " + target.name()
+                        + "): the target already runs on " + name() + ", that would be a cycle");
             }
         }
     }
@@ -553,6 +777,277 @@ public class DispatchQueue extends DispatchObject implements Executor {
     public boolean isCurrent() {
         owned("dispatch_get_specific");
         return callFor("dispatch_get_specific", this::runsCaller);
+    }
+
+    // ---- queue-specific data (dispatch_queue_set_specific, dispatch_queue_get_specific, dispatch_get_specific) --
+
+    /**
+     * dispatch_queue_set_specific: associates {@code value} with {@code key} on this queue (null removes it).
+     * The value is held for libdispatch, not by this wrapper: it stays while the queue lives (past the owner's
+     * {@link #close()}, while queued or running work still holds the queue), and is let go when it is replaced or
+     * removed, or when libdispatch frees the queue (then libdispatch's destructor, on a global queue, drops it a
+     * moment later). A global queue is never freed: its values stay until replaced. A value must not reference
+     * its queue's wrapper if the queue is to be collected without {@code close()}.
+     *
+     * @param <T> the key's value type
+     * @param key the key
+     * @param value the value, or null to remove the key's value
+     */
+    public <T> void setSpecific(DispatchSpecificKey<T> key, T value) {
+        Objects.requireNonNull(key, "dispatch_queue_set_specific: key is null");
+        call("dispatch_queue_set_specific", q -> {
+            QueueNative.jd_queue_set_specific(q, key.value, value == null ? 0 : Handles.register(new Specific(value)));
+        });
+    }
+
+    /**
+     * dispatch_queue_get_specific: the value set on this queue for {@code key} (not its targets'), or null.
+     *
+     * @param <T> the key's value type
+     * @param key the key
+     * @return the value, or null
+     */
+    public <T> T getSpecific(DispatchSpecificKey<T> key) {
+        Objects.requireNonNull(key, "dispatch_queue_get_specific: key is null");
+        return callFor("dispatch_queue_get_specific", q -> Specific.lookUp(q, key));
+    }
+
+    /**
+     * dispatch_get_specific: the value for {@code key} of the queue the calling code runs on, else of its target,
+     * and so on up the target chain (null when none has one, or when the caller runs on no queue). Inside a sync
+     * task that is the sync's queue. On a virtual thread running a sync task it walks the target chain this
+     * binding knows (the queues given to {@link #setTargetQueue}; a global queue only when set as a target).
+     *
+     * @param <T> the key's value type
+     * @param key the key
+     * @return the value, or null
+     */
+    public static <T> T getCurrentSpecific(DispatchSpecificKey<T> key) {
+        Objects.requireNonNull(key, "dispatch_get_specific: key is null");
+        if (!VirtualThreads.current()) {
+            return Specific.lookUp(0, key);
+        }
+        // The sync task's queue is held open by its sync, and libdispatch keeps its targets: their addresses hold.
+        for (DispatchQueue q = VirtualThreads.heldQueue(); q != null; q = q.target) {
+            T value = Specific.lookUp(q.address(), key);
+            if (value != null) {
+                return value;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A queue-specific value, held in {@link Handles} under the id that is its C value. Not a task: when
+     * libdispatch drops the value it calls its destructor, the task trampoline, which only removes the id.
+     */
+    private record Specific(Object value) {
+        /** The value for {@code key} on {@code queue} (0: dispatch_get_specific's current queue), or null. */
+        @SuppressWarnings("unchecked") // setSpecific(key, value) took a T for this key
+        static <T> T lookUp(long queue, DispatchSpecificKey<T> key) {
+            while (true) {
+                long id = queue == 0 ? QueueNative.jd_get_specific(key.value) : QueueNative.jd_queue_get_specific(queue, key.value);
+                if (id == 0) {
+                    return null;
+                }
+                if (Handles.get(id) instanceof Specific s) {
+                    return (T) s.value;
+                }
+                // Replaced since the read, and the old value's destructor ran already: read the new one.
+            }
+        }
+    }
+
+    // ---- context and finalizer (dispatch_set_context, dispatch_get_context, dispatch_set_finalizer_f) -------
+
+    /**
+     * dispatch_set_context: the queue's application-defined context (null clears it). Like a queue-specific
+     * value it is held for libdispatch and let go when libdispatch frees the queue (after its queued work),
+     * when the {@linkplain #setFinalizer finalizer} has run. Refused on a global queue (libdispatch owns those
+     * and never frees them).
+     *
+     * @param context the context, or null
+     */
+    public void setContext(Object context) {
+        Lifecycle lc = owned("dispatch_set_context");
+        call("dispatch_set_context", q -> {
+            synchronized (lc) {
+                queueContext(q).context = context;
+            }
+        });
+    }
+
+    /**
+     * dispatch_get_context: the context set with {@link #setContext}, or null (always null on a global queue).
+     *
+     * @return the context, or null
+     */
+    public Object getContext() {
+        if (lifecycle == null) {
+            return null; // a global queue's context is libdispatch's own, not an id of ours
+        }
+        return callFor("dispatch_get_context", q -> {
+            return Handles.get(QueueNative.jd_queue_get_context(q)) instanceof QueueContext c ? c.context : null;
+        });
+    }
+
+    /**
+     * dispatch_set_finalizer_f: {@code finalizer} runs once libdispatch frees the queue, that is after the
+     * owner's {@link #close()} (or the Cleaner's, for a dropped queue) and after the last of its queued and
+     * running work, on the queue's target queue. As in C it runs only if the queue then has a non-null
+     * {@linkplain #setContext context}. What it throws goes to {@link Dispatch#setUncaughtExceptionHandler}. It
+     * must not reference this wrapper if the queue is to be collected without {@code close()}. Refused on a
+     * global queue (never freed).
+     *
+     * @param finalizer what runs, or null for nothing
+     */
+    public void setFinalizer(Runnable finalizer) {
+        Lifecycle lc = owned("dispatch_set_finalizer_f");
+        call("dispatch_set_finalizer_f", q -> {
+            synchronized (lc) {
+                queueContext(q).finalizer = finalizer;
+            }
+        });
+    }
+
+    /**
+     * The queue's context holder, found through dispatch_get_context, made and handed to libdispatch on first use
+     * (holding the lifecycle). Not kept in this wrapper: a closed wrapper must not hold the context alive.
+     */
+    private static QueueContext queueContext(long q) {
+        if (Handles.get(QueueNative.jd_queue_get_context(q)) instanceof QueueContext c) {
+            return c;
+        }
+        QueueContext c = new QueueContext();
+        QueueNative.jd_queue_set_context(q, Handles.register(c));
+        return c;
+    }
+
+    /**
+     * What dispatch_set_context holds: the context and finalizer, under one {@link Handles} id that is the C
+     * context; libdispatch's finalizer function (the task trampoline) removes the id and runs this, once.
+     * Never references the wrapper.
+     */
+    private static final class QueueContext implements Runnable {
+        volatile Object context;
+        volatile Runnable finalizer;
+
+        @Override
+        public void run() {
+            Runnable f = finalizer;
+            if (f != null && context != null) {
+                f.run();
+            }
+        }
+    }
+
+    // ---- assertions (dispatch_assert_queue, dispatch_assert_queue_not, dispatch_assert_queue_barrier) ------
+
+    /**
+     * dispatch_assert_queue: returns when the calling code runs on this queue, and throws otherwise (libdispatch
+     * aborts the process; the binding decides first and calls it only when it returns). "On this queue": a task
+     * of this queue or of a queue targeting it (as {@link #isCurrent()}), or code inside a sync, barrier sync,
+     * async-and-wait or apply that was called from such a task (libdispatch's enclosing queue frames), on
+     * platform and virtual threads alike. For a global queue: a task submitted to it directly, or a sync onto it.
+     * Where this binding cannot see what libdispatch sees it throws although libdispatch would return: a queue
+     * that is only a target of an enclosing frame's queue, a global queue reached through targets.
+     *
+     * @throws IllegalStateException naming the queue and the rule, when the caller does not run on it
+     */
+    public void assertQueue() {
+        call("dispatch_assert_queue", q -> {
+            if (!onFrames(q)) {
+                throw new IllegalStateException("dispatch_assert_queue(" + name() + "): the calling code does not run"
+                        + " on " + name() + " (a task of it or of a queue targeting it, or inside a sync called from"
+                        + " one); libdispatch would abort the process");
+            }
+            if (!VirtualThreads.current()) { // a virtual thread's frames are ours (its carrier has none)
+                QueueNative.dispatch_assert_queue(q);
+            }
+        });
+    }
+
+    /**
+     * dispatch_assert_queue_not: throws when the calling code runs on this queue in the sense of
+     * {@link #assertQueue()}, returns otherwise. libdispatch is asked too only where its answer is known to be
+     * the same (a queue created here, outside any enclosing sync, on a platform thread).
+     *
+     * @throws IllegalStateException naming the queue and the rule, when the caller runs on it
+     */
+    public void assertQueueNot() {
+        call("dispatch_assert_queue_not", q -> {
+            if (onFrames(q)) {
+                throw new IllegalStateException("dispatch_assert_queue_not(" + name() + "): the calling code runs on "
+                        + name() + " (a task of it or of a queue targeting it, or inside a sync called from one); "
+                        + "libdispatch would abort the process");
+            }
+            if (lifecycle != null && !VirtualThreads.current() && QueueNative.jd_queue_frame_depth() == 0) {
+                QueueNative.dispatch_assert_queue_not(q);
+            }
+        });
+    }
+
+    /**
+     * dispatch_assert_queue_barrier: {@link #assertQueue()}, and the calling code runs as a barrier of this
+     * queue: always on a serial queue; on a concurrent queue inside a {@link #barrierAsync}, {@link #barrierSync}
+     * or {@link #barrierAsyncAndWait} task of it (or code those call synchronously). Never on a global queue
+     * (it has no barriers).
+     *
+     * @throws IllegalStateException naming the queue and the rule, when the caller does not run on it as a barrier
+     */
+    public void assertQueueBarrier() {
+        call("dispatch_assert_queue_barrier", q -> {
+            if (!onFrames(q)) {
+                throw new IllegalStateException("dispatch_assert_queue_barrier(" + name() + "): the calling code does "
+                        + "not run on " + name() + "; libdispatch would abort the process");
+            }
+            boolean virtual = VirtualThreads.current();
+            if (!serial && (lifecycle == null || !(virtual ? VirtualThreads.inBarrier(this) : QueueNative.jd_queue_in_barrier(q) != 0))) {
+                throw new IllegalStateException("dispatch_assert_queue_barrier(" + name() + "): the calling code runs "
+                        + "on " + name() + " but not as a barrier (" + (lifecycle == null ? "a global queue has none"
+                        : "only barrierAsync, barrierSync and barrierAsyncAndWait tasks of a concurrent queue are")
+                        + "); libdispatch would abort the process");
+            }
+            if (!virtual) {
+                QueueNative.dispatch_assert_queue_barrier(q);
+            }
+        });
+    }
+
+    /** Whether this queue is on the calling thread's queue frames as far as the binding sees them (jd_queue.h). */
+    private boolean onFrames(long q) {
+        return VirtualThreads.current() ? VirtualThreads.onFrames(this) : QueueNative.jd_queue_on_frames(q) != 0;
+    }
+
+    // ---- QoS (dispatch_queue_get_qos_class) -----------------------------------------------------------------
+
+    /**
+     * dispatch_queue_get_qos_class: the class the queue was created with ({@link Attributes#withQoSClass}), as
+     * libdispatch reads it back (on Linux USER_INTERACTIVE reads back as USER_INITIATED), or null for none. For a
+     * global queue, what libdispatch reports for its root queue, which on Linux (6.0.3) is not always the class
+     * it was asked by: DEFAULT reads as none, USER_INITIATED as BACKGROUND.
+     *
+     * @return the class, or null
+     */
+    public QoSClass getQoSClass() {
+        int value = callFor("dispatch_queue_get_qos_class", q -> QueueNative.dispatch_queue_get_qos_class(q, null));
+        for (QoSClass c : QoSClass.values()) {
+            if (c.value == value) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * dispatch_queue_get_qos_class's relative priority: what {@link Attributes#withQoSClass} set, 0 without a class.
+     *
+     * @return {@link QoSClass#MIN_RELATIVE_PRIORITY} .. 0
+     */
+    public int getRelativePriority() {
+        int[] relativePriority = new int[1];
+        call("dispatch_queue_get_qos_class", q -> QueueNative.dispatch_queue_get_qos_class(q, relativePriority));
+        return relativePriority[0];
     }
 
     /**
@@ -619,9 +1114,48 @@ public class DispatchQueue extends DispatchObject implements Executor {
         lifecycle.startClosing();
     }
 
+    /**
+     * In the spirit of dispatch_debug: {@code DispatchQueue[<label>] = { serial | concurrent | global, target =
+     * DispatchQueue[<label>] | default, qos = UTILITY relative priority -2, suspended = 1, inactive, closed }}
+     * (the last four only when they apply; qos as set by {@link Attributes#withQoSClass}). Error messages name a
+     * queue by {@code DispatchQueue[<label>]} alone.
+     */
     @Override
     public String toString() {
+        StringBuilder b = new StringBuilder(name()).append(" = { ");
+        b.append(lifecycle == null ? "global" : serial ? "serial" : "concurrent");
+        if (lifecycle != null) {
+            DispatchQueue t = target;
+            b.append(", target = ").append(t == null ? "default" : t.name());
+        }
+        if (qos != null) {
+            b.append(", qos = ").append(qos).append(" relative priority ").append(relativePriority);
+        }
+        Lifecycle lc = lifecycle;
+        if (lc != null) {
+            int suspended = lc.suspendCount;
+            if (suspended > 0) {
+                b.append(", suspended = ").append(suspended);
+            }
+            if (isInactive()) {
+                b.append(", inactive");
+            }
+        }
+        if (isClosed()) {
+            b.append(", closed");
+        }
+        return b.append(" }").toString();
+    }
+
+    /** {@code DispatchQueue[<label>]}: how error messages name the queue. */
+    @Override
+    String name() {
         return "DispatchQueue[" + label + "]";
+    }
+
+    /** A global queue: libdispatch's own, with no lifecycle, specifics of ours or barriers. */
+    boolean isGlobal() {
+        return lifecycle == null;
     }
 
     /**
@@ -637,8 +1171,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
         for (DispatchQueue q = this; q != null; q = q.target) {
             if (q.lifecycle != null && (q.serial || (barrier && q == this))
                     && q.runsCaller(q.address())) {
-                throw new IllegalStateException(call + " onto " + this + (q == this ? "" : ", which targets " + q)
-                        + ", from a task running on " + q + ": it would wait for itself (libdispatch aborts the "
+                throw new IllegalStateException(call + " onto " + name() + (q == this ? "" : ", which targets " + q.name())
+                        + ", from a task running on " + q.name() + ": it would wait for itself (libdispatch aborts the "
                         + "process on that); use async, or call the code directly");
             }
         }
@@ -646,7 +1180,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     private Lifecycle owned(String call) {
         if (lifecycle == null) {
-            throw new IllegalStateException(call + " on " + this + ": global queues cannot be suspended, resumed, "
+            throw new IllegalStateException(call + " on " + name() + ": global queues cannot be suspended, resumed, "
                     + "activated or retargeted");
         }
         return lifecycle;
@@ -674,7 +1208,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
         void refuseIfClosing(String call, DispatchQueue queue) {
             if (closing) {
-                throw new IllegalStateException(call + ": " + queue + " is closed");
+                throw new IllegalStateException(call + ": " + queue.name() + " is closed");
             }
         }
 
@@ -710,6 +1244,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         private final Object task;
         private final Callable<T> body;
         private final Stats stats;
+        private final Thread caller = Thread.currentThread();
         private T value;
         private Throwable failure;
 
@@ -722,6 +1257,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
         @Override
         public void run() {
+            if (Thread.currentThread() != caller) {
+                Thread.interrupted(); // async-and-wait on the queue's worker: nothing left from its last task
+            }
             Object timing = Jfr.AVAILABLE ? Jfr.beginSlowTask() : null;
             call();
             if (timing != null) {

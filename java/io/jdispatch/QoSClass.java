@@ -18,6 +18,12 @@ public enum QoSClass {
     /** QOS_CLASS_BACKGROUND (0x09). */
     BACKGROUND(0x09);
 
+    /**
+     * QOS_MIN_RELATIVE_PRIORITY (-15): the lowest relative priority {@link DispatchQueue.Attributes#withQoSClass}
+     * accepts (the highest is 0).
+     */
+    public static final int MIN_RELATIVE_PRIORITY = -15;
+
     /** The qos_class_t value. */
     public final int value;
 

@@ -1,8 +1,6 @@
 package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
-import io.jdispatch.internal.JDispatchNative;
-import io.jdispatch.internal.QueueNative;
 import io.jdispatch.internal.Upcalls;
 
 import java.lang.invoke.MethodHandle;
@@ -14,6 +12,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 
 /**
  * How a blocking call behaves on a virtual thread (Java 21+). A virtual thread that blocks inside a native
@@ -41,10 +40,14 @@ final class VirtualThreads {
                 return t;
             });
 
-    /** On a virtual thread, the innermost queue whose sync task it runs (dispatch_get_specific's view). */
+    /**
+     * On a virtual thread, the queues whose sync tasks it runs, innermost first: its queue frames as
+     * dispatch_get_specific (the innermost) and dispatch_assert_queue (all of them) see them on a platform thread.
+     */
     private static final ThreadLocal<Held> HELD = new ThreadLocal<>();
 
-    private record Held(DispatchQueue queue, Held outer) {}
+    /** One sync frame: its queue, the frame around it, and whether the task runs as a barrier of the queue. */
+    private record Held(DispatchQueue queue, Held outer, boolean barrier) {}
 
     private VirtualThreads() {}
 
@@ -84,12 +87,49 @@ final class VirtualThreads {
     }
 
     /**
+     * For a virtual thread, {@code DispatchQueue.onFrames}' answer (jd_queue_on_frames on a platform thread): the
+     * queue of the innermost sync or, when created here, a queue in its target chain; or the queue of an
+     * enclosing sync (the queue the next sync in was called from).
+     */
+    static boolean onFrames(DispatchQueue queue) {
+        Held h = HELD.get();
+        if (h == null) {
+            return false;
+        }
+        if (queue.isGlobal() ? h.queue == queue : runsTaskOf(queue)) {
+            return true;
+        }
+        for (Held outer = h.outer; outer != null; outer = outer.outer) {
+            if (outer.queue == queue) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** For a virtual thread: whether one of its enclosing syncs is a barrier sync of {@code queue}. */
+    static boolean inBarrier(DispatchQueue queue) {
+        for (Held h = HELD.get(); h != null; h = h.outer) {
+            if (h.barrier && h.queue == queue) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** For a virtual thread, the queue of the sync task it runs (dispatch_get_specific starts there), or null. */
+    static DispatchQueue heldQueue() {
+        Held h = HELD.get();
+        return h == null ? null : h.queue;
+    }
+
+    /**
      * Runs a sync task on the calling virtual thread as the task of {@code queue}, without holding any
      * native frame: for a global queue, where dispatch_sync_f would run it on the caller at once too.
      */
-    static void runAsTaskOf(DispatchQueue queue, Runnable task) {
+    static void runAsTaskOf(DispatchQueue queue, boolean barrier, Runnable task) {
         Held outer = HELD.get();
-        HELD.set(new Held(queue, outer));
+        HELD.set(new Held(queue, outer, barrier));
         try {
             task.run();
         } finally {
@@ -102,25 +142,19 @@ final class VirtualThreads {
     }
 
     /**
-     * dispatch_sync_f (or dispatch_barrier_sync_f) for a virtual thread: a holder thread enters the queue
-     * with dispatch_sync_f and, once libdispatch runs its work item (the queue and its targets are then
-     * owned, as for any sync), hands over to the caller, which runs {@code task} here, parked in Java only.
-     * The holder returns from dispatch_sync_f when the task is done; this returns after that, so the queue
-     * is not released (by a close) under a holder still inside the call. {@code task} must not throw.
+     * dispatch_sync_f (or dispatch_barrier_sync_f, dispatch_async_and_wait_f ...: {@code enter}, given the id of
+     * the work item) for a virtual thread: a holder thread enters the queue with that call and, once libdispatch
+     * runs its work item (the queue and its targets are then owned, as for any sync; async-and-wait may run the
+     * item on a worker, which then holds the queue), hands over to the caller, which runs {@code task} here,
+     * parked in Java only. The holder returns from the call when the task is done; this returns after that, so
+     * the queue is not released (by a close) under a holder still inside the call. {@code task} must not throw.
      */
-    static void syncHeld(long q, boolean barrier, DispatchQueue queue, Runnable task) {
+    static void syncHeld(DispatchQueue queue, boolean barrier, LongConsumer enter, Runnable task) {
         Hand hand = new Hand();
-        HOLDERS.execute(() -> hand.hold(() -> {
-            long id = Handles.register(hand);
-            if (barrier) {
-                QueueNative.jd_queue_barrier_sync(q, id);
-            } else {
-                JDispatchNative.jd_queue_sync(q, id);
-            }
-        }));
+        HOLDERS.execute(() -> hand.hold(() -> enter.accept(Handles.register(hand))));
         if (hand.await(Hand.ENTERED) == Hand.ENTERED) {
             try {
-                runAsTaskOf(queue, task);
+                runAsTaskOf(queue, barrier, task);
             } finally {
                 hand.release();
             }
@@ -147,13 +181,13 @@ final class VirtualThreads {
     private static final class Hand implements Upcalls.OnCaller {
         static final int WAITING = 0, ENTERED = 1, RELEASED = 2, RETURNED = 3;
         private final Thread caller = Thread.currentThread();
-        private volatile Thread holder;
+        /** The thread libdispatch runs the work item on: the holder, or a worker (async-and-wait). */
+        private volatile Thread inside;
         private volatile int phase;
         private volatile Throwable failure;
 
         /** On the holder thread. */
         void hold(Runnable call) {
-            holder = Thread.currentThread();
             try {
                 call.run();
             } catch (Throwable t) {
@@ -164,20 +198,21 @@ final class VirtualThreads {
             }
         }
 
-        /** libdispatch runs this on the holder, inside dispatch_sync_f, once the queue is the holder's. */
+        /** libdispatch runs this on the holder (or a worker), inside the call, once the queue is the holder's. */
         @Override
         public void run() {
+            inside = Thread.currentThread();
             phase = ENTERED;
             LockSupport.unpark(caller);
             while (phase != RELEASED) {
                 LockSupport.park(this);
             }
-            Thread.interrupted(); // a holder is a pool thread: leave nothing for its next call
+            Thread.interrupted(); // a holder or worker is a pool thread: leave nothing for its next call
         }
 
         void release() {
             phase = RELEASED;
-            LockSupport.unpark(holder);
+            LockSupport.unpark(inside);
         }
 
         /** Parks (not interruptibly, like the native call) until the phase is at least {@code least}. */

@@ -65,6 +65,7 @@ public final class Upcalls {
             return;
         }
         Object context = Handles.context(id); // before remove(), which clears it
+        // Anything else (a queue-specific value, whose destructor is this trampoline) is only removed: released.
         Object task = Handles.remove(id);
         if (task instanceof OnCaller onCaller) {
             onCaller.run();

@@ -37,6 +37,10 @@ class NativeConstantsTest {
         for (QoSClass qos : QoSClass.values()) {
             put(mirrors, "QOS_CLASS_" + qos.name(), qos.value);
         }
+        put(mirrors, "QOS_MIN_RELATIVE_PRIORITY", QoSClass.MIN_RELATIVE_PRIORITY);
+        for (DispatchQueue.AutoreleaseFrequency f : DispatchQueue.AutoreleaseFrequency.values()) {
+            put(mirrors, "DISPATCH_AUTORELEASE_FREQUENCY_" + f.name(), f.value);
+        }
         return mirrors;
     }
 

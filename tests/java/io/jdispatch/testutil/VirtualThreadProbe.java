@@ -3,6 +3,7 @@ package io.jdispatch.testutil;
 import io.jdispatch.DispatchGroup;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSemaphore;
+import io.jdispatch.DispatchSpecificKey;
 import io.jdispatch.DispatchTime;
 
 import jdk.jfr.Recording;
@@ -47,7 +48,7 @@ public final class VirtualThreadProbe {
     public static void main(String[] args) throws Exception {
         List<String> names = args.length > 0 ? List.of(args)
                 : List.of("semaphore", "semaphore-mixed", "semaphore-timeouts", "group", "sync-global",
-                "sync-concurrent", "sync-semantics");
+                "sync-concurrent", "sync-semantics", "async-and-wait-concurrent", "async-and-wait-semantics", "queue-frames");
         boolean allOk = true;
         warmUp();
         for (String name : names) {
@@ -63,13 +64,22 @@ public final class VirtualThreadProbe {
             case "semaphore-mixed" -> VirtualThreadProbe::semaphoreMixed;
             case "semaphore-timeouts" -> VirtualThreadProbe::semaphoreTimeouts;
             case "group" -> VirtualThreadProbe::group;
-            case "sync-global" -> e -> sleepingSyncs(DispatchQueue.global(), e);
+            case "sync-global" -> e -> sleepingSyncs(DispatchQueue.global(), false, e);
             case "sync-concurrent" -> e -> {
                 try (DispatchQueue q = DispatchQueue.createConcurrent("probe.concurrent")) {
-                    return sleepingSyncs(q, e);
+                    return sleepingSyncs(q, false, e);
                 }
             };
             case "sync-semantics" -> VirtualThreadProbe::syncSemantics;
+            case "async-and-wait-concurrent" -> e -> {
+                try (DispatchQueue q = DispatchQueue.createConcurrent("probe.aaw")) {
+                    return sleepingSyncs(q, true, e);
+                }
+            };
+            case "async-and-wait-semantics" -> e -> onVirtualThread(VirtualThreadProbe::asyncAndWaitSemanticsOnVirtualThread, e,
+                    "FIFO with async, caller thread, isCurrent, rethrow, refusal, barrier as on a platform thread");
+            case "queue-frames" -> e -> onVirtualThread(VirtualThreadProbe::queueFramesOnVirtualThread, e,
+                    "assertQueue/Not/Barrier and getCurrentSpecific see the sync frames");
             default -> throw new IllegalArgumentException("unknown scenario " + name);
         };
     }
@@ -147,6 +157,9 @@ public final class VirtualThreadProbe {
             try (DispatchQueue q = DispatchQueue.createSerial("probe.warm"); DispatchQueue c = DispatchQueue.createConcurrent("probe.warm.c")) {
                 q.sync(() -> { });
                 c.sync(() -> { });
+                c.asyncAndWait(() -> { });
+                c.barrierAsyncAndWait(() -> { });
+                q.asyncAndWait(() -> { });
                 c.apply(2, i -> { });
             }
             done.countDown();
@@ -316,8 +329,11 @@ public final class VirtualThreadProbe {
         }
     }
 
-    /** 20 virtual threads sync a task that sleeps 100 ms onto {@code q}: ideally all at once, ~100 ms. */
-    private static String sleepingSyncs(DispatchQueue q, long[] elapsed) throws Exception {
+    /**
+     * 20 virtual threads sync (or async-and-wait) a task that sleeps 100 ms onto {@code q}: ideally all at once,
+     * ~100 ms.
+     */
+    private static String sleepingSyncs(DispatchQueue q, boolean asyncAndWait, long[] elapsed) throws Exception {
         int callers = 20;
         CountDownLatch done = new CountDownLatch(callers);
         // Every sync task waits until all of them are inside their sync at once: with carriers pinned in native
@@ -329,7 +345,7 @@ public final class VirtualThreadProbe {
         for (int i = 0; i < callers; i++) {
             startVirtual(() -> {
                 Thread me = Thread.currentThread();
-                q.sync(() -> {
+                Runnable task = () -> {
                     allInside.countDown();
                     try {
                         if (allInside.await(HANG_S, TimeUnit.SECONDS)) {
@@ -342,7 +358,12 @@ public final class VirtualThreadProbe {
                     if (Thread.currentThread() == me) {
                         ranOnCaller.incrementAndGet();
                     }
-                });
+                };
+                if (asyncAndWait) {
+                    q.asyncAndWait(task);
+                } else {
+                    q.sync(task);
+                }
                 done.countDown();
             });
         }
@@ -350,7 +371,8 @@ public final class VirtualThreadProbe {
         elapsed[0] = System.nanoTime() - start;
         check(metAll.get() == callers, "only " + (callers - allInside.getCount()) + " of " + callers
                 + " syncs were inside their task at once (carriers blocked?)");
-        return callers + " syncs of 100 ms on " + q.getLabel() + " (ideal 100 ms), all inside at once, "
+        return callers + (asyncAndWait ? " asyncAndWaits" : " syncs") + " of 100 ms on " + q.getLabel()
+                + " (ideal 100 ms), all inside at once, "
                 + ranOnCaller.get() + " ran on the caller";
     }
 
@@ -439,6 +461,110 @@ public final class VirtualThreadProbe {
             serial.apply(5, serialApply::add);
             check(serialApply.equals(List.of(0L, 1L, 2L, 3L, 4L)), "serial apply " + serialApply);
             DispatchQueue.applyAuto(10, i -> sleep(1));
+        }
+    }
+
+    private interface VirtualBody {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code body} on one virtual thread; its AssertionError or exception fails the scenario. */
+    private static String onVirtualThread(VirtualBody body, long[] elapsed, String details) throws Exception {
+        AtomicReference<String> failure = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        long start = System.nanoTime();
+        startVirtual(() -> {
+            try {
+                body.run();
+            } catch (Throwable t) {
+                failure.set(t.toString());
+            } finally {
+                done.countDown();
+            }
+        });
+        check(done.await(HANG_S, TimeUnit.SECONDS), "hung");
+        elapsed[0] = System.nanoTime() - start;
+        check(failure.get() == null, String.valueOf(failure.get()));
+        return details;
+    }
+
+    private static void asyncAndWaitSemanticsOnVirtualThread() throws Exception {
+        Thread me = Thread.currentThread();
+        try (DispatchQueue serial = DispatchQueue.createSerial("probe.aaw.serial");
+             DispatchQueue inner = DispatchQueue.createSerial("probe.aaw.inner");
+             DispatchQueue conc = DispatchQueue.createConcurrent("probe.aaw.conc")) {
+            inner.setTargetQueue(serial);
+            List<Integer> order = new ArrayList<>();
+            CountDownLatch release = new CountDownLatch(1);
+            serial.async(() -> await(release));
+            for (int i = 0; i < 50; i++) {
+                int n = i;
+                serial.async(() -> order.add(n));
+            }
+            startVirtual(release::countDown);
+            check(serial.asyncAndWait(order::size) == 50, "FIFO: ran before the tasks queued ahead of it");
+            check(serial.barrierAsyncAndWait(order::size) == 50, "barrier FIFO");
+            check(serial.asyncAndWait(Thread::currentThread) == me, "an asyncAndWait task ran on another thread");
+            check(conc.barrierAsyncAndWait(Thread::currentThread) == me, "a barrier asyncAndWait task ran on another thread");
+            check(inner.asyncAndWait(serial::isCurrent), "isCurrent() of the target false inside an asyncAndWait task");
+            IllegalStateException refused = null;
+            try {
+                serial.asyncAndWait(() -> inner.asyncAndWait(() -> { }));
+            } catch (IllegalStateException e) {
+                refused = e;
+            }
+            check(refused != null && refused.getMessage().contains("dispatch_async_and_wait onto DispatchQueue[probe.aaw.inner], "
+                    + "which targets DispatchQueue[probe.aaw.serial]"), "nested asyncAndWait onto a queue targeting the current one: " + refused);
+            try {
+                conc.asyncAndWait(() -> {
+                    throw new IllegalArgumentException("from the task");
+                });
+                check(false, "the task's exception was not rethrown");
+            } catch (IllegalArgumentException e) {
+                check(e.getMessage().equals("from the task"), e.toString());
+            }
+            check("ok".equals(DispatchQueue.global().asyncAndWait(() -> "ok")), "on a global queue");
+        }
+    }
+
+    private static void queueFramesOnVirtualThread() throws Exception {
+        DispatchSpecificKey<String> key = new DispatchSpecificKey<>();
+        try (DispatchQueue outer = DispatchQueue.createSerial("probe.frames.outer");
+             DispatchQueue target = DispatchQueue.createSerial("probe.frames.target");
+             DispatchQueue inner = DispatchQueue.createSerial("probe.frames.inner");
+             DispatchQueue conc = DispatchQueue.createConcurrent("probe.frames.conc")) {
+            inner.setTargetQueue(target);
+            target.setSpecific(key, "target's");
+            outer.setSpecific(key, "outer's");
+            check(fails(outer::assertQueue), "assertQueue passed outside any queue");
+            outer.assertQueueNot();
+            check(DispatchQueue.getCurrentSpecific(key) == null, "a specific outside any queue");
+            outer.sync(() -> {
+                outer.assertQueue();
+                outer.assertQueueBarrier(); // serial
+                check(fails(outer::assertQueueNot), "assertQueueNot passed on its queue");
+                check("outer's".equals(DispatchQueue.getCurrentSpecific(key)), "outer's specific");
+                inner.sync(() -> {
+                    inner.assertQueue();
+                    target.assertQueue(); // a target of the current queue
+                    outer.assertQueue(); // the queue the sync was called from
+                    check(fails(conc::assertQueue), "assertQueue of an unrelated queue passed");
+                    check("target's".equals(DispatchQueue.getCurrentSpecific(key)), "the target's specific, not the outer's");
+                });
+            });
+            conc.sync(() -> check(fails(conc::assertQueueBarrier), "a plain sync of a concurrent queue was a barrier"));
+            conc.barrierSync(conc::assertQueueBarrier);
+            conc.barrierAsyncAndWait(conc::assertQueueBarrier);
+            DispatchQueue.global().sync(() -> DispatchQueue.global().assertQueue());
+        }
+    }
+
+    private static boolean fails(Runnable assertion) {
+        try {
+            assertion.run();
+            return false;
+        } catch (IllegalStateException expected) {
+            return true;
         }
     }
 
