@@ -451,6 +451,73 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
+    // ---- work items (DispatchWorkItem): the block forms of async, sync and after ----------------------------
+
+    /**
+     * dispatch_async(queue, item): one execution of the work item on this queue (on a serial queue created here,
+     * in FIFO order with its other tasks). What its task throws goes to {@link Dispatch#setUncaughtExceptionHandler}.
+     *
+     * @param item the work item
+     * @throws IllegalStateException when the item may not be executed again (it is waited for or observed)
+     */
+    public void async(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_async: item is null");
+        item.async("dispatch_async", this, workItemFifo(), false);
+    }
+
+    /**
+     * dispatch_barrier_async(queue, item): like {@link #async(DispatchWorkItem)}, alone on a concurrent queue (as
+     * the item's {@link DispatchWorkItem#BARRIER} flag does with {@code async}).
+     *
+     * @param item the work item
+     */
+    public void barrierAsync(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_barrier_async: item is null");
+        item.async("dispatch_barrier_async", this, workItemFifo(), true);
+    }
+
+    /**
+     * dispatch_sync(queue, item): one execution of the work item on this queue, on the calling thread, after the
+     * tasks submitted before it; its exception is rethrown here. Refused as {@link #sync(Runnable)} is onto the
+     * queue that runs the caller; on a virtual thread the item's task runs on the virtual thread, as there.
+     *
+     * @param item the work item
+     */
+    public void sync(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_sync: item is null");
+        refuseIfCurrent("dispatch_sync", false);
+        item.sync("dispatch_sync", this, workItemFifo(), false);
+    }
+
+    /**
+     * dispatch_barrier_sync(queue, item): like {@link #sync(DispatchWorkItem)}, alone on a concurrent queue.
+     *
+     * @param item the work item
+     */
+    public void barrierSync(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_barrier_sync: item is null");
+        refuseIfCurrent("dispatch_barrier_sync", true);
+        item.sync("dispatch_barrier_sync", this, workItemFifo(), true);
+    }
+
+    /**
+     * dispatch_after(when, queue, item): one execution of the work item no earlier than {@code when};
+     * {@link DispatchTime#FOREVER} never runs it (and keeps it).
+     *
+     * @param when the deadline, on the uptime or the wall clock
+     * @param item the work item
+     */
+    public void after(DispatchTime when, DispatchWorkItem item) {
+        Objects.requireNonNull(when, "dispatch_after: when is null");
+        Objects.requireNonNull(item, "dispatch_after: item is null");
+        item.after(when, this);
+    }
+
+    /** The FIFO whose order work items submitted here must keep (a serial queue created here), or null. */
+    SerialDrain workItemFifo() {
+        return drain instanceof SerialDrain serialDrain ? serialDrain : null;
+    }
+
     // ---- state -------------------------------------------------------------------------------------------
 
     /** dispatch_suspend: no new task starts until the matching {@link #resume()}. Counted. */

@@ -14,6 +14,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 /**
  * How a blocking call behaves on a virtual thread (Java 21+). A virtual thread that blocks inside a native
@@ -109,24 +110,36 @@ final class VirtualThreads {
      * is not released (by a close) under a holder still inside the call. {@code task} must not throw.
      */
     static void syncHeld(long q, boolean barrier, DispatchQueue queue, Runnable task) {
-        Hand hand = new Hand();
-        HOLDERS.execute(() -> hand.hold(() -> {
+        handOver("dispatch_sync", hand -> {
             long id = Handles.register(hand);
             if (barrier) {
                 QueueNative.jd_queue_barrier_sync(q, id);
             } else {
                 JDispatchNative.jd_queue_sync(q, id);
             }
-        }));
+        }, () -> runAsTaskOf(queue, task));
+    }
+
+    /**
+     * For a virtual thread, a native call that blocks and runs the caller's work on the calling thread
+     * (dispatch_sync_f, dispatch_sync of a work item, a work item called directly): a holder thread makes the
+     * call {@code enter}, which must have libdispatch run the hand-over it is given where the work would run.
+     * The hand-over parks the holder while the virtual thread runs {@code task}. When libdispatch skips the
+     * work (a cancelled work item), {@code task} does not run either. Returns once the holder's call returned;
+     * {@code task} must not throw; what {@code enter} throws is rethrown, naming {@code call}.
+     */
+    static void handOver(String call, Consumer<Upcalls.OnCaller> enter, Runnable task) {
+        Hand hand = new Hand();
+        HOLDERS.execute(() -> hand.hold(() -> enter.accept(hand)));
         if (hand.await(Hand.ENTERED) == Hand.ENTERED) {
             try {
-                runAsTaskOf(queue, task);
+                task.run();
             } finally {
                 hand.release();
             }
         }
         hand.await(Hand.RETURNED);
-        hand.rethrow("dispatch_sync");
+        hand.rethrow(call);
     }
 
     /**
