@@ -1,12 +1,13 @@
 /*
  * The one table of every number C and Java share, by its C name: Java reads the internal ones at load time
  * (io.jdispatch.internal.NativeLibrary.constant) and NativeConstantsTest compares each public Java constant
- * (IOReturn, DataQueueLayout, the DispatchSource masks, the DispatchWorkItem flags, DispatchTime, QoSClass) with
- * its row here.
+ * (IOReturn, DataQueueLayout, the DispatchSource masks, the DispatchWorkItem flags, DispatchTime, QoSClass,
+ * DispatchWorkloop.MIN_RELATIVE_PRIORITY) with its row here.
  */
 #include "jdispatch.h"
 #include "jd_dataqueue.h"
 #include "jd_source.h"
+#include "jd_workloop.h"
 
 #include <string.h>
 
@@ -20,7 +21,7 @@ static const struct {
     ROW(DISPATCH_TIME_NOW), ROW(DISPATCH_TIME_FOREVER),
     /* qos_class_t (jdispatch.h on Linux) */
     ROW(QOS_CLASS_USER_INTERACTIVE), ROW(QOS_CLASS_USER_INITIATED), ROW(QOS_CLASS_DEFAULT), ROW(QOS_CLASS_UTILITY),
-    ROW(QOS_CLASS_BACKGROUND),
+    ROW(QOS_CLASS_BACKGROUND), ROW(QOS_MIN_RELATIVE_PRIORITY),
     /* <dispatch/source.h>: the mask and data bits of dispatch_source_create(3) */
     ROW(DISPATCH_MACH_SEND_DEAD),
     ROW(DISPATCH_MEMORYPRESSURE_NORMAL), ROW(DISPATCH_MEMORYPRESSURE_WARN), ROW(DISPATCH_MEMORYPRESSURE_CRITICAL),

@@ -84,7 +84,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this(address, owned ? new Lifecycle(address, false) : null, label, owned);
     }
 
-    private DispatchQueue(long address, Lifecycle lifecycle, String label, boolean serial) {
+    /** A queue this wrapper owns ({@code lifecycle}; null: a global queue); a serial one drains a Java FIFO. */
+    DispatchQueue(long address, Lifecycle lifecycle, String label, boolean serial) {
         super(address, lifecycle);
         this.label = label;
         this.serial = serial;
@@ -595,6 +596,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     @Override
     void refuseRetarget(DispatchQueue target) {
+        if (target instanceof DispatchWorkloop) {
+            throw new IllegalArgumentException("dispatch_set_target_queue(" + this + ", " + target + "): a queue "
+                    + "cannot target a workloop here (Linux libdispatch 6.0.3 crashes running a serial queue that "
+                    + "targets one); submit to the workloop itself");
+        }
         for (DispatchQueue t = target; t != null; t = t.target) {
             if (t == this) {
                 throw new IllegalArgumentException("dispatch_set_target_queue(" + this + ", " + target
