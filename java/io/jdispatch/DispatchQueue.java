@@ -145,6 +145,24 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return Globals.QUEUES[Objects.requireNonNull(qos, "dispatch_get_global_queue: qos is null").ordinal()];
     }
 
+    // ---- the main queue (MainQueue) ------------------------------------------------------------------------
+
+    /**
+     * dispatch_get_main_queue(): the serial queue libdispatch binds to one thread, in a JVM the thread that loaded
+     * JDispatch ({@link Dispatch#getMainQueueThread()}). Its tasks run on that thread while it runs
+     * {@link Dispatch#runMainQueue()} or {@link Dispatch#drainMainQueue()}, and nowhere else; once that thread has
+     * ended, libdispatch runs the main queue on its workers like any serial queue. A {@code sync} onto it from
+     * another thread runs its task on the main queue's thread (as in C), and waits until that thread services the
+     * queue; from the main queue's own thread {@code sync} is refused (it would wait for itself: libdispatch
+     * aborts), as {@link #isCurrent()} is true there. close() does nothing; suspend, resume, activate and
+     * retargeting are refused (libdispatch ignores them on the main queue).
+     *
+     * @return the main queue
+     */
+    public static DispatchQueue main() {
+        return MainQueue.get();
+    }
+
     // ---- submitting work ---------------------------------------------------------------------------------
 
     /**

@@ -59,12 +59,17 @@ final class VirtualThreads {
 
     /** True when the calling thread is a virtual thread. */
     static boolean current() {
+        return isVirtual(Thread.currentThread());
+    }
+
+    /** True when {@code thread} is a virtual thread. */
+    static boolean isVirtual(Thread thread) {
         MethodHandle h = IS_VIRTUAL;
         if (h == null) {
             return false;
         }
         try {
-            return (boolean) h.invokeExact(Thread.currentThread());
+            return (boolean) h.invokeExact(thread);
         } catch (Throwable t) {
             throw new AssertionError("Thread.isVirtual() threw", t);
         }
