@@ -458,7 +458,7 @@ public final class DispatchWorkItem extends DispatchObject {
         return runsHere(body);
     }
 
-    /** {@return "DispatchWorkItem@<identity>[<flags>]"} */
+    /** {@return {@code DispatchWorkItem@<identity hash>[<flag names>]}} */
     @Override
     public String toString() {
         return "DispatchWorkItem@" + Integer.toHexString(System.identityHashCode(this)) + "[" + flagNames(flags) + "]";

@@ -231,7 +231,7 @@ public final class DispatchWorkloop extends DispatchQueue {
                 + "hierarchy)");
     }
 
-    /** {@return "DispatchWorkloop[<label>]"} */
+    /** {@return {@code DispatchWorkloop[<label>]}} */
     @Override
     public String toString() {
         return "DispatchWorkloop[" + getLabel() + "]";
