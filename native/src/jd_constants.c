@@ -1,12 +1,13 @@
 /*
  * The one table of every number C and Java share, by its C name: Java reads the internal ones at load time
  * (io.jdispatch.internal.NativeLibrary.constant) and NativeConstantsTest compares each public Java constant
- * (IOReturn, DataQueueLayout, the DispatchSource masks, DispatchTime, QoSClass, DispatchQueue.AutoreleaseFrequency)
- * with its row here.
+ * (IOReturn, DataQueueLayout, the DispatchSource masks, the DispatchWorkItem flags, DispatchTime, QoSClass,
+ * DispatchQueue.AutoreleaseFrequency) with its row here.
  */
 #include "jdispatch.h"
 #include "jd_dataqueue.h"
 #include "jd_source.h"
+#include "jd_workloop.h"
 
 #include <string.h>
 
@@ -31,6 +32,9 @@ static const struct {
     ROW(DISPATCH_VNODE_DELETE), ROW(DISPATCH_VNODE_WRITE), ROW(DISPATCH_VNODE_EXTEND), ROW(DISPATCH_VNODE_ATTRIB),
     ROW(DISPATCH_VNODE_LINK), ROW(DISPATCH_VNODE_RENAME), ROW(DISPATCH_VNODE_REVOKE), ROW(DISPATCH_VNODE_FUNLOCK),
     ROW(DISPATCH_TIMER_STRICT),
+    /* <dispatch/block.h>: dispatch_block_flags_t (declared with blocks on: jdcore builds with -fblocks) */
+    ROW(DISPATCH_BLOCK_BARRIER), ROW(DISPATCH_BLOCK_DETACHED), ROW(DISPATCH_BLOCK_ASSIGN_CURRENT),
+    ROW(DISPATCH_BLOCK_NO_QOS_CLASS), ROW(DISPATCH_BLOCK_INHERIT_QOS_CLASS), ROW(DISPATCH_BLOCK_ENFORCE_QOS_CLASS),
     /* jd_source.h: callback kinds and jd_source_create's PROC flags */
     ROW(JD_SOURCE_EVENT), ROW(JD_SOURCE_CANCEL), ROW(JD_SOURCE_REGISTRATION),
     ROW(JD_PROC_EXISTED), ROW(JD_PROC_EXITED),

@@ -12,8 +12,8 @@ import java.nio.charset.StandardCharsets;
  * by tasks and handlers go.
  *
  * <p>Not mapped, on purpose: {@code dispatch_once} (use a static initializer or a holder class) and
- * {@code dispatch_main} (the JVM's main thread never has to park for libdispatch: its worker threads run
- * tasks whatever the main thread does).
+ * {@code dispatch_main}, which pthread_exits the calling thread, something a JVM thread must never do (libdispatch's
+ * worker threads run tasks whatever the main thread does; {@link #runMainQueue()} services the main queue).
  */
 public final class Dispatch {
     private static volatile Thread.UncaughtExceptionHandler exceptionHandler;
@@ -52,6 +52,50 @@ public final class Dispatch {
     public static String libdispatchVersion() {
         ensureAvailable();
         return JDispatchNative.jd_libdispatch_version();
+    }
+
+    // ---- the main queue ------------------------------------------------------------------------------------
+
+    /**
+     * Services the main queue ({@link DispatchQueue#main()}) on the calling thread, the role {@code dispatch_main}
+     * has in C, until {@link #stopMainQueue()}: runs its tasks as they come and waits in between (on the queue's
+     * eventfd, _dispatch_get_main_queue_handle_4CF; each wakeup runs _dispatch_main_queue_callback_4CF, the hook
+     * CoreFoundation's run loop uses on Linux). Not interruptible; each task starts with the thread's interrupt
+     * status cleared and its exception goes to {@link #setUncaughtExceptionHandler}, as on a worker.
+     *
+     * @throws IllegalStateException from any thread but {@link #getMainQueueThread()} (libdispatch aborts on a
+     *                               drain from another), from a virtual thread, inside a main-queue task (nested) or
+     *                               inside another queue's task
+     * @throws UnsupportedOperationException off Linux (there CFRunLoop or dispatch_main services the main queue)
+     */
+    public static void runMainQueue() {
+        MainQueue.run();
+    }
+
+    /**
+     * Runs the main queue's tasks queued now on the calling thread and returns: for a thread with an event loop of
+     * its own. The same thread rules as {@link #runMainQueue()}.
+     */
+    public static void drainMainQueue() {
+        MainQueue.drain();
+    }
+
+    /**
+     * Makes {@link #runMainQueue()} return once it ran what is queued; from any thread, or from a main-queue task.
+     * When no run is in progress, the next one returns after its first drain.
+     */
+    public static void stopMainQueue() {
+        MainQueue.stop();
+    }
+
+    /**
+     * {@return the thread that may run the main queue: the one that loaded JDispatch, to which libdispatch bound
+     * it; null once that thread has ended (the main queue then runs on libdispatch's workers) or when it was a
+     * virtual thread (its carrier got the main queue, and no Java code can run there)}
+     */
+    public static Thread getMainQueueThread() {
+        ensureAvailable();
+        return MainQueue.owner();
     }
 
     /**

@@ -125,6 +125,34 @@ public final class DispatchGroup extends DispatchObject {
     }
 
     /**
+     * dispatch_group_async(group, queue, item): one execution of the work item on {@code queue} as part of this
+     * group (on a serial queue created here, in FIFO order with its other tasks); a cancelled execution leaves
+     * the group too.
+     *
+     * @param queue where the item runs
+     * @param item  the work item
+     * @throws IllegalStateException when the item may not be executed again (it is waited for or observed)
+     */
+    public void async(DispatchQueue queue, DispatchWorkItem item) {
+        Objects.requireNonNull(queue, "dispatch_group_async: queue is null");
+        Objects.requireNonNull(item, "dispatch_group_async: item is null");
+        item.groupAsync(this, queue, queue.workItemFifo());
+    }
+
+    /**
+     * dispatch_group_notify(group, queue, item): submits the work item to {@code queue} once the group is empty
+     * (at once if it is empty now); that submission counts as an execution of the item.
+     *
+     * @param queue where the item runs
+     * @param item  the work item
+     */
+    public void notify(DispatchQueue queue, DispatchWorkItem item) {
+        Objects.requireNonNull(queue, "dispatch_group_notify: queue is null");
+        Objects.requireNonNull(item, "dispatch_group_notify: item is null");
+        item.groupNotify(this, queue);
+    }
+
+    /**
      * dispatch_group_wait: waits until the group is empty or {@code timeout} passes. On a virtual thread the
      * wait parks in Java (its carrier stays free): a dispatch_group_notify wakes it.
      *

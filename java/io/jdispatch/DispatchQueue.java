@@ -206,8 +206,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this(address, owned ? new Lifecycle(address, false) : null, label, owned ? Attributes.SERIAL : null);
     }
 
-    /** {@code attributes}: what the queue was created with; null for a global queue. */
-    private DispatchQueue(long address, Lifecycle lifecycle, String label, Attributes attributes) {
+    /**
+     * A queue this wrapper owns ({@code lifecycle}; null: a global queue); a serial one drains a Java FIFO.
+     * {@code attributes}: what the queue was created with; null for a global queue.
+     */
+    DispatchQueue(long address, Lifecycle lifecycle, String label, Attributes attributes) {
         super(address, lifecycle);
         boolean serial = attributes != null && !attributes.concurrent;
         this.label = label;
@@ -270,6 +273,24 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     public static DispatchQueue global(QoSClass qos) {
         return Globals.QUEUES[Objects.requireNonNull(qos, "dispatch_get_global_queue: qos is null").ordinal()];
+    }
+
+    // ---- the main queue (MainQueue) ------------------------------------------------------------------------
+
+    /**
+     * dispatch_get_main_queue(): the serial queue libdispatch binds to one thread, in a JVM the thread that loaded
+     * JDispatch ({@link Dispatch#getMainQueueThread()}). Its tasks run on that thread while it runs
+     * {@link Dispatch#runMainQueue()} or {@link Dispatch#drainMainQueue()}, and nowhere else; once that thread has
+     * ended, libdispatch runs the main queue on its workers like any serial queue. A {@code sync} onto it from
+     * another thread runs its task on the main queue's thread (as in C), and waits until that thread services the
+     * queue; from the main queue's own thread {@code sync} is refused (it would wait for itself: libdispatch
+     * aborts), as {@link #isCurrent()} is true there. close() does nothing; suspend, resume, activate and
+     * retargeting are refused (libdispatch ignores them on the main queue).
+     *
+     * @return the main queue
+     */
+    public static DispatchQueue main() {
+        return MainQueue.get();
     }
 
     // ---- submitting work ---------------------------------------------------------------------------------
@@ -664,6 +685,73 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
     }
 
+    // ---- work items (DispatchWorkItem): the block forms of async, sync and after ----------------------------
+
+    /**
+     * dispatch_async(queue, item): one execution of the work item on this queue (on a serial queue created here,
+     * in FIFO order with its other tasks). What its task throws goes to {@link Dispatch#setUncaughtExceptionHandler}.
+     *
+     * @param item the work item
+     * @throws IllegalStateException when the item may not be executed again (it is waited for or observed)
+     */
+    public void async(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_async: item is null");
+        item.async("dispatch_async", this, workItemFifo(), false);
+    }
+
+    /**
+     * dispatch_barrier_async(queue, item): like {@link #async(DispatchWorkItem)}, alone on a concurrent queue (as
+     * the item's {@link DispatchWorkItem#BARRIER} flag does with {@code async}).
+     *
+     * @param item the work item
+     */
+    public void barrierAsync(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_barrier_async: item is null");
+        item.async("dispatch_barrier_async", this, workItemFifo(), true);
+    }
+
+    /**
+     * dispatch_sync(queue, item): one execution of the work item on this queue, on the calling thread, after the
+     * tasks submitted before it; its exception is rethrown here. Refused as {@link #sync(Runnable)} is onto the
+     * queue that runs the caller; on a virtual thread the item's task runs on the virtual thread, as there.
+     *
+     * @param item the work item
+     */
+    public void sync(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_sync: item is null");
+        refuseIfCurrent("dispatch_sync", false);
+        item.sync("dispatch_sync", this, workItemFifo(), false);
+    }
+
+    /**
+     * dispatch_barrier_sync(queue, item): like {@link #sync(DispatchWorkItem)}, alone on a concurrent queue.
+     *
+     * @param item the work item
+     */
+    public void barrierSync(DispatchWorkItem item) {
+        Objects.requireNonNull(item, "dispatch_barrier_sync: item is null");
+        refuseIfCurrent("dispatch_barrier_sync", true);
+        item.sync("dispatch_barrier_sync", this, workItemFifo(), true);
+    }
+
+    /**
+     * dispatch_after(when, queue, item): one execution of the work item no earlier than {@code when};
+     * {@link DispatchTime#FOREVER} never runs it (and keeps it).
+     *
+     * @param when the deadline, on the uptime or the wall clock
+     * @param item the work item
+     */
+    public void after(DispatchTime when, DispatchWorkItem item) {
+        Objects.requireNonNull(when, "dispatch_after: when is null");
+        Objects.requireNonNull(item, "dispatch_after: item is null");
+        item.after(when, this);
+    }
+
+    /** The FIFO whose order work items submitted here must keep (a serial queue created here), or null. */
+    SerialDrain workItemFifo() {
+        return drain instanceof SerialDrain serialDrain ? serialDrain : null;
+    }
+
     // ---- state -------------------------------------------------------------------------------------------
 
     /** dispatch_suspend: no new task starts until the matching {@link #resume()}. Counted. */
@@ -745,6 +833,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     @Override
     void refuseRetarget(DispatchQueue target) {
+        if (target instanceof DispatchWorkloop) {
+            throw new IllegalArgumentException("dispatch_set_target_queue(" + name() + ", " + target.name() + "): a "
+                    + "queue cannot target a workloop here (Linux libdispatch 6.0.3 crashes running a serial queue "
+                    + "that targets one); submit to the workloop itself");
+        }
         if (!retargetableOnceActive && !lifecycle.inactive) {
             throw new IllegalStateException("dispatch_set_target_queue(" + name() + ", " + (target == null ? "default"
                     : target.name()) + "): " + name() + " was created inactive or with an autorelease frequency, "

@@ -7,6 +7,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 
 /**
  * The Java side of a serial queue: tasks wait in a lock-free FIFO (many producers, one consumer) and one
@@ -16,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>At most one drain is queued or running per queue ({@code scheduled}), so tasks still run one at a time,
  * in FIFO order, on the queue (its targets, dispatch_get_specific and suspension apply to the drain as to any
  * work item). Everything that must be ordered with {@code async} on a serial queue (sync, barriers,
- * group async, apply) goes through this FIFO too. A drain gives the worker back after a 1 ms time slice
+ * group async, apply, work items) goes through this FIFO too. A drain gives the worker back after a 1 ms time slice
  * (re-queueing every 1024 tasks cost a thread hand-off each time on a loaded machine), and as soon as the
  * queue is suspended, by queueing itself again on the queue.
  *
@@ -81,6 +82,19 @@ final class SerialDrain extends Drain {
         }
     }
 
+    /**
+     * A native submission that keeps its place in the FIFO (dispatch_async of a work item's block): the drain
+     * reaching it makes the call on the queue, then queues itself again, behind what it submitted.
+     */
+    private static final class Submission extends Node {
+        private LongConsumer submit;
+
+        Submission(LongConsumer submit) {
+            super(null);
+            this.submit = submit;
+        }
+    }
+
     /** Not the wrapper: a queued drain is reachable from Handles and must not keep a dropped queue alive. */
     private final DispatchQueue.Lifecycle queue;
     private final AtomicInteger scheduled = new AtomicInteger();
@@ -106,6 +120,15 @@ final class SerialDrain extends Drain {
     @Override
     public boolean offer(Runnable task) {
         return link(new Node(task));
+    }
+
+    /**
+     * Appends a native submission onto this queue ({@code submit} gets the queue's address; it must not throw),
+     * made once the tasks before it ran: libdispatch then runs what it submitted before the tasks after it.
+     * Returns true when the caller must {@link #schedule} this drain, as {@link #offer} does.
+     */
+    boolean offerSubmission(LongConsumer submit) {
+        return link(new Submission(submit));
     }
 
     private boolean link(Node n) {
@@ -181,6 +204,13 @@ final class SerialDrain extends Drain {
             head = next;
             if (next instanceof Turn turn) {
                 turn.grant(); // the FIFO, still scheduled, is the sync caller's now: touch nothing after this
+                return;
+            }
+            if (next instanceof Submission submission) {
+                LongConsumer submit = submission.submit;
+                submission.submit = null;
+                submit.accept(queue.address);
+                schedule(queue.address); // still scheduled: the FIFO goes on behind the submitted work
                 return;
             }
             Runnable task = next.task;

@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -61,12 +62,17 @@ final class VirtualThreads {
 
     /** True when the calling thread is a virtual thread. */
     static boolean current() {
+        return isVirtual(Thread.currentThread());
+    }
+
+    /** True when {@code thread} is a virtual thread. */
+    static boolean isVirtual(Thread thread) {
         MethodHandle h = IS_VIRTUAL;
         if (h == null) {
             return false;
         }
         try {
-            return (boolean) h.invokeExact(Thread.currentThread());
+            return (boolean) h.invokeExact(thread);
         } catch (Throwable t) {
             throw new AssertionError("Thread.isVirtual() threw", t);
         }
@@ -150,17 +156,30 @@ final class VirtualThreads {
      * the queue is not released (by a close) under a holder still inside the call. {@code task} must not throw.
      */
     static void syncHeld(DispatchQueue queue, boolean barrier, LongConsumer enter, Runnable task) {
+        handOver("dispatch_sync", hand -> enter.accept(Handles.register(hand)),
+                () -> runAsTaskOf(queue, barrier, task));
+    }
+
+    /**
+     * For a virtual thread, a native call that blocks and runs the caller's work on the calling thread
+     * (dispatch_sync_f, dispatch_sync of a work item, a work item called directly): a holder thread makes the
+     * call {@code enter}, which must have libdispatch run the hand-over it is given where the work would run.
+     * The hand-over parks the holder while the virtual thread runs {@code task}. When libdispatch skips the
+     * work (a cancelled work item), {@code task} does not run either. Returns once the holder's call returned;
+     * {@code task} must not throw; what {@code enter} throws is rethrown, naming {@code call}.
+     */
+    static void handOver(String call, Consumer<Upcalls.OnCaller> enter, Runnable task) {
         Hand hand = new Hand();
-        HOLDERS.execute(() -> hand.hold(() -> enter.accept(Handles.register(hand))));
+        HOLDERS.execute(() -> hand.hold(() -> enter.accept(hand)));
         if (hand.await(Hand.ENTERED) == Hand.ENTERED) {
             try {
-                runAsTaskOf(queue, barrier, task);
+                task.run();
             } finally {
                 hand.release();
             }
         }
         hand.await(Hand.RETURNED);
-        hand.rethrow("dispatch_sync");
+        hand.rethrow(call);
     }
 
     /**

@@ -28,11 +28,15 @@ public final class NativeLibrary {
     /** The C names {@link #constant} was asked for (NativeConstantsTest checks none of C's rows is left unread). */
     private static final Set<String> READ = ConcurrentHashMap.newKeySet();
 
+    /** The thread that ran {@link #load} (set there, before {@link #CAUSE}: no initializer may reset it). */
+    private static Thread loader;
+
     private static final Throwable CAUSE = load();
 
     private NativeLibrary() {}
 
     private static Throwable load() {
+        loader = Thread.currentThread();
         try {
             Loader.load(JDispatchNative.class);
             JDispatchNative.jd_jvm_install();
@@ -104,6 +108,16 @@ public final class NativeLibrary {
     /** {@return the C names read through {@link #constant} so far} */
     public static Set<String> constantsRead() {
         return Set.copyOf(READ);
+    }
+
+    /**
+     * The thread that loaded the library. libdispatch's constructor runs on it (unless something in the process
+     * loaded libdispatch before) and binds the main queue to it.
+     *
+     * @return that thread (it may have ended since)
+     */
+    public static Thread loaderThread() {
+        return loader;
     }
 
     /** Null when the library is loaded, else why it is not. */

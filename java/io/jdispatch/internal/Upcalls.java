@@ -37,6 +37,13 @@ public final class Upcalls {
         Dispatch.getUncaughtExceptionHandler();
     }
 
+    /**
+     * The context of a task id that stays registered after it ran: a work item's body (jd_block.h), which
+     * libdispatch runs each time the block runs; its owner removes the id when the block is freed. The task
+     * catches its own failures.
+     */
+    public static final Object KEPT = new Object();
+
     /** A dispatch_sync task: it runs on its waiting caller's thread and catches its own failures. */
     public interface OnCaller extends Runnable {}
 
@@ -65,6 +72,12 @@ public final class Upcalls {
             return;
         }
         Object context = Handles.context(id); // before remove(), which clears it
+        if (context == KEPT) {
+            if (Handles.get(id) instanceof Runnable body) {
+                body.run();
+            }
+            return;
+        }
         // Anything else (a queue-specific value, whose destructor is this trampoline) is only removed: released.
         Object task = Handles.remove(id);
         if (task instanceof OnCaller onCaller) {

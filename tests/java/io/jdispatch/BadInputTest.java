@@ -251,7 +251,7 @@ class BadInputTest {
                     t.setTimer(DispatchTime.NOW, 1, 0);
                 }, "dispatch_source_set_timer", "DispatchSource[TIMER", "closed"),
                 // ---- DispatchQueue
-                new Case("DispatchQueue.async", "null task", npe, f -> f.queue.async(null), "dispatch_async", "task is null"),
+                new Case("DispatchQueue.async", "null task", npe, f -> f.queue.async((Runnable) null), "dispatch_async", "task is null"),
                 new Case("DispatchQueue.sync", "null task", npe, f -> f.queue.sync((Runnable) null), "dispatch_sync", "task is null"),
                 new Case("DispatchQueue.async", "closed queue", ise, f -> f.closedQueue.async(() -> { }), "closed-target", "closed"),
                 new Case("DispatchQueue.sync", "closed queue", ise, f -> f.closedQueue.sync(() -> { }), "closed-target", "closed"),

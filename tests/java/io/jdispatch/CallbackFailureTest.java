@@ -57,7 +57,8 @@ class CallbackFailureTest {
                 "barrierAsync concurrent", "sync serial", "sync concurrent", "after serial", "after global",
                 "group async serial", "group async concurrent", "group notify", "apply serial", "apply concurrent",
                 "apply auto", "source event", "source registration", "source cancel", "data available",
-                "data serviced", "data completion");
+                "data serviced", "data completion", "work item async serial", "work item async concurrent",
+                "work item after", "work item group async", "work item notify", "work item sync", "work item perform");
         private static final long WAIT_NS = TimeUnit.SECONDS.toNanos(30);
         // Set by the handler without allocating: a real OutOfMemoryError may still be filling the heap.
         private static final AtomicReference<Throwable> REPORTED = new AtomicReference<>();
@@ -211,9 +212,49 @@ class CallbackFailureTest {
                     case "data available" -> dataHandler(kind, serial, true);
                     case "data serviced" -> dataHandler(kind, serial, false);
                     case "data completion" -> dataCompletion(kind, serial);
+                    case "work item async serial" -> workItem(kind, serial, (q, item) -> q.async(item));
+                    case "work item async concurrent" -> workItem(kind, concurrent, (q, item) -> q.async(item));
+                    case "work item after" -> workItem(kind, global,
+                            (q, item) -> q.after(DispatchTime.fromNow(1, TimeUnit.MILLISECONDS), item));
+                    case "work item group async" -> {
+                        try (DispatchGroup g = DispatchGroup.create()) {
+                            workItem(kind, serial, (q, item) -> g.async(q, item));
+                        }
+                    }
+                    case "work item notify" -> {
+                        try (DispatchWorkItem first = DispatchWorkItem.create(() -> { })) {
+                            first.perform(); // completed: the notification submits the failing item at once
+                            workItem(kind, concurrent, (q, item) -> first.notify(q, item));
+                        }
+                    }
+                    case "work item sync" -> {
+                        try (DispatchWorkItem item = DispatchWorkItem.create(Child::fail)) {
+                            expectThrown(kind, () -> serial.sync(item));
+                        }
+                        keepsRunning(kind, serial);
+                    }
+                    case "work item perform" -> {
+                        try (DispatchWorkItem item = DispatchWorkItem.create(Child::fail)) {
+                            expectThrown(kind, item::perform);
+                        }
+                        expectThrown(kind, () -> DispatchWorkItem.perform(0, Child::fail));
+                    }
                     default -> throw new AssertionError("unknown kind " + kind);
                 }
             }
+        }
+
+        /** A work item that fails, submitted by {@code submit}: reported, completes, and the queue goes on. */
+        private static void workItem(String kind, DispatchQueue q,
+                                     java.util.function.BiConsumer<DispatchQueue, DispatchWorkItem> submit) {
+            try (DispatchWorkItem item = DispatchWorkItem.create(Child::fail)) {
+                submit.accept(q, item);
+                expectReported(kind);
+                if (!item.wait(30, TimeUnit.SECONDS)) {
+                    throw new AssertionError(kind + ": the failed execution never completed");
+                }
+            }
+            keepsRunning(kind, q);
         }
 
         private static void asyncOn(String kind, DispatchQueue q) {

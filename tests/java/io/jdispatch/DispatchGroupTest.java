@@ -81,6 +81,6 @@ class DispatchGroupTest {
         g.close();
         g.close();
         assertThrows(IllegalStateException.class, g::enter);
-        assertThrows(NullPointerException.class, () -> DispatchGroup.create().async(DispatchQueue.global(), null));
+        assertThrows(NullPointerException.class, () -> DispatchGroup.create().async(DispatchQueue.global(), (Runnable) null));
     }
 }

@@ -56,6 +56,6 @@ class DispatchQueueSmokeTest {
         q.close();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> q.async(() -> {}));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
-        assertThrows(NullPointerException.class, () -> DispatchQueue.global().async(null));
+        assertThrows(NullPointerException.class, () -> DispatchQueue.global().async((Runnable) null));
     }
 }

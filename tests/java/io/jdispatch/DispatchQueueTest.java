@@ -476,10 +476,10 @@ class DispatchQueueTest {
     @Test
     void misuseGivesClearErrorsAndTheNextValidCallWorks() throws Exception {
         DispatchQueue q = DispatchQueue.createSerial("misuse");
-        NullPointerException npe = assertThrows(NullPointerException.class, () -> q.async(null));
+        NullPointerException npe = assertThrows(NullPointerException.class, () -> q.async((Runnable) null));
         assertTrue(npe.getMessage().contains("dispatch_async: task is null"));
         assertThrows(NullPointerException.class, () -> q.sync((Runnable) null));
-        assertThrows(NullPointerException.class, () -> q.barrierAsync(null));
+        assertThrows(NullPointerException.class, () -> q.barrierAsync((Runnable) null));
         assertThrows(NullPointerException.class, () -> q.after(1, TimeUnit.MILLISECONDS, null));
         assertThrows(NullPointerException.class, () -> q.apply(1, null));
         assertEquals(7, q.sync(() -> 7));

@@ -32,6 +32,8 @@ class NativeConstantsTest {
         fields(IOReturn.class, "", mirrors);
         fields(DataQueueLayout.class, "JD_DQ_", mirrors);
         fields(DispatchSource.class, "DISPATCH_", mirrors);
+        fields(DispatchWorkItem.class, "DISPATCH_BLOCK_", mirrors);
+        fields(DispatchWorkloop.class, "QOS_", mirrors);
         put(mirrors, "DISPATCH_TIME_NOW", DispatchTime.NOW.rawValue());
         put(mirrors, "DISPATCH_TIME_FOREVER", DispatchTime.FOREVER.rawValue());
         for (QoSClass qos : QoSClass.values()) {

@@ -22,8 +22,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Blocking calls from virtual threads never block a carrier in native code: 2,000 virtual threads waiting
- * on a semaphore or a group are all released by virtual-thread signals, syncs and asyncAndWaits of sleeping
- * tasks run side by side, and JFR records no jdk.VirtualThreadPinned event (threshold 0) in any of it. Runs
+ * on a semaphore, a group or work items are all released by virtual-thread signals, syncs and asyncAndWaits of
+ * sleeping tasks (and syncs and performs of sleeping work items) run side by side, and JFR records no
+ * jdk.VirtualThreadPinned event (threshold 0) in any of it. Runs
  * {@link VirtualThreadProbe} in a child JVM of Java 21+ (this JVM, or the newest JDK in /usr/lib/jvm, so
  * the Java 17 pass runs it too): a wedged carrier pool hangs that JVM, not this one.
  */
@@ -117,6 +118,21 @@ class VirtualThreadTest {
     @Test
     void assertionsAndCurrentSpecificsSeeAVirtualThreadsSyncFrames() {
         passed("queue-frames");
+    }
+
+    @Test
+    void twoThousandVirtualThreadsWaitForWorkItemsAndAllPass() {
+        passed("work-item-wait");
+    }
+
+    @Test
+    void syncsAndPerformsOfSleepingWorkItemsFromVirtualThreadsRunSideBySide() {
+        passed("work-item-sync");
+    }
+
+    @Test
+    void aWorkItemSyncFromAVirtualThreadKeepsItsSemantics() {
+        passed("work-item-semantics");
     }
 
     @Test

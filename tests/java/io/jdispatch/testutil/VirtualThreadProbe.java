@@ -5,6 +5,7 @@ import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSemaphore;
 import io.jdispatch.DispatchSpecificKey;
 import io.jdispatch.DispatchTime;
+import io.jdispatch.DispatchWorkItem;
 
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
@@ -48,7 +49,8 @@ public final class VirtualThreadProbe {
     public static void main(String[] args) throws Exception {
         List<String> names = args.length > 0 ? List.of(args)
                 : List.of("semaphore", "semaphore-mixed", "semaphore-timeouts", "group", "sync-global",
-                "sync-concurrent", "sync-semantics", "async-and-wait-concurrent", "async-and-wait-semantics", "queue-frames");
+                "sync-concurrent", "sync-semantics", "async-and-wait-concurrent", "async-and-wait-semantics", "queue-frames",
+                "work-item-wait", "work-item-sync", "work-item-semantics");
         boolean allOk = true;
         warmUp();
         for (String name : names) {
@@ -71,6 +73,9 @@ public final class VirtualThreadProbe {
                 }
             };
             case "sync-semantics" -> VirtualThreadProbe::syncSemantics;
+            case "work-item-wait" -> VirtualThreadProbe::workItemWait;
+            case "work-item-sync" -> VirtualThreadProbe::workItemSync;
+            case "work-item-semantics" -> VirtualThreadProbe::workItemSemantics;
             case "async-and-wait-concurrent" -> e -> {
                 try (DispatchQueue q = DispatchQueue.createConcurrent("probe.aaw")) {
                     return sleepingSyncs(q, true, e);
@@ -161,6 +166,18 @@ public final class VirtualThreadProbe {
                 c.barrierAsyncAndWait(() -> { });
                 q.asyncAndWait(() -> { });
                 c.apply(2, i -> { });
+                try (DispatchWorkItem item = DispatchWorkItem.create(() -> { })) {
+                    c.sync(item);
+                    item.wait(DispatchTime.FOREVER);
+                }
+                try (DispatchWorkItem item = DispatchWorkItem.create(() -> { })) {
+                    item.perform();
+                    item.wait(1, TimeUnit.MILLISECONDS);
+                }
+                try (DispatchWorkItem item = DispatchWorkItem.create(() -> { })) {
+                    item.wait(1, TimeUnit.MILLISECONDS);
+                }
+                DispatchWorkItem.perform(0, () -> { });
             }
             done.countDown();
         });
@@ -566,6 +583,159 @@ public final class VirtualThreadProbe {
         } catch (IllegalStateException expected) {
             return true;
         }
+    }
+
+    /**
+     * 2,000 virtual threads each wait for a work item (FOREVER, a Duration, a DispatchTime) that runs only once
+     * all of them wait; then timed waits on an item that never runs time out.
+     */
+    private static String workItemWait(long[] elapsed) throws Exception {
+        try (DispatchQueue q = DispatchQueue.createConcurrent("probe.items")) {
+            List<DispatchWorkItem> items = new ArrayList<>();
+            AtomicInteger ran = new AtomicInteger();
+            CountDownLatch waiting = new CountDownLatch(WAITERS);
+            CountDownLatch passed = new CountDownLatch(WAITERS);
+            for (int i = 0; i < WAITERS; i++) {
+                DispatchWorkItem item = DispatchWorkItem.create(ran::incrementAndGet);
+                items.add(item);
+                int n = i;
+                startVirtual(() -> {
+                    waiting.countDown();
+                    boolean ok = switch (n % 3) {
+                        case 0 -> item.wait(DispatchTime.FOREVER);
+                        case 1 -> item.wait(Duration.ofSeconds(HANG_S));
+                        default -> item.wait(DispatchTime.fromNow(HANG_S, TimeUnit.SECONDS));
+                    };
+                    if (ok && ran.get() > 0) {
+                        passed.countDown();
+                    }
+                });
+            }
+            check(waiting.await(HANG_S, TimeUnit.SECONDS), "waiters did not start");
+            check(passed.getCount() == WAITERS, "a wait returned before its item ran");
+            long start = System.nanoTime();
+            for (DispatchWorkItem item : items) {
+                startVirtual(() -> q.async(item));
+            }
+            check(passed.await(HANG_S, TimeUnit.SECONDS), (WAITERS - passed.getCount()) + " of " + WAITERS + " passed");
+            elapsed[0] = System.nanoTime() - start;
+            items.forEach(DispatchWorkItem::close);
+            try (DispatchWorkItem never = DispatchWorkItem.create(() -> { })) {
+                AtomicReference<String> timed = new AtomicReference<>();
+                CountDownLatch t = new CountDownLatch(1);
+                startVirtual(() -> {
+                    long t0 = System.nanoTime();
+                    boolean a = never.wait(Duration.ofMillis(50));
+                    boolean b = never.wait(DispatchTime.fromNow(50, TimeUnit.MILLISECONDS));
+                    timed.set(a || b ? "a timed wait on an item that never ran returned true"
+                            : System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(100) ? "timed out early" : null);
+                    t.countDown();
+                });
+                check(t.await(HANG_S, TimeUnit.SECONDS), "timed wait hung");
+                check(timed.get() == null, timed.get());
+            }
+            return WAITERS + " waiters passed";
+        }
+    }
+
+    /**
+     * 20 virtual threads sync a sleeping work item onto a concurrent queue and 20 perform one, all at once: each
+     * item's task waits until all 40 are inside (2 pinned carriers would allow 2).
+     */
+    private static String workItemSync(long[] elapsed) throws Exception {
+        int callers = 40;
+        try (DispatchQueue q = DispatchQueue.createConcurrent("probe.items.sync")) {
+            CountDownLatch allInside = new CountDownLatch(callers);
+            CountDownLatch done = new CountDownLatch(callers);
+            AtomicInteger metAll = new AtomicInteger();
+            AtomicInteger ranOnCaller = new AtomicInteger();
+            long start = System.nanoTime();
+            for (int i = 0; i < callers; i++) {
+                boolean viaSync = i % 2 == 0;
+                startVirtual(() -> {
+                    Thread me = Thread.currentThread();
+                    try (DispatchWorkItem item = DispatchWorkItem.create(() -> {
+                        allInside.countDown();
+                        try {
+                            if (allInside.await(HANG_S, TimeUnit.SECONDS)) {
+                                metAll.incrementAndGet();
+                            }
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        sleep(100);
+                        if (Thread.currentThread() == me) {
+                            ranOnCaller.incrementAndGet();
+                        }
+                    })) {
+                        if (viaSync) {
+                            q.sync(item);
+                        } else {
+                            item.perform();
+                        }
+                    }
+                    done.countDown();
+                });
+            }
+            check(done.await(2 * HANG_S, TimeUnit.SECONDS), (callers - done.getCount()) + " of " + callers + " returned");
+            elapsed[0] = System.nanoTime() - start;
+            check(metAll.get() == callers, "only " + (callers - allInside.getCount()) + " of " + callers
+                    + " item tasks were inside at once (carriers blocked?)");
+            check(ranOnCaller.get() == callers, ranOnCaller.get() + " of " + callers + " ran on their virtual thread");
+            return callers + " sync/perform of 100 ms items, all inside at once, on their callers";
+        }
+    }
+
+    /** A work item's sync from a virtual thread: FIFO, isCurrent, rethrow, cancelled items skip the task. */
+    private static String workItemSemantics(long[] elapsed) throws Exception {
+        AtomicReference<String> failure = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        long start = System.nanoTime();
+        startVirtual(() -> {
+            try (DispatchQueue serial = DispatchQueue.createSerial("probe.items.serial")) {
+                List<Integer> order = new ArrayList<>();
+                CountDownLatch release = new CountDownLatch(1);
+                serial.async(() -> await(release));
+                for (int i = 0; i < 50; i++) {
+                    int n = i;
+                    serial.async(() -> order.add(n));
+                }
+                startVirtual(release::countDown);
+                AtomicInteger seen = new AtomicInteger(-1);
+                AtomicReference<Boolean> current = new AtomicReference<>();
+                try (DispatchWorkItem item = DispatchWorkItem.create(() -> {
+                    seen.set(order.size());
+                    current.set(serial.isCurrent());
+                })) {
+                    serial.sync(item);
+                }
+                check(seen.get() == 50, "FIFO: the item ran after " + seen.get() + " of the 50 tasks ahead of it");
+                check(Boolean.TRUE.equals(current.get()), "isCurrent() inside a sync item: " + current.get());
+                try (DispatchWorkItem failing = DispatchWorkItem.create(() -> {
+                    throw new IllegalArgumentException("from the item");
+                })) {
+                    serial.sync(failing);
+                    check(false, "the item's exception was not rethrown");
+                } catch (IllegalArgumentException e) {
+                    check(e.getMessage().equals("from the item"), e.toString());
+                }
+                AtomicInteger ran = new AtomicInteger();
+                try (DispatchWorkItem cancelled = DispatchWorkItem.create(ran::incrementAndGet)) {
+                    cancelled.cancel();
+                    serial.sync(cancelled);
+                    cancelled.perform();
+                }
+                check(ran.get() == 0, "a cancelled item ran on a virtual thread");
+            } catch (Throwable t) {
+                failure.set(t.toString());
+            } finally {
+                done.countDown();
+            }
+        });
+        check(done.await(HANG_S, TimeUnit.SECONDS), "hung");
+        elapsed[0] = System.nanoTime() - start;
+        check(failure.get() == null, String.valueOf(failure.get()));
+        return "FIFO, isCurrent, rethrow, cancel as on a platform thread";
     }
 
     private static void sleep(long ms) {
