@@ -295,6 +295,7 @@ int main(void) {
           atomic_load(&cancels), expected_cancels);
     close(file);
     unlink(path);
+    dispatch_release(q);
     puts("test_source_table: ok");
     return 0;
 }
