@@ -1371,16 +1371,21 @@ public class DispatchQueue extends DispatchObject implements Executor {
         }
 
         T result() {
-            if (failure instanceof RuntimeException e) {
-                throw e;
-            }
-            if (failure instanceof Error e) {
-                throw e;
-            }
-            if (failure != null) {
-                throw new CompletionException(failure);
-            }
+            rethrow(failure);
             return value;
+        }
+    }
+
+    /** Rethrows what a task run for a waiting caller threw: unchecked as it is, checked in a CompletionException. */
+    static void rethrow(Throwable failure) {
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+        if (failure != null) {
+            throw new CompletionException(failure);
         }
     }
 

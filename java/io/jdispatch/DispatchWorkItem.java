@@ -9,7 +9,6 @@ import io.jdispatch.internal.Upcalls;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.StringJoiner;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 
@@ -140,7 +139,7 @@ public final class DispatchWorkItem extends DispatchObject {
         } else {
             performOnce(flags, (Upcalls.OnCaller) () -> failure[0] = runCaught(task));
         }
-        rethrow(failure[0]);
+        DispatchQueue.rethrow(failure[0]);
     }
 
     private static void performOnce(long flags, Upcalls.OnCaller body) {
@@ -421,7 +420,7 @@ public final class DispatchWorkItem extends DispatchObject {
         } else {
             withDirect(direct, enter);
         }
-        rethrow(direct.failure);
+        DispatchQueue.rethrow(direct.failure);
     }
 
     private static void withDirect(Direct direct, Runnable enter) {
@@ -498,18 +497,6 @@ public final class DispatchWorkItem extends DispatchObject {
             return null;
         } catch (Throwable t) {
             return t;
-        }
-    }
-
-    private static void rethrow(Throwable failure) {
-        if (failure instanceof RuntimeException e) {
-            throw e;
-        }
-        if (failure instanceof Error e) {
-            throw e;
-        }
-        if (failure != null) {
-            throw new CompletionException(failure);
         }
     }
 
