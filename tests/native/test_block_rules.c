@@ -4,6 +4,7 @@
  * refuses in Java, each run in a forked child as in test_queue_rules.c (a DISPATCH_CLIENT_CRASH kills it).
  */
 #include "jd_block.h"
+#include "jd_test_rules.h"
 
 #include <dispatch/dispatch.h>
 
@@ -72,8 +73,6 @@ static void lifetime(void) {
     dispatch_release(q);
 }
 
-enum outcome { RETURNS, CRASHES, HANGS };
-static const char *names[] = {"returns", "crashes", "hangs"};
 
 static void wait_twice(void) {
     void *b = make(0);
@@ -113,7 +112,6 @@ static void run_many_times_unobserved(void) {
 }
 static void perform_bad_flags(void) { jd_block_perform_task(0x100, RUN_ID); }
 
-struct rule { const char *name; void (*run)(void); enum outcome expected; };
 static const struct rule rules[] = {
     {"wait_twice", wait_twice, CRASHES},
     {"wait_after_two_runs", wait_after_two_runs, CRASHES},
@@ -124,30 +122,9 @@ static const struct rule rules[] = {
     {"perform_bad_flags", perform_bad_flags, CRASHES},
 };
 
-static enum outcome run_child(const struct rule *r) {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (devnull >= 0) dup2(devnull, 2);
-        alarm(60);
-        r->run();
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGALRM ? HANGS : CRASHES;
-    return WEXITSTATUS(status) == 0 ? RETURNS : CRASHES;
-}
-
 int main(void) {
     jd_callbacks_install(task, apply);
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        enum outcome got = run_child(&rules[i]);
-        int ok = got == rules[i].expected;
-        printf("%-30s %-8s %s\n", rules[i].name, names[got], ok ? "ok" : "UNEXPECTED");
-        failures += !ok;
-    }
+    failures += run_rules(rules, sizeof rules / sizeof rules[0]);
     lifetime(); /* after the forks: the parent stays single-threaded until here */
     printf("%s\n", failures ? "FAILED" : "all ok");
     return failures ? 1 : 0;

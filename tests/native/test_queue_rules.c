@@ -4,6 +4,7 @@
  * If libdispatch ever stops crashing (or starts crashing) on one of these, this test says which rule moved.
  */
 #include "jdispatch.h" /* QOS_CLASS_* on Linux */
+#include "jd_test_rules.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -13,8 +14,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-enum outcome { RETURNS, CRASHES, HANGS };
-static const char *names[] = {"returns", "crashes", "hangs"};
 
 static void nop(void *ctx) { (void)ctx; }
 
@@ -160,7 +159,6 @@ static void global_queues_by_qos(void) {
         dispatch_sync_f(q, NULL, nop);
     }
 }
-struct rule { const char *name; void (*run)(void); enum outcome expected; };
 static const struct rule rules[] = {
     {"resume_active_queue", resume_active_queue, CRASHES},
     {"release_suspended_queue", release_suspended_queue, CRASHES},
@@ -191,29 +189,6 @@ static const struct rule rules[] = {
     {"global_queues_by_qos", global_queues_by_qos, RETURNS},
 };
 
-static enum outcome run_child(const struct rule *r) {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (devnull >= 0) dup2(devnull, 2); /* libdispatch's crash message is expected noise */
-        alarm(60); /* a hang detector: every rule returns or crashes at once, but sanitizers and load slow it */
-        r->run();
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGALRM ? HANGS : CRASHES;
-    return WEXITSTATUS(status) == 0 ? RETURNS : CRASHES;
-}
-
 int main(void) {
-    int failures = 0;
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        enum outcome got = run_child(&rules[i]);
-        int ok = got == rules[i].expected;
-        printf("%-48s %-8s %s\n", rules[i].name, names[got], ok ? "ok" : "UNEXPECTED");
-        failures += !ok;
-    }
-    return failures ? 1 : 0;
+    return run_rules(rules, sizeof rules / sizeof rules[0]) ? 1 : 0;
 }

@@ -4,6 +4,7 @@
  * hang or are ignored here. A case "returns" only if it also saw what it checks (else: exit 3, WRONG).
  */
 #include "jd_workloop.h"
+#include "jd_test_rules.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,8 +19,6 @@ void dispatch_async_and_wait_f(dispatch_queue_t queue, void *context, dispatch_f
 bool dispatch_workloop_is_current(dispatch_queue_t workloop);
 void dispatch_workloop_set_autorelease_frequency(dispatch_queue_t workloop, unsigned long frequency);
 
-enum outcome { RETURNS, CRASHES, HANGS, WRONG };
-static const char *names[] = {"returns", "crashes", "hangs", "returns but saw otherwise"};
 
 static atomic_int count;
 static void inc(void *ctx) { (void)ctx; atomic_fetch_add(&count, 1); }
@@ -137,7 +136,6 @@ static void retarget_is_ignored(void) { /* the task still runs, with the workloo
     dispatch_async_and_wait_f(w, w, tagged_current);
 }
 
-struct rule { const char *name; void (*run)(void); enum outcome expected; };
 static const struct rule rules[] = {
     {"async_in_order", async_in_order, RETURNS},
     {"barrier_after_group_source", barrier_after_group_source, RETURNS},
@@ -156,29 +154,6 @@ static const struct rule rules[] = {
     {"retarget_is_ignored", retarget_is_ignored, RETURNS},
 };
 
-static enum outcome run_child(const struct rule *r) {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (devnull >= 0) dup2(devnull, 2);
-        alarm(60);
-        r->run();
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGALRM ? HANGS : CRASHES;
-    return WEXITSTATUS(status) == 0 ? RETURNS : WEXITSTATUS(status) == 3 ? WRONG : CRASHES;
-}
-
 int main(void) {
-    int failures = 0;
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        enum outcome got = run_child(&rules[i]);
-        int ok = got == rules[i].expected;
-        printf("%-38s %-8s %s\n", rules[i].name, names[got], ok ? "ok" : "UNEXPECTED");
-        failures += !ok;
-    }
-    return failures ? 1 : 0;
+    return run_rules(rules, sizeof rules / sizeof rules[0]) ? 1 : 0;
 }
