@@ -463,7 +463,13 @@ public final class DispatchSource extends DispatchObject {
             throw new IllegalStateException("dispatch_source_merge_data: " + this
                     + " is not a DATA_ADD, DATA_OR or DATA_REPLACE source (undefined for other types)");
         }
-        call("dispatch_source_merge_data", s -> SourceNative.dispatch_source_merge_data(s, value));
+        // Written out, as the submit paths are: a lambda capturing value could allocate on this hot path.
+        long source = acquire("dispatch_source_merge_data");
+        try {
+            SourceNative.dispatch_source_merge_data(source, value);
+        } finally {
+            releaseUse();
+        }
     }
 
     /**
