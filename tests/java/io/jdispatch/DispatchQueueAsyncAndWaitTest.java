@@ -1,5 +1,6 @@
 package io.jdispatch;
 
+import io.jdispatch.testutil.Latches;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -35,13 +36,7 @@ class DispatchQueueAsyncAndWaitTest {
                 // again on the native queue, behind anything submitted there directly; only the Java FIFO keeps
                 // the wait behind all 3,000.
                 CountDownLatch release = new CountDownLatch(1);
-                q.async(() -> {
-                    try {
-                        release.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
+                q.async(Latches.blockUntil(release));
                 for (int i = 0; i < 3000; i++) {
                     q.async(() -> order.add(0));
                 }

@@ -1,5 +1,6 @@
 package io.jdispatch;
 
+import io.jdispatch.testutil.Latches;
 import io.jdispatch.internal.Handles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,6 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static io.jdispatch.testutil.Latches.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -37,10 +39,6 @@ class DispatchSourceTest {
     @AfterEach
     void tearDown() {
         queue.close();
-    }
-
-    static void await(CountDownLatch latch, String what) throws InterruptedException {
-        assertTrue(latch.await(WAIT_S, TimeUnit.SECONDS), what + " did not happen within " + WAIT_S + " s");
     }
 
     /** Data seen by the handler, one entry per invocation. */
@@ -220,13 +218,7 @@ class DispatchSourceTest {
             // the queue busy, or a merge now would find the source already queued ahead of the blocker.
             drain();
             CountDownLatch release = new CountDownLatch(1);
-            queue.async(() -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            queue.async(Latches.blockUntil(release));
             s.mergeData(1);
             assertNull(seen.poll(50, TimeUnit.MILLISECONDS), "the handler ran although its serial queue was busy");
             release.countDown();

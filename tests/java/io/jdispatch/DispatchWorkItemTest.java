@@ -1,5 +1,6 @@
 package io.jdispatch;
 
+import io.jdispatch.testutil.Latches;
 import io.jdispatch.internal.Handles;
 
 import org.junit.jupiter.api.AfterEach;
@@ -16,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
+import static io.jdispatch.testutil.Latches.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -34,10 +36,6 @@ class DispatchWorkItemTest {
     @AfterEach
     void restoreHandler() {
         Dispatch.setUncaughtExceptionHandler(null);
-    }
-
-    private static void await(CountDownLatch latch, String what) throws InterruptedException {
-        assertTrue(latch.await(WAIT_S, TimeUnit.SECONDS), what + " did not happen within " + WAIT_S + " s");
     }
 
     @Test
@@ -213,13 +211,7 @@ class DispatchWorkItemTest {
             // sync keeps its place behind the tasks queued before it
             List<Integer> order = Collections.synchronizedList(new ArrayList<>());
             CountDownLatch release = new CountDownLatch(1);
-            serial.async(() -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            serial.async(Latches.blockUntil(release));
             for (int i = 0; i < 20; i++) {
                 int n = i;
                 serial.async(() -> order.add(n));
@@ -511,13 +503,7 @@ class DispatchWorkItemTest {
             }
             assertEquals(before, Handles.size(), "ids left by items closed without a submission");
             CountDownLatch release = new CountDownLatch(1);
-            q.async(() -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            q.async(Latches.blockUntil(release));
             AtomicInteger ran = new AtomicInteger();
             for (int i = 0; i < 200; i++) {
                 DispatchWorkItem item = DispatchWorkItem.create(ran::incrementAndGet);

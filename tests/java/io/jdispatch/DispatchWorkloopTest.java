@@ -1,5 +1,6 @@
 package io.jdispatch;
 
+import io.jdispatch.testutil.Latches;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -112,13 +113,7 @@ class DispatchWorkloopTest {
         CountDownLatch ran = new CountDownLatch(100);
         DispatchWorkloop w = DispatchWorkloop.create("wl.close");
         CountDownLatch release = new CountDownLatch(1);
-        w.async(() -> {
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        w.async(Latches.blockUntil(release));
         for (int i = 0; i < 100; i++) {
             w.async(ran::countDown);
         }

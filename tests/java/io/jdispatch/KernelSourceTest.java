@@ -26,7 +26,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static io.jdispatch.DispatchSourceTest.WAIT_S;
-import static io.jdispatch.DispatchSourceTest.await;
+import static io.jdispatch.testutil.Latches.await;
 import static io.jdispatch.DispatchSourceTest.collect;
 import static io.jdispatch.DispatchSourceTest.take;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -37,16 +37,13 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
+import static io.jdispatch.testutil.Latches.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Dispatch sources under load, races, GC and throwing handlers: nothing crashes, leaks or gets lost. */
 class SourceStressTest {
     static final long WAIT_S = 60; // bound on every wait: a hang fails the test instead of blocking the build
-
-    static void await(CountDownLatch latch, String what) throws InterruptedException {
-        assertTrue(latch.await(WAIT_S, TimeUnit.SECONDS), what + ": not done within " + WAIT_S + " s (lost events or deadlock)");
-    }
 
     static long ms(long t0) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);

@@ -1,5 +1,7 @@
 package io.jdispatch.testutil;
 
+import static io.jdispatch.testutil.Latches.await;
+
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
 import io.jdispatch.internal.SourceNative;
@@ -239,17 +241,6 @@ public final class SignalProbe {
             case 14 -> "ALRM";
             default -> throw new IllegalArgumentException("no name known for signal " + signo);
         };
-    }
-
-    static void await(CountDownLatch latch, String what) {
-        try {
-            if (!latch.await(WAIT_S, TimeUnit.SECONDS)) {
-                throw new IllegalStateException(what + " did not run in " + WAIT_S + " s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     static void waitFor(AtomicLong total, long atLeast) throws InterruptedException {

@@ -347,6 +347,27 @@ public final class VirtualThreadProbe {
     }
 
     /**
+     * The task of an "all callers inside at once" check: it waits until all of {@code allInside} are inside (then
+     * counts {@code metAll}), sleeps 100 ms, and counts {@code ranOnCaller} if it ran on {@code caller}.
+     */
+    private static Runnable meetAll(CountDownLatch allInside, AtomicInteger metAll, AtomicInteger ranOnCaller, Thread caller) {
+        return () -> {
+            allInside.countDown();
+            try {
+                if (allInside.await(HANG_S, TimeUnit.SECONDS)) {
+                    metAll.incrementAndGet();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            sleep(100);
+            if (Thread.currentThread() == caller) {
+                ranOnCaller.incrementAndGet();
+            }
+        };
+    }
+
+    /**
      * 20 virtual threads sync (or async-and-wait) a task that sleeps 100 ms onto {@code q}: ideally all at once,
      * ~100 ms.
      */
@@ -361,21 +382,7 @@ public final class VirtualThreadProbe {
         long start = System.nanoTime();
         for (int i = 0; i < callers; i++) {
             startVirtual(() -> {
-                Thread me = Thread.currentThread();
-                Runnable task = () -> {
-                    allInside.countDown();
-                    try {
-                        if (allInside.await(HANG_S, TimeUnit.SECONDS)) {
-                            metAll.incrementAndGet();
-                        }
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    sleep(100);
-                    if (Thread.currentThread() == me) {
-                        ranOnCaller.incrementAndGet();
-                    }
-                };
+                Runnable task = meetAll(allInside, metAll, ranOnCaller, Thread.currentThread());
                 if (asyncAndWait) {
                     q.asyncAndWait(task);
                 } else {
@@ -395,22 +402,8 @@ public final class VirtualThreadProbe {
 
     /** What a sync from a virtual thread keeps: FIFO, the caller's thread, isCurrent, rethrow, barriers, apply. */
     private static String syncSemantics(long[] elapsed) throws Exception {
-        AtomicReference<String> failure = new AtomicReference<>();
-        CountDownLatch done = new CountDownLatch(1);
-        long start = System.nanoTime();
-        startVirtual(() -> {
-            try {
-                syncSemanticsOnVirtualThread();
-            } catch (Throwable t) {
-                failure.set(t.toString());
-            } finally {
-                done.countDown();
-            }
-        });
-        check(done.await(HANG_S, TimeUnit.SECONDS), "hung");
-        elapsed[0] = System.nanoTime() - start;
-        check(failure.get() == null, String.valueOf(failure.get()));
-        return "FIFO, caller thread, isCurrent, rethrow, refusal, barrier, apply as on a platform thread";
+        return onVirtualThread(VirtualThreadProbe::syncSemanticsOnVirtualThread, elapsed,
+                "FIFO, caller thread, isCurrent, rethrow, refusal, barrier, apply as on a platform thread");
     }
 
     private static void syncSemanticsOnVirtualThread() throws Exception {
@@ -653,21 +646,8 @@ public final class VirtualThreadProbe {
             for (int i = 0; i < callers; i++) {
                 boolean viaSync = i % 2 == 0;
                 startVirtual(() -> {
-                    Thread me = Thread.currentThread();
-                    try (DispatchWorkItem item = DispatchWorkItem.create(() -> {
-                        allInside.countDown();
-                        try {
-                            if (allInside.await(HANG_S, TimeUnit.SECONDS)) {
-                                metAll.incrementAndGet();
-                            }
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                        sleep(100);
-                        if (Thread.currentThread() == me) {
-                            ranOnCaller.incrementAndGet();
-                        }
-                    })) {
+                    try (DispatchWorkItem item = DispatchWorkItem.create(
+                            meetAll(allInside, metAll, ranOnCaller, Thread.currentThread()))) {
                         if (viaSync) {
                             q.sync(item);
                         } else {
