@@ -139,7 +139,7 @@ public final class DispatchWorkItem extends DispatchObject {
         } else {
             performOnce(flags, (Upcalls.OnCaller) () -> failure[0] = runCaught(task));
         }
-        DispatchQueue.rethrow(failure[0]);
+        SyncTask.rethrow(failure[0]);
     }
 
     private static void performOnce(long flags, Upcalls.OnCaller body) {
@@ -420,7 +420,7 @@ public final class DispatchWorkItem extends DispatchObject {
         } else {
             withDirect(direct, enter);
         }
-        DispatchQueue.rethrow(direct.failure);
+        SyncTask.rethrow(direct.failure);
     }
 
     private static void withDirect(Direct direct, Runnable enter) {

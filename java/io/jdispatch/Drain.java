@@ -34,11 +34,11 @@ abstract class Drain implements Runnable {
     }
 
     /** The queue's label and counters. */
-    final DispatchQueue.Stats stats;
+    final QueueStats stats;
     private Drain nextWaiting;
     private long waitingQueue;
 
-    Drain(DispatchQueue.Stats stats) {
+    Drain(QueueStats stats) {
         this.stats = stats;
     }
 
