@@ -44,6 +44,12 @@ final class Rows {
                     alts("names off (-Djdispatch.threadNames=false)", "WorkerNamingBenchmark.unnamed:queue=" + q),
                     new Target("names off (-Djdispatch.threadNames=false)", q.equals("concurrent") ? 1.15 : 1.05)));
         }
+        for (String q : List.of("fresh", "reused")) {
+            rows.add(new Row("group notify cycle of libdispatch's tests/dispatch_group.c, 4 task queues, " + q
+                    + (q.equals("fresh") ? " every cycle (as upstream)" : " across cycles"),
+                    "GroupNotifyBenchmark.notifyCycle:queues=" + q, "c.group.notify_cycle." + q, alts(),
+                    new Target("floor", 1.5)));
+        }
         rows.add(new Row("event delivery: DATA_ADD mergeData -> Java handler ping-pong",
                 "DispatchSourceEventBenchmark.pingPong", "c.source.pingpong",
                 alts("ThreadPoolExecutor handoff", "DispatchSourceEventBenchmark.executorPingPong"), new Target("floor", 1.5)));
