@@ -182,7 +182,10 @@ final class SerialDrain extends Drain {
         while (true) {
             Node next = head.next;
             if (next == null) {
-                if (spins++ < IDLE_SPINS) { // a burst may go on: far cheaper than going idle and being queued again
+                // After a burst (more than one task in this drain) more may follow: spinning a little is far cheaper
+                // than going idle and being queued again. After a lone task it is not: the spin would only take
+                // a core from the threads that do the work (a group's tasks, the one waiting for them).
+                if (ran > 1 && spins++ < IDLE_SPINS) {
                     Thread.onSpinWait();
                     continue;
                 }
