@@ -15,7 +15,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -110,23 +109,27 @@ class DispatchChannelTest {
                 throw new UncheckedIOException(e);
             }
         })) {
-            try (SocketChannel client = SocketChannel.open()) {
-                client.setOption(StandardSocketOptions.SO_RCVBUF, 8192); // before connect: a small window
+            try (Socket client = new Socket()) {
+                client.setReceiveBufferSize(8192); // before connect: a small window
+                client.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_S)); // lost bytes fail, they do not hang
                 client.connect(server.address);
-                ByteBuffer buf = ByteBuffer.allocate(4096);
+                InputStream in = client.getInputStream();
+                byte[] buf = new byte[4096];
                 long received = 0;
                 int n;
-                while ((n = client.read(buf)) >= 0) {
-                    buf.flip();
+                while (received < total && (n = in.read(buf)) >= 0) {
                     for (int i = 0; i < n; i++, received++) {
-                        if (buf.get() != Producer.patternAt(received)) {
+                        if (buf[i] != Producer.patternAt(received)) {
                             throw new AssertionError("byte " + received + " out of order");
                         }
                     }
-                    buf.clear();
                     Thread.sleep(1); // the slow reader
                 }
                 assertEquals(total, received, "bytes received");
+                // All written, nothing queued: an idle connection whose WRITE source must stay suspended.
+                Thread.sleep(100);
+                conn.get().close();
+                assertEquals(-1, in.read(buf), "end of stream after close()");
             }
             await(() -> server.closed.get() == 1, () -> "closed " + server.closed);
         }
@@ -136,7 +139,10 @@ class DispatchChannelTest {
                 "the WRITE source fired with nothing queued: it was not suspended once drained");
     }
 
-    /** Writes a pattern in chunks, the next chunk only once the previous one is written (the write handler). */
+    /**
+     * Writes a pattern in chunks, the next chunk only once the previous one is written (the write handler),
+     * and leaves the connection open.
+     */
     private static final class Producer {
         private final long total;
         private final int chunk;
@@ -165,7 +171,6 @@ class DispatchChannelTest {
                     return; // the write handler calls again once it is written
                 }
             }
-            c.close(); // flushes first
         }
     }
 
@@ -509,24 +514,23 @@ class DispatchChannelTest {
     }
 
     /**
-     * This process's open TCP sockets: /proc/self/fd links "socket:[inode]" whose inode is in /proc/net/tcp or
-     * tcp6. Other fds (the JVM's own, e.g. a Unix datagram socket it opens at some point) are not the test's.
+     * This process's open sockets that are not Unix sockets: /proc/self/fd links "socket:[inode]" whose inode
+     * is not in /proc/net/unix (the JVM opens a Unix datagram socket of its own at some point). Not "the inodes
+     * in /proc/net/tcp": a reset connection leaves that table while its fd is still open.
      */
     static long openSockets() {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            java.util.Set<String> tcp = new java.util.HashSet<>();
-            for (String table : List.of("tcp", "tcp6")) {
-                for (String line : Files.readAllLines(Path.of("/proc/net/" + table))) {
-                    String[] f = line.trim().split("\\s+");
-                    if (f.length > 9) {
-                        tcp.add(f[9]); // the inode column
-                    }
+            java.util.Set<String> unix = new java.util.HashSet<>();
+            for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 6) {
+                    unix.add(f[6]); // the inode column
                 }
             }
             return fds.filter(fd -> {
                 try {
                     String link = Files.readSymbolicLink(fd).toString();
-                    return link.startsWith("socket:[") && tcp.contains(link.substring(8, link.length() - 1));
+                    return link.startsWith("socket:[") && !unix.contains(link.substring(8, link.length() - 1));
                 } catch (IOException closedSinceListed) {
                     return false;
                 }
@@ -549,6 +553,7 @@ class DispatchChannelTest {
     /** The open sockets with what /proc/net/tcp says of them (for the failure message). */
     private static String describeSockets() {
         StringBuilder sb = new StringBuilder();
+        int shown = 0; // the first 20
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path fd : (Iterable<Path>) fds::iterator) {
                 String link;
@@ -557,7 +562,7 @@ class DispatchChannelTest {
                 } catch (IOException closedSinceListed) {
                     continue;
                 }
-                if (link.startsWith("socket:[")) {
+                if (link.startsWith("socket:[") && shown++ < 20) {
                     String inode = link.substring(8, link.length() - 1);
                     sb.append("\n  fd ").append(fd.getFileName()).append(' ').append(link);
                     for (String table : List.of("tcp", "tcp6", "unix")) {
