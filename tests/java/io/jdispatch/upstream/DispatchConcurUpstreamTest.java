@@ -22,9 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the workers done by then, the submitters seen at once, {@code sync}s from 2 * CPUs threads (100 ms, then a 10 ms
  * sync task) and {@code apply} iterations (CPUs, of 100 ms) seen at once are checked with upstream's rule (at most
  * the width when above n, else exactly the width). Not translated: the "wide" queues (width 2 * CPUs), which need
- * {@code dispatch_queue_set_width}, deprecated private SPI that is not mapped. Upstream's sync callers are blocks on
+ * {@code dispatch_queue_set_width}, deprecated private SPI that is not mapped (the C test dies with SIGILL at its
+ * first wide queue on this machine). Upstream's sync callers are blocks on
  * the overcommit global queue (private SPI); here platform threads, what overcommit gives them (changed). A global q
- * is not suspended around the submission (libdispatch ignores it; the binding refuses it) (changed).
+ * is not suspended around the submission (libdispatch ignores it; the binding refuses it) (changed). Upstream reads
+ * the completed workers after the group wait, so workers that start once the last submitter returned still count
+ * (a race that made a serial hierarchy show 2 here under load); here they are read by each submitter as it ends,
+ * which is what "concurrently completed" means (changed).
  */
 class DispatchConcurUpstreamTest {
     private static final int WORKERS = 4;
@@ -36,6 +40,7 @@ class DispatchConcurUpstreamTest {
     private final int minAcceptableConcurrency = Math.max(activecpu / 2, 1);
     private final AtomicInteger done = new AtomicInteger();
     private final AtomicInteger concur = new AtomicInteger();
+    private final AtomicInteger doneWhileSubmitting = new AtomicInteger();
     private final List<String> failures = new ArrayList<>();
     private DispatchQueue q;
     private final DispatchGroup g = DispatchGroup.create();
@@ -132,6 +137,7 @@ class DispatchConcurUpstreamTest {
             }
         }
         usleep(10_000);
+        doneWhileSubmitting.accumulateAndGet(done.get(), Math::max);
         concur.decrementAndGet();
         if (!useGroupAsync) {
             g.leave();
@@ -140,6 +146,7 @@ class DispatchConcurUpstreamTest {
 
     private void concurAsync(String hierarchy, boolean useGroupAsync, int n, boolean global, long qw) {
         done.set(0);
+        doneWhileSubmitting.set(0);
         concur.set(0);
         AtomicInteger[] mcs = new AtomicInteger[n];
         if (!global) {
@@ -158,7 +165,7 @@ class DispatchConcurUpstreamTest {
             q.resume();
         }
         assertTrue(g.wait(DispatchTime.FOREVER));
-        int completed = done.get();
+        int completed = doneWhileSubmitting.get();
         if (qw > 1) {
             check(hierarchy + ": concurrently completed workers", completed, Math.min((long) n * WORKERS, qw));
         } else if (completed > 1) {
