@@ -341,6 +341,42 @@ class DispatchIOTest {
         assertEquals(handles, Handles.size(), "every handler's and cleanup's id was dropped");
     }
 
+    /**
+     * Channels dropped without close() or close(int) after a read: the Cleaner releases them, libdispatch then closes
+     * each one (its cleanup handler runs) and its file; the fds stay flat over rounds.
+     */
+    @Test
+    void channelsDroppedWithoutCloseAreReleasedByTheCleaner(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("dropped.bin");
+        Files.write(file, bytes(1000, 1));
+        AtomicInteger cleanups = new AtomicInteger();
+        int perRound = 20;
+        long[] fds = new long[6];
+        for (int round = 0; round < fds.length; round++) {
+            for (int i = 0; i < perRound; i++) {
+                DispatchIO in = DispatchIO.createWithPath(DispatchIO.STREAM, file.toString(), DispatchIO.O_RDONLY, 0,
+                        DispatchQueue.global(), e -> cleanups.incrementAndGet());
+                Collected c = new Collected();
+                in.read(0, DispatchIO.SIZE_MAX, DispatchQueue.global(), c);
+                assertEquals(0, c.await());
+            }
+            int expected = (round + 1) * perRound;
+            for (int i = 0; i < 1500 && cleanups.get() < expected; i++) { // 30 s at least
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertEquals(expected, cleanups.get(), "cleanup handlers of dropped channels after round " + round);
+            fds[round] = ProcessStats.countOpenFds();
+        }
+        long[] growth = new long[fds.length - 1];
+        for (int i = 1; i < fds.length; i++) {
+            growth[i - 1] = fds[i] - fds[i - 1];
+        }
+        Arrays.sort(growth);
+        assertTrue(growth[growth.length / 2] <= 0, "open fds grow " + growth[growth.length / 2] + " a round: "
+                + Arrays.toString(fds));
+    }
+
     @Test
     void badInputIsRefusedNamingTheCallAndTheValue(@TempDir Path dir) throws Exception {
         DispatchQueue g = DispatchQueue.global();
