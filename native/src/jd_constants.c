@@ -2,13 +2,16 @@
  * The one table of every number C and Java share, by its C name: Java reads the internal ones at load time
  * (io.jdispatch.internal.NativeLibrary.constant) and NativeConstantsTest compares each public Java constant
  * (IOReturn, DataQueueLayout, the DispatchSource masks, the DispatchWorkItem flags, DispatchTime, QoSClass,
- * DispatchQueue.AutoreleaseFrequency) with its row here.
+ * DispatchQueue.AutoreleaseFrequency, DispatchIO) with its row here.
  */
 #include "jdispatch.h"
 #include "jd_dataqueue.h"
+#include "jd_io.h"
 #include "jd_source.h"
 #include "jd_workloop.h"
 
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 
 #define ROW(name) {#name, (int64_t)(name)}
@@ -35,6 +38,12 @@ static const struct {
     /* <dispatch/block.h>: dispatch_block_flags_t (declared with blocks on: jdcore builds with -fblocks) */
     ROW(DISPATCH_BLOCK_BARRIER), ROW(DISPATCH_BLOCK_DETACHED), ROW(DISPATCH_BLOCK_ASSIGN_CURRENT),
     ROW(DISPATCH_BLOCK_NO_QOS_CLASS), ROW(DISPATCH_BLOCK_INHERIT_QOS_CLASS), ROW(DISPATCH_BLOCK_ENFORCE_QOS_CLASS),
+    /* <dispatch/io.h>: channel types, close and interval flags; SIZE_MAX (read to the end) and open(2)'s flags,
+     * as dispatch_io_read and dispatch_io_create_with_path take them */
+    ROW(DISPATCH_IO_STREAM), ROW(DISPATCH_IO_RANDOM), ROW(DISPATCH_IO_STOP), ROW(DISPATCH_IO_STRICT_INTERVAL),
+    ROW(SIZE_MAX), ROW(O_RDONLY), ROW(O_WRONLY), ROW(O_RDWR), ROW(O_CREAT), ROW(O_TRUNC), ROW(O_APPEND), ROW(O_EXCL),
+    /* jd_io.h: callback kinds of the I/O trampoline */
+    ROW(JD_IO_HANDLER), ROW(JD_IO_CLEANUP),
     /* jd_source.h: callback kinds and jd_source_create's PROC flags */
     ROW(JD_SOURCE_EVENT), ROW(JD_SOURCE_CANCEL), ROW(JD_SOURCE_REGISTRATION),
     ROW(JD_PROC_EXISTED), ROW(JD_PROC_EXITED),

@@ -24,6 +24,8 @@ public final class NativeLibrary {
     private static JDispatchNative.ApplyFn applyFn;
     private static SourceNative.SourceFn sourceFn;
     private static DataQueueNative.HandlerFn handlerFn;
+    private static IoNative.IoFn ioFn;
+    private static IoNative.DataApplyFn dataApplyFn;
 
     /** The C names {@link #constant} was asked for (NativeConstantsTest checks none of C's rows is left unread). */
     private static final Set<String> READ = ConcurrentHashMap.newKeySet();
@@ -47,9 +49,12 @@ public final class NativeLibrary {
             applyFn = new JDispatchNative.ApplyFn();
             sourceFn = new SourceNative.SourceFn();
             handlerFn = new DataQueueNative.HandlerFn();
+            ioFn = new IoNative.IoFn();
+            dataApplyFn = new IoNative.DataApplyFn();
             JDispatchNative.jd_callbacks_install(taskFn, applyFn);
             SourceNative.jd_source_install(sourceFn);
             DataQueueNative.jd_handler_install(handlerFn);
+            IoNative.jd_io_install(ioFn, dataApplyFn);
         } catch (Throwable t) {
             UnsatisfiedLinkError e = new UnsatisfiedLinkError("JDispatch could not load its native library '" + NAME
                     + "' for platform '" + Loader.getPlatform() + "' (looked for "

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,7 +59,9 @@ class CallbackFailureTest {
                 "group async serial", "group async concurrent", "group notify", "apply serial", "apply concurrent",
                 "apply auto", "source event", "source registration", "source cancel", "data available",
                 "data serviced", "data completion", "work item async serial", "work item async concurrent",
-                "work item after", "work item group async", "work item notify", "work item sync", "work item perform");
+                "work item after", "work item group async", "work item notify", "work item sync", "work item perform",
+                "io read handler", "io write handler", "io cleanup", "io barrier", "dispatch_read", "dispatch_write",
+                "data destructor", "data apply");
         private static final long WAIT_NS = TimeUnit.SECONDS.toNanos(30);
         // Set by the handler without allocating: a real OutOfMemoryError may still be filling the heap.
         private static final AtomicReference<Throwable> REPORTED = new AtomicReference<>();
@@ -239,9 +242,116 @@ class CallbackFailureTest {
                         }
                         expectThrown(kind, () -> DispatchWorkItem.perform(0, Child::fail));
                     }
+                    case "io read handler" -> ioHandler(kind, serial, true);
+                    case "io write handler" -> ioHandler(kind, serial, false);
+                    case "io cleanup" -> {
+                        Path file = tempFile();
+                        try (DispatchIO io = DispatchIO.createWithPath(DispatchIO.STREAM, file.toString(),
+                                DispatchIO.O_RDONLY, 0, serial, e -> fail())) {
+                            io.close(0);
+                            expectReported(kind);
+                        } finally {
+                            Files.delete(file);
+                        }
+                        keepsRunning(kind, serial);
+                    }
+                    case "io barrier" -> {
+                        Path file = tempFile();
+                        try (DispatchIO io = DispatchIO.createWithPath(DispatchIO.STREAM, file.toString(),
+                                DispatchIO.O_RDONLY, 0, serial, null)) {
+                            io.barrier(Child::fail);
+                            expectReported(kind);
+                            AtomicInteger later = new AtomicInteger();
+                            io.barrier(later::incrementAndGet);
+                            await(kind, later, 1, "a barrier after the failed one never ran");
+                        } finally {
+                            Files.delete(file);
+                        }
+                    }
+                    case "dispatch_read", "dispatch_write" -> {
+                        Path file = tempFile();
+                        boolean read = kind.equals("dispatch_read");
+                        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw");
+                             DispatchData data = DispatchData.create(new byte[10])) {
+                            int fd = FileDescriptors.of(f.getFD());
+                            AtomicInteger later = new AtomicInteger();
+                            for (DispatchIO.DataHandler h : List.<DispatchIO.DataHandler>of((d, e) -> fail(),
+                                    (d, e) -> later.incrementAndGet())) {
+                                if (read) {
+                                    DispatchIO.read(fd, DispatchIO.SIZE_MAX, serial, h);
+                                } else {
+                                    DispatchIO.write(fd, data, serial, h);
+                                }
+                                if (later.get() == 0 && REPORTED.get() == null) {
+                                    expectReported(kind);
+                                }
+                            }
+                            await(kind, later, 1, "a " + kind + " after the failed handler never completed");
+                        } finally {
+                            Files.delete(file);
+                        }
+                        keepsRunning(kind, serial);
+                    }
+                    case "data destructor" -> {
+                        DispatchData.createNoCopy(java.nio.ByteBuffer.allocateDirect(8), Child::fail).close();
+                        expectReported(kind);
+                        keepsRunning(kind, global);
+                    }
+                    case "data apply" -> {
+                        try (DispatchData d = DispatchData.create(new byte[10]).concat(DispatchData.create(new byte[5]))) {
+                            expectThrown(kind, () -> d.apply((offset, region) -> {
+                                fail();
+                                return true;
+                            }));
+                            AtomicInteger regions = new AtomicInteger();
+                            if (!d.apply((offset, region) -> regions.incrementAndGet() > 0) || regions.get() != 2) {
+                                throw new AssertionError(kind + ": an apply after the failure visited " + regions.get()
+                                        + " of 2 regions");
+                            }
+                        }
+                    }
                     default -> throw new AssertionError("unknown kind " + kind);
                 }
             }
+        }
+
+        private static Path tempFile() throws java.io.IOException {
+            Path file = Files.createTempFile("jdispatch-io", ".bin");
+            Files.write(file, new byte[100]);
+            return file;
+        }
+
+        /**
+         * A read or write handler that fails on its every call: reported, and the channel and queue go on (a later
+         * operation on the channel completes).
+         */
+        private static void ioHandler(String kind, DispatchQueue q, boolean read) throws Exception {
+            Path file = tempFile();
+            try (DispatchIO io = DispatchIO.createWithPath(DispatchIO.RANDOM, file.toString(), DispatchIO.O_RDWR, 0, q,
+                    null); DispatchData data = DispatchData.create(new byte[10])) {
+                AtomicInteger later = new AtomicInteger();
+                DispatchIO.Handler failing = (done, d, e) -> fail();
+                DispatchIO.Handler counting = (done, d, e) -> {
+                    if (done) {
+                        later.incrementAndGet();
+                    }
+                };
+                if (read) {
+                    io.read(0, DispatchIO.SIZE_MAX, q, failing);
+                } else {
+                    io.write(0, data, q, failing);
+                }
+                expectReported(kind);
+                if (read) {
+                    io.read(0, DispatchIO.SIZE_MAX, q, counting);
+                } else {
+                    io.write(0, data, q, counting);
+                }
+                await(kind, later, 1, "an operation after the failed handler never completed");
+            } finally {
+                Files.delete(file);
+            }
+            keepsRunning(kind, q);
         }
 
         /** A work item that fails, submitted by {@code submit}: reported, completes, and the queue goes on. */

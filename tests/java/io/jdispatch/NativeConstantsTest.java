@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NativeConstantsTest {
     /** The public mirrors: C name -> Java value. */
-    private static Map<String, Long> publicMirrors() throws IllegalAccessException {
+    private static Map<String, Long> publicMirrors() throws ReflectiveOperationException {
         Map<String, Long> mirrors = new HashMap<>();
         fields(IOReturn.class, "", mirrors);
         fields(DataQueueLayout.class, "JD_DQ_", mirrors);
@@ -40,6 +40,14 @@ class NativeConstantsTest {
             put(mirrors, "QOS_CLASS_" + qos.name(), qos.value);
         }
         put(mirrors, "QOS_MIN_RELATIVE_PRIORITY", QoSClass.MIN_RELATIVE_PRIORITY);
+        put(mirrors, "DISPATCH_IO_STREAM", DispatchIO.STREAM);
+        put(mirrors, "DISPATCH_IO_RANDOM", DispatchIO.RANDOM);
+        put(mirrors, "DISPATCH_IO_STOP", DispatchIO.STOP);
+        put(mirrors, "DISPATCH_IO_STRICT_INTERVAL", DispatchIO.STRICT_INTERVAL);
+        put(mirrors, "SIZE_MAX", DispatchIO.SIZE_MAX);
+        for (String flag : new String[] {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_CREAT", "O_EXCL", "O_TRUNC", "O_APPEND"}) {
+            put(mirrors, flag, DispatchIO.class.getField(flag).getInt(null));
+        }
         for (DispatchQueue.AutoreleaseFrequency f : DispatchQueue.AutoreleaseFrequency.values()) {
             put(mirrors, "DISPATCH_AUTORELEASE_FREQUENCY_" + f.name(), f.value);
         }
