@@ -1269,7 +1269,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
             if (q.lifecycle == null) {
                 continue;
             }
-            if ((q.runsOneAtATime() || (barrier && q == this)) && q.runsCaller(q.address())) {
+            // A one-at-a-time queue is held by its task also inside a sync that task made onto another queue.
+            if ((q.runsOneAtATime() && q.onFrames(q.address())) || (barrier && q == this && q.runsCaller(q.address()))) {
                 throw new IllegalStateException(call + " onto " + name() + (q == this ? "" : ", which targets " + q.name())
                         + ", from a task running on " + q.name() + ": it would wait for itself (libdispatch aborts the "
                         + "process on that); use async, or call the code directly");

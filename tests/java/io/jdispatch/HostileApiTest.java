@@ -35,6 +35,7 @@ class HostileApiTest {
             "a sync form from a barrier onto a queue targeting its queue is refused",
             "a sync form from a plain task of a concurrent queue still runs",
             "asyncAndWait onto a workloop from its own task is refused",
+            "a sync onto the serial queue an enclosing sync was called from is refused",
             "the main queue refuses a context and a finalizer and registers nothing",
             "a work item waited for by two threads: the second is refused",
             "every execution after a wait is refused and nothing runs",
@@ -114,6 +115,7 @@ class HostileApiTest {
         private static void misuse(DispatchQueue main) throws Exception {
             fromABarrier();
             workloopSelfWait();
+            nestedSerial();
             mainQueueContext(main);
             itemWaits();
             stopFromAnotherThread();
@@ -216,6 +218,44 @@ class HostileApiTest {
                         && refused(plain.get(), "dispatch_async_and_wait onto DispatchQueue[hostile.wl]", "wait for itself")
                         && refused(barrier.get(), "dispatch_async_and_wait onto DispatchQueue[hostile.wl]",
                         "wait for itself") && w.asyncAndWait(() -> 42) == 42, plain.get() + " / " + barrier.get());
+            }
+        }
+
+        /**
+         * A task of s1 that syncs onto s2 still holds s1: a sync onto s1 from inside would wait for itself (the
+         * Java FIFO of s1 never reached it: a hang; libdispatch aborts). Other queues stay allowed.
+         */
+        private static void nestedSerial() throws Exception {
+            try (DispatchQueue s1 = DispatchQueue.createSerial("hostile.s1");
+                 DispatchQueue s2 = DispatchQueue.createSerial("hostile.s2");
+                 DispatchQueue s3 = DispatchQueue.createSerial("hostile.s3")) {
+                List<Throwable> got = Collections.synchronizedList(new ArrayList<>());
+                AtomicInteger ran = new AtomicInteger();
+                CountDownLatch done = new CountDownLatch(1);
+                s1.async(() -> {
+                    try {
+                        s2.sync(() -> {
+                            got.add(thrown(() -> s1.sync(() -> { })));
+                            got.add(thrown(() -> s1.asyncAndWait(() -> 1)));
+                            got.add(thrown(() -> s1.apply(2, i -> { })));
+                            s3.sync(() -> {
+                                got.add(thrown(() -> s1.barrierSync(() -> { })));
+                                got.add(thrown(() -> s2.sync(() -> { })));
+                                ran.incrementAndGet();
+                            });
+                        });
+                        s2.sync(ran::incrementAndGet); // s2 is free again
+                    } finally {
+                        done.countDown();
+                    }
+                });
+                boolean finished = done.await(WAIT_S, TimeUnit.SECONDS);
+                boolean all = got.size() == 5;
+                for (int i = 0; all && i < got.size(); i++) {
+                    all = refused(got.get(i), "onto DispatchQueue[hostile.s" + (i == 4 ? 2 : 1) + "]", "wait for itself");
+                }
+                check("a sync onto the serial queue an enclosing sync was called from is refused", finished && all
+                        && ran.get() == 2, got + ", ran " + ran.get());
             }
         }
 
