@@ -222,7 +222,7 @@ public final class DispatchData extends DispatchObject {
         } finally {
             Handles.remove(id);
         }
-        DispatchQueue.rethrow(regions.failure);
+        SyncTask.rethrow(regions.failure);
         return all;
     }
 

@@ -1196,16 +1196,42 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return VirtualThreads.current() ? VirtualThreads.runsTaskOf(this) : QueueNative.jd_queue_is_current(q) != 0;
     }
 
-    /** A sync onto a serial queue that runs the caller (directly or through targets) never returns. */
+    /**
+     * A sync onto a serial queue or workloop that runs the caller (directly or through targets) never returns; nor does one onto
+     * a concurrent queue (or a queue targeting it) whose barrier the calling thread holds: libdispatch aborts on
+     * both ("dispatch_sync called on queue already owned by current thread").
+     */
     private void refuseIfCurrent(String call, boolean barrier) {
         for (DispatchQueue q = this; q != null; q = q.target) {
-            if (q.lifecycle != null && (q.serial || (barrier && q == this))
-                    && q.runsCaller(q.address())) {
+            if (q.lifecycle == null) {
+                continue;
+            }
+            // A one-at-a-time queue is held by its task also inside a sync that task made onto another queue.
+            if ((q.runsOneAtATime() && q.onFrames(q.address())) || (barrier && q == this && q.runsCaller(q.address()))) {
                 throw new IllegalStateException(call + " onto " + name() + (q == this ? "" : ", which targets " + q.name())
                         + ", from a task running on " + q.name() + ": it would wait for itself (libdispatch aborts the "
                         + "process on that); use async, or call the code directly");
             }
+            if (!q.runsOneAtATime() && q.holdsBarrier(q.address())) {
+                throw new IllegalStateException(call + " onto " + name() + (q == this ? "" : ", which targets " + q.name())
+                        + ", from a barrier task of " + q.name() + ": the barrier holds " + q.name() + " alone, so the "
+                        + "call would wait for itself (libdispatch aborts the process on that); use async, or call the "
+                        + "code directly");
+            }
         }
+    }
+
+    /** {@return whether the queue runs its work one item at a time (serial; a workloop overrides)} */
+    boolean runsOneAtATime() {
+        return serial;
+    }
+
+    /**
+     * Whether the calling thread runs a barrier of this concurrent queue now (a barrierAsync, barrierSync or
+     * barrierAsyncAndWait task, or code those call synchronously), as {@link #assertQueueBarrier()} sees it.
+     */
+    private boolean holdsBarrier(long q) {
+        return VirtualThreads.current() ? VirtualThreads.inBarrier(this) : QueueNative.jd_queue_in_barrier(q) != 0;
     }
 
     private QueueLifecycle owned(String call) {

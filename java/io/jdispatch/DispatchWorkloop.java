@@ -229,6 +229,15 @@ public final class DispatchWorkloop extends DispatchQueue {
                 + "hierarchy)");
     }
 
+    /**
+     * A workloop runs its items one at a time: an asyncAndWait onto it from its own task would wait for itself
+     * (libdispatch aborts), as onto a serial queue.
+     */
+    @Override
+    boolean runsOneAtATime() {
+        return true;
+    }
+
     /** {@return {@code DispatchWorkloop[<label>]}} */
     @Override
     public String toString() {

@@ -170,6 +170,39 @@ final class MainQueue extends DispatchQueue {
         throw refused("dispatch_set_target_queue");
     }
 
+    private IllegalStateException noContext(String call) {
+        return new IllegalStateException(call + " on " + this + ": libdispatch ignores a context and a finalizer on "
+                + "the main queue (it has none: never freed, as the global queues)");
+    }
+
+    /**
+     * Refused: libdispatch ignores dispatch_set_context on the main queue.
+     *
+     * @param context not set
+     * @throws IllegalStateException always
+     */
+    @Override
+    public void setContext(Object context) {
+        throw noContext("dispatch_set_context");
+    }
+
+    /**
+     * Refused: libdispatch ignores dispatch_set_finalizer_f on the main queue (never freed).
+     *
+     * @param finalizer not set
+     * @throws IllegalStateException always
+     */
+    @Override
+    public void setFinalizer(Runnable finalizer) {
+        throw noContext("dispatch_set_finalizer_f");
+    }
+
+    /** {@return null: the main queue has no context (libdispatch ignores dispatch_set_context on it)} */
+    @Override
+    public Object getContext() {
+        return null;
+    }
+
     /** Does nothing: libdispatch owns the main queue. */
     @Override
     public void close() {

@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Whatever a callback throws (a RuntimeException, an OutOfMemoryError thrown or real, a real
  * StackOverflowError, or a throwable that cannot even be reported: the uncaught-exception handler fails and
  * printing it fails, as printing does when the heap is full), for every kind of callback: the JVM lives, the
- * throwable reaches {@link Dispatch#setUncaughtExceptionHandler} ({@code sync}: its caller), and the queue or
- * source keeps running. Each kind of failure runs in its own child JVM with a 64 MB heap, so that a crash
+ * throwable reaches {@link Dispatch#setUncaughtExceptionHandler} ({@code sync}, {@code asyncAndWait}, {@code perform}:
+ * their caller), and the queue or source keeps running. Each kind of failure runs in its own child JVM with a 64 MB heap, so that a crash
  * fails the test.
  */
 class CallbackFailureTest {
@@ -61,7 +61,10 @@ class CallbackFailureTest {
                 "data serviced", "data completion", "work item async serial", "work item async concurrent",
                 "work item after", "work item group async", "work item notify", "work item sync", "work item perform",
                 "io read handler", "io write handler", "io cleanup", "io barrier", "dispatch_read", "dispatch_write",
-                "data destructor", "data apply");
+                "data destructor", "data apply",
+                "work item notify task", "finalizer", "main queue task", "workloop async", "workloop work item",
+                "asyncAndWait serial", "asyncAndWait concurrent", "asyncAndWait global", "asyncAndWait workloop",
+                "barrierAsyncAndWait concurrent", "barrierAsyncAndWait workloop");
         private static final long WAIT_NS = TimeUnit.SECONDS.toNanos(30);
         // Set by the handler without allocating: a real OutOfMemoryError may still be filling the heap.
         private static final AtomicReference<Throwable> REPORTED = new AtomicReference<>();
@@ -182,7 +185,8 @@ class CallbackFailureTest {
 
         private static void run(String kind) throws Exception {
             try (DispatchQueue serial = DispatchQueue.createSerial(kind);
-                 DispatchQueue concurrent = DispatchQueue.createConcurrent(kind)) {
+                 DispatchQueue concurrent = DispatchQueue.createConcurrent(kind);
+                 DispatchWorkloop workloop = DispatchWorkloop.create(kind)) {
                 DispatchQueue global = DispatchQueue.global();
                 switch (kind) {
                     case "async serial" -> asyncOn(kind, serial);
@@ -310,6 +314,40 @@ class CallbackFailureTest {
                             }
                         }
                     }
+                    case "work item notify task" -> {
+                        try (DispatchWorkItem item = DispatchWorkItem.create(() -> { })) {
+                            item.perform();
+                            item.notify(serial, Child::fail);
+                            expectReported(kind);
+                        }
+                        keepsRunning(kind, serial);
+                    }
+                    case "finalizer" -> {
+                        DispatchQueue finalized = DispatchQueue.createSerial(kind + " finalized");
+                        finalized.setContext("context"); // without one libdispatch calls no finalizer
+                        finalized.setFinalizer(Child::fail);
+                        finalized.async(() -> { });
+                        finalized.close();
+                        expectReported(kind);
+                        keepsRunning(kind, global); // the finalizer ran on the queue's target
+                    }
+                    case "main queue task" -> {
+                        DispatchQueue.main().async(Child::fail);
+                        Dispatch.drainMainQueue(); // this thread loaded JDispatch: it owns the main queue
+                        expectReported(kind);
+                        AtomicInteger ran = new AtomicInteger();
+                        DispatchQueue.main().async(ran::incrementAndGet);
+                        Dispatch.drainMainQueue();
+                        await(kind, ran, 1, "a main-queue task after the failure never ran");
+                    }
+                    case "workloop async" -> asyncOn(kind, workloop);
+                    case "workloop work item" -> workItem(kind, workloop, (q, item) -> q.async(item));
+                    case "asyncAndWait serial" -> asyncAndWaitOn(kind, serial, false);
+                    case "asyncAndWait concurrent" -> asyncAndWaitOn(kind, concurrent, false);
+                    case "asyncAndWait global" -> asyncAndWaitOn(kind, global, false);
+                    case "asyncAndWait workloop" -> asyncAndWaitOn(kind, workloop, false);
+                    case "barrierAsyncAndWait concurrent" -> asyncAndWaitOn(kind, concurrent, true);
+                    case "barrierAsyncAndWait workloop" -> asyncAndWaitOn(kind, workloop, true);
                     default -> throw new AssertionError("unknown kind " + kind);
                 }
             }
@@ -363,6 +401,28 @@ class CallbackFailureTest {
                 if (!item.wait(30, TimeUnit.SECONDS)) {
                     throw new AssertionError(kind + ": the failed execution never completed");
                 }
+            }
+            keepsRunning(kind, q);
+        }
+
+        /** asyncAndWait rethrows in its caller, as sync does; the queue and the call go on. */
+        private static void asyncAndWaitOn(String kind, DispatchQueue q, boolean barrier) {
+            if (barrier) {
+                expectThrown(kind, () -> q.barrierAsyncAndWait(Child::fail));
+                expectThrown(kind, () -> q.barrierAsyncAndWait(() -> {
+                    fail();
+                    return 1;
+                }));
+            } else {
+                expectThrown(kind, () -> q.asyncAndWait(Child::fail));
+                expectThrown(kind, () -> q.asyncAndWait(() -> {
+                    fail();
+                    return 1;
+                }));
+            }
+            int value = barrier ? q.barrierAsyncAndWait(() -> 42) : q.asyncAndWait(() -> 42);
+            if (value != 42) {
+                throw new AssertionError(kind + ": an asyncAndWait after the failure returned " + value);
             }
             keepsRunning(kind, q);
         }

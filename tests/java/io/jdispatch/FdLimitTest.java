@@ -81,6 +81,18 @@ class FdLimitTest {
     }
 
     @Test
+    void workloopsWorkItemsFinalizersAndTheMainQueueNeedNoFd(@TempDir Path home) throws Exception {
+        ChildJvm.Result r = probe(home, LIMIT, "issue17");
+        String out = r.output();
+        assertEquals(0, r.exitCode(), "the child JVM must exit normally (a signal is 128+N): " + out);
+        for (String line : List.of("workloops with no fd free: 5000 ran", "work items with no fd free: 5000 ran",
+                "finalizer with no fd free: ran", "asyncAndWait with no fd free: 42", "work item after with no fd free: ran",
+                "main queue with no fd free: ran")) {
+            assertTrue(out.contains("issue-17 " + line + "\n"), line + ": " + out);
+        }
+    }
+
+    @Test
     void aGlobalQueueBacklogWithNoFdFreeDoesNotCrashTheWorkerPoolMonitor(@TempDir Path home) throws Exception {
         ChildJvm.Result r = probe(home, LIMIT, "monitor");
         assertEquals(0, r.exitCode(), "the child JVM must exit normally (a signal is 128+N): " + r.output());

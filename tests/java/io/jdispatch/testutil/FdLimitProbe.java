@@ -4,6 +4,8 @@ import io.jdispatch.Dispatch;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
 import io.jdispatch.DispatchTime;
+import io.jdispatch.DispatchWorkItem;
+import io.jdispatch.DispatchWorkloop;
 import io.jdispatch.FileDescriptors;
 import io.jdispatch.IODataQueueDispatchSource;
 
@@ -27,7 +29,9 @@ import java.util.function.Supplier;
  * <li>{@code exhaust}: first use of the library with no fd free (a timer must fire, creates must throw), then
  *     every kind of source and data queue until a create fails, then close all and create 10 of each again;
  * <li>{@code drop N}: N small data queues dropped without close();
- * <li>{@code reopen N}: data queues until the limit, then close N and create N again at once.
+ * <li>{@code reopen N}: data queues until the limit, then close N and create N again at once;
+ * <li>{@code monitor}: a global-queue backlog with the fd table full;
+ * <li>{@code issue17}: workloops, work items, a finalized queue, asyncAndWait and the main queue with no fd free.
  * </ul>
  */
 public final class FdLimitProbe {
@@ -40,6 +44,7 @@ public final class FdLimitProbe {
             case "drop" -> drop(Integer.parseInt(args[1]));
             case "reopen" -> reopen(Integer.parseInt(args[1]));
             case "monitor" -> monitor();
+            case "issue17" -> issue17();
             default -> throw new IllegalArgumentException(args[0]);
         }
     }
@@ -177,6 +182,82 @@ public final class FdLimitProbe {
             }
         }
         System.out.println("backlog with no fd free: " + (ran.await(60, TimeUnit.SECONDS) ? "all ran" : ran.getCount() + " never ran"));
+    }
+
+    /**
+     * The issue-17 objects need no fd of their own: with the fd table full, 5,000 workloops and 5,000 work items
+     * (each run and waited for), a queue's finalizer, asyncAndWait, a work item after a deadline (a timer) and a
+     * main-queue task all work. Prints what each did, or what it threw.
+     */
+    private static void issue17() throws Exception {
+        int n = 5_000;
+        List<FileInputStream> filler = new ArrayList<>();
+        fillFds(filler);
+        try {
+            System.out.println("issue-17 no fd free: " + filler.size() + " fds taken");
+            report("workloops", () -> {
+                CountDownLatch ran = new CountDownLatch(n);
+                for (int i = 0; i < n; i++) {
+                    DispatchWorkloop w = DispatchWorkloop.create("fd-limit.wl");
+                    w.async(ran::countDown);
+                    if (i % 2 == 0) {
+                        w.close(); // the others are dropped for the Cleaner
+                    }
+                }
+                return ran.await(60, TimeUnit.SECONDS) ? n + " ran" : ran.getCount() + " never ran";
+            });
+            report("work items", () -> {
+                int completed = 0;
+                try (DispatchQueue q = DispatchQueue.createConcurrent("fd-limit.items")) {
+                    for (int i = 0; i < n; i++) {
+                        try (DispatchWorkItem item = DispatchWorkItem.create(() -> { })) {
+                            q.async(item);
+                            completed += item.wait(60, TimeUnit.SECONDS) ? 1 : 0;
+                        }
+                    }
+                }
+                return completed + " ran";
+            });
+            report("finalizer", () -> {
+                CountDownLatch finalized = new CountDownLatch(1);
+                DispatchQueue q = DispatchQueue.createSerial("fd-limit.finalized");
+                q.setContext("context");
+                q.setFinalizer(finalized::countDown);
+                q.close();
+                return finalized.await(60, TimeUnit.SECONDS) ? "ran" : "never ran";
+            });
+            report("asyncAndWait", () -> {
+                try (DispatchQueue q = DispatchQueue.createSerial("fd-limit.aaw")) {
+                    return String.valueOf(q.asyncAndWait(() -> 42));
+                }
+            });
+            report("work item after", () -> {
+                try (DispatchWorkItem item = DispatchWorkItem.create(() -> { })) {
+                    DispatchQueue.global().after(DispatchTime.fromNow(10, TimeUnit.MILLISECONDS), item);
+                    return item.wait(60, TimeUnit.SECONDS) ? "ran" : "never ran";
+                }
+            });
+            report("main queue", () -> {
+                int[] ran = {0};
+                DispatchQueue.main().async(() -> ran[0]++);
+                Dispatch.drainMainQueue(); // this thread loaded JDispatch
+                return ran[0] == 1 ? "ran" : "never ran";
+            });
+        } finally {
+            for (FileInputStream f : filler) {
+                f.close();
+            }
+        }
+    }
+
+    private static void report(String what, java.util.concurrent.Callable<String> step) {
+        String outcome;
+        try {
+            outcome = step.call();
+        } catch (Throwable t) {
+            outcome = "threw " + t;
+        }
+        System.out.println("issue-17 " + what + " with no fd free: " + outcome);
     }
 
     /** Opens /dev/null until the fd table is full. */

@@ -534,6 +534,19 @@ public final class VirtualThreadProbe {
                 check(e.getMessage().equals("from the task"), e.toString());
             }
             check("ok".equals(DispatchQueue.global().asyncAndWait(() -> "ok")), "on a global queue");
+            // A barrier holds its queue alone: a holder thread would wait in libdispatch for the barrier forever.
+            for (Runnable fromBarrier : List.<Runnable>of(() -> conc.barrierSync(() -> conc.sync(() -> { })),
+                    () -> conc.barrierAsyncAndWait(() -> conc.asyncAndWait(() -> { })))) {
+                IllegalStateException inBarrier = null;
+                try {
+                    fromBarrier.run();
+                } catch (IllegalStateException e) {
+                    inBarrier = e;
+                }
+                check(inBarrier != null && inBarrier.getMessage().contains("from a barrier task of DispatchQueue[probe.aaw.conc]"),
+                        "a sync form from a barrier onto its own concurrent queue: " + inBarrier);
+            }
+            check(conc.sync(() -> conc.asyncAndWait(() -> 7)) == 7, "asyncAndWait from a plain sync task of the queue");
         }
     }
 
