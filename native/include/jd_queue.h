@@ -88,6 +88,11 @@ int jd_queue_on_frames(dispatch_queue_t queue);
 int jd_queue_frame_depth(void);
 /* 1 when a barrier work item of `queue` (barrier async, sync or async-and-wait) runs on the calling thread. */
 int jd_queue_in_barrier(dispatch_queue_t queue);
+/*
+ * Calls body(context) recorded as a barrier of the current queue (what jd_queue_in_barrier sees): for shims whose
+ * work libdispatch runs as a barrier, called from inside that work (jd_block.cpp's barrier runs of work items).
+ */
+void jd_queue_run_as_barrier(dispatch_function_t body, void *context);
 
 #ifdef __cplusplus
 }

@@ -53,12 +53,16 @@ static void frame_leave(const struct jd_frame *f) {
     frames = f->outer;
 }
 
-/* Runs a barrier work item; libdispatch runs it as its queue's frame, so the current queue is that queue. */
-static void barrier_trampoline(void *context) {
+void jd_queue_run_as_barrier(dispatch_function_t body, void *context) {
     struct jd_barrier b = {dispatch_get_current_queue(), barriers};
     barriers = &b;
-    jd_task_trampoline(context);
+    body(context);
     barriers = b.outer;
+}
+
+/* Runs a barrier work item; libdispatch runs it as its queue's frame, so the current queue is that queue. */
+static void barrier_trampoline(void *context) {
+    jd_queue_run_as_barrier(jd_task_trampoline, context);
 }
 
 int jd_queue_on_frames(dispatch_queue_t queue) {

@@ -1020,7 +1020,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
     /**
      * dispatch_assert_queue_barrier: {@link #assertQueue()}, and the calling code runs as a barrier of this
      * queue: always on a serial queue; on a concurrent queue inside a {@link #barrierAsync}, {@link #barrierSync}
-     * or {@link #barrierAsyncAndWait} task of it (or code those call synchronously). Never on a global queue
+     * or {@link #barrierAsyncAndWait} task of it, or a work item it runs as a barrier (or code those call
+     * synchronously). Never on a global queue
      * (it has no barriers).
      *
      * @throws IllegalStateException naming the queue and the rule, when the caller does not run on it as a barrier
@@ -1228,7 +1229,8 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /**
      * Whether the calling thread runs a barrier of this concurrent queue now (a barrierAsync, barrierSync or
-     * barrierAsyncAndWait task, or code those call synchronously), as {@link #assertQueueBarrier()} sees it.
+     * barrierAsyncAndWait task, a work item run as a barrier, or code those call synchronously), as
+     * {@link #assertQueueBarrier()} sees it.
      */
     private boolean holdsBarrier(long q) {
         return VirtualThreads.current() ? VirtualThreads.inBarrier(this) : QueueNative.jd_queue_in_barrier(q) != 0;

@@ -160,7 +160,7 @@ public final class DispatchWorkItem extends DispatchObject {
     public void perform() {
         call("perform", b -> {
             uses.execution(this, "perform");
-            executeHere("perform", null, () -> BlockNative.jd_block_invoke(b));
+            executeHere("perform", null, false, () -> BlockNative.jd_block_invoke(b));
         });
     }
 
@@ -395,10 +395,12 @@ public final class DispatchWorkItem extends DispatchObject {
             uses.execution(this, call);
             Runnable enter = barrier ? () -> BlockNative.jd_block_barrier_sync(q, b)
                     : () -> BlockNative.jd_block_sync(q, b);
+            // libdispatch runs a BARRIER item as a barrier with dispatch_sync too
+            boolean asBarrier = barrier || (flags & BARRIER) != 0;
             if (drain != null) {
-                drain.sync(() -> executeHere(call, queue, enter));
+                drain.sync(() -> executeHere(call, queue, asBarrier, enter));
             } else {
-                executeHere(call, queue, enter);
+                executeHere(call, queue, asBarrier, enter);
             }
         });
     }
@@ -406,17 +408,18 @@ public final class DispatchWorkItem extends DispatchObject {
     /**
      * A synchronous execution: {@code enter} makes libdispatch run the block on this thread, and its body runs
      * the task here (a {@link Direct}); on a virtual thread a holder makes that call while this thread runs the
-     * task (as the task of {@code queue}, for {@link DispatchQueue#isCurrent()}; null: no queue). The task's
-     * failure is rethrown; nothing runs when the item is cancelled.
+     * task (as the task of {@code queue}, for {@link DispatchQueue#isCurrent()}; null: no queue), as a barrier of
+     * it when {@code barrier} (the native body records that on the thread it runs on). The task's failure is
+     * rethrown; nothing runs when the item is cancelled.
      */
-    private void executeHere(String call, DispatchQueue queue, Runnable enter) {
+    private void executeHere(String call, DispatchQueue queue, boolean barrier, Runnable enter) {
         Direct direct = new Direct(body);
         if (VirtualThreads.current()) {
             Runnable task = () -> direct.failure = body.runHere();
             VirtualThreads.handOver(call, hand -> {
                 direct.hand = hand;
                 withDirect(direct, enter);
-            }, queue == null ? task : () -> VirtualThreads.runAsTaskOf(queue, (flags & BARRIER) != 0, task));
+            }, queue == null ? task : () -> VirtualThreads.runAsTaskOf(queue, barrier, task));
         } else {
             withDirect(direct, enter);
         }

@@ -56,6 +56,22 @@ class HostileApiTest {
                 Child.class.getName(), "misuse"), MISUSE);
     }
 
+    private static final List<String> BARRIER_ITEM = List.of(
+            "a sync form from a barrier work item onto its own concurrent queue is refused",
+            "a sync form from a barrier work item onto a queue targeting its queue is refused",
+            "a barrier work item passes assertQueueBarrier",
+            "a sync form from a plain or directly performed work item of a concurrent queue still runs");
+
+    /**
+     * A work item running as a barrier (the BARRIER flag with async, sync or a group, or barrierAsync/barrierSync
+     * of a plain item) is refused the sync forms onto its queue as a barrier task is; libdispatch: SIGILL.
+     */
+    @Test
+    void aBarrierWorkItemIsRefusedTheSyncFormsOntoItsQueue(@TempDir Path home) throws Exception {
+        assertPassed(ChildJvm.run(home, List.of("-cp", System.getProperty("java.class.path")),
+                Child.class.getName(), "barrier-item"), BARRIER_ITEM);
+    }
+
     /** System.exit from the main thread, a workloop task or a main-queue task, and main returning, with all live. */
     @ParameterizedTest
     @CsvSource({"exit, 7", "exit-from-workloop, 9", "exit-from-main-queue, 5", "return, 0", "return-after-run, 0"})
@@ -78,6 +94,10 @@ class HostileApiTest {
             DispatchQueue main = DispatchQueue.main(); // loads JDispatch: this thread owns the main queue
             if (args[0].equals("misuse")) {
                 misuse(main);
+                System.exit(FAILURES.isEmpty() ? 0 : 1);
+            }
+            if (args[0].equals("barrier-item")) {
+                fromABarrierWorkItem();
                 System.exit(FAILURES.isEmpty() ? 0 : 1);
             }
             exitWithWorkLive(args[0], main);
@@ -189,6 +209,94 @@ class HostileApiTest {
                 check("a sync form from a plain task of a concurrent queue still runs",
                         plain.await(WAIT_S, TimeUnit.SECONDS) && ran.get() == 5 && failure.get() == null,
                         ran.get() + " of 5 ran, " + failure.get());
+            }
+        }
+
+        /**
+         * The same from a work item run as a barrier of the concurrent queue: its body (a block libdispatch runs)
+         * must record the barrier as a barrier task's trampoline does. Each form is one submission of a new item.
+         */
+        private static void fromABarrierWorkItem() throws Exception {
+            try (DispatchQueue c = DispatchQueue.createConcurrent("hostile.c");
+                 DispatchQueue child = DispatchQueue.createConcurrent("hostile.child");
+                 DispatchGroup g = DispatchGroup.create()) {
+                child.setTargetQueue(c);
+                List<String> wrong = Collections.synchronizedList(new ArrayList<>());
+                List<String> wrongTarget = Collections.synchronizedList(new ArrayList<>());
+                List<String> notBarrier = Collections.synchronizedList(new ArrayList<>());
+                List<String> forms = List.of("async(BARRIER item)", "barrierAsync(item)", "barrierSync(item)",
+                        "sync(BARRIER item)", "group async(BARRIER item)");
+                for (int form = 0; form < forms.size(); form++) {
+                    CountDownLatch done = new CountDownLatch(1);
+                    int f = form;
+                    Runnable body = () -> {
+                        try {
+                            Throwable t = thrown(c::assertQueueBarrier);
+                            if (t != null) {
+                                notBarrier.add(forms.get(f) + ": " + t);
+                            }
+                            expect(wrong, f, "dispatch_sync", () -> c.sync(() -> { }), "hostile.c]");
+                            expect(wrong, f, "dispatch_sync", () -> c.sync(() -> 1), "hostile.c]");
+                            expect(wrong, f, "dispatch_async_and_wait", () -> c.asyncAndWait(() -> { }), "hostile.c]");
+                            expect(wrong, f, "dispatch_apply", () -> c.apply(2, i -> { }), "hostile.c]");
+                            expect(wrong, f, "dispatch_sync", () -> {
+                                try (DispatchWorkItem inner = DispatchWorkItem.create(() -> { })) {
+                                    c.sync(inner);
+                                }
+                            }, "hostile.c]");
+                            expect(wrongTarget, f, "dispatch_sync", () -> child.sync(() -> { }),
+                                    "targets DispatchQueue[hostile.c]");
+                        } finally {
+                            done.countDown();
+                        }
+                    };
+                    boolean flagged = form == 0 || form >= 3;
+                    try (DispatchWorkItem item = DispatchWorkItem.create(flagged ? DispatchWorkItem.BARRIER : 0, body)) {
+                        switch (form) {
+                            case 0 -> c.async(item);
+                            case 1 -> c.barrierAsync(item);
+                            case 2 -> c.barrierSync(item);
+                            case 3 -> c.sync(item);
+                            default -> g.async(c, item);
+                        }
+                        if (!done.await(WAIT_S, TimeUnit.SECONDS)) {
+                            wrong.add(forms.get(form) + " never finished");
+                        }
+                    }
+                }
+                check("a sync form from a barrier work item onto its own concurrent queue is refused", wrong.isEmpty(),
+                        wrong.toString());
+                check("a sync form from a barrier work item onto a queue targeting its queue is refused",
+                        wrongTarget.isEmpty(), wrongTarget.toString());
+                check("a barrier work item passes assertQueueBarrier", notBarrier.isEmpty(), notBarrier.toString());
+
+                // Not barriers: a plain item submitted with async, and a BARRIER item performed from a plain task.
+                AtomicInteger ran = new AtomicInteger();
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                CountDownLatch plain = new CountDownLatch(1);
+                Runnable syncs = () -> {
+                    c.sync(ran::incrementAndGet);
+                    c.apply(2, i -> ran.incrementAndGet());
+                    child.sync(ran::incrementAndGet);
+                };
+                try (DispatchWorkItem item = DispatchWorkItem.create(syncs);
+                     DispatchWorkItem performed = DispatchWorkItem.create(DispatchWorkItem.BARRIER, syncs)) {
+                    c.async(item);
+                    c.async(() -> {
+                        try {
+                            item.wait(DispatchTime.FOREVER);
+                            performed.perform();
+                            c.sync(ran::incrementAndGet); // after a barrier item's perform: still not a barrier
+                        } catch (Throwable t) {
+                            failure.set(t);
+                        } finally {
+                            plain.countDown();
+                        }
+                    });
+                    check("a sync form from a plain or directly performed work item of a concurrent queue still runs",
+                            plain.await(WAIT_S, TimeUnit.SECONDS) && ran.get() == 9 && failure.get() == null,
+                            ran.get() + " of 9 ran, " + failure.get());
+                }
             }
         }
 
