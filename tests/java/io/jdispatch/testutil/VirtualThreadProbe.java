@@ -719,6 +719,24 @@ public final class VirtualThreadProbe {
                     cancelled.perform();
                 }
                 check(ran.get() == 0, "a cancelled item ran on a virtual thread");
+                // A work item run as a barrier holds its queue alone, as a barrier task does: a sync from it is
+                // refused (a holder thread would wait in libdispatch for that barrier forever).
+                try (DispatchQueue conc = DispatchQueue.createConcurrent("probe.items.conc");
+                     DispatchWorkItem plain = DispatchWorkItem.create(() -> conc.sync(() -> { }));
+                     DispatchWorkItem flagged = DispatchWorkItem.create(DispatchWorkItem.BARRIER,
+                             () -> conc.sync(() -> { }))) {
+                    for (Runnable fromBarrier : List.<Runnable>of(() -> conc.barrierSync(plain), () -> conc.sync(flagged))) {
+                        IllegalStateException inBarrier = null;
+                        try {
+                            fromBarrier.run();
+                        } catch (IllegalStateException e) {
+                            inBarrier = e;
+                        }
+                        check(inBarrier != null && inBarrier.getMessage().contains(
+                                "from a barrier task of DispatchQueue[probe.items.conc]"),
+                                "a sync from a barrier work item onto its own concurrent queue: " + inBarrier);
+                    }
+                }
             } catch (Throwable t) {
                 failure.set(t.toString());
             } finally {
@@ -728,7 +746,7 @@ public final class VirtualThreadProbe {
         check(done.await(HANG_S, TimeUnit.SECONDS), "hung");
         elapsed[0] = System.nanoTime() - start;
         check(failure.get() == null, String.valueOf(failure.get()));
-        return "FIFO, isCurrent, rethrow, cancel as on a platform thread";
+        return "FIFO, isCurrent, rethrow, cancel, barrier items as on a platform thread";
     }
 
     private static void sleep(long ms) {
