@@ -1,5 +1,6 @@
 package io.jdispatch;
 
+import io.jdispatch.testutil.ProcessStats;
 import io.jdispatch.internal.Handles;
 import io.jdispatch.testutil.ChildJvm;
 
@@ -131,7 +132,7 @@ class DispatchDataTest {
             }));
             assertEquals("applier fails", e.getMessage());
             assertEquals(2, calls.get(), "stopped at the first region");
-            assertEquals(handles, Handles.size(), "the applier's id is gone");
+            assertTrue(Handles.size() <= handles, "the applier's id is gone");
             assertThrows(StackOverflowError.class, () -> d.apply((o, r) -> recurse(0) > 0));
             assertTrue(d.apply((o, r) -> true), "the data still works");
         }
@@ -387,10 +388,8 @@ class DispatchDataTest {
         long median = growth[growth.length / 2];
         // A leak of one 512-byte leaf per cycle alone would be 1,000 KiB a round.
         assertTrue(median < 100, "native memory grows " + median + " KiB a round: " + Arrays.toString(nativeKiB));
-        for (int i = 0; i < 100 && Handles.size() > handles; i++) {
-            Thread.sleep(20);
-        }
-        assertEquals(handles, Handles.size(), "destructor ids all ran");
+        // At most as many as before: ids that earlier tests\' dropped objects held may go meanwhile.
+        ProcessStats.awaitHandlesAtMost(handles, "destructor ids all ran");
     }
 
     private static long settledNativeKiB() throws InterruptedException {

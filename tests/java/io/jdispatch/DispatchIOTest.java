@@ -335,10 +335,8 @@ class DispatchIOTest {
         Arrays.sort(growth);
         assertTrue(growth[growth.length / 2] <= 0, "open fds grow " + growth[growth.length / 2] + " a round of 30: "
                 + Arrays.toString(fds));
-        for (int i = 0; i < 100 && Handles.size() > handles; i++) {
-            Thread.sleep(20);
-        }
-        assertEquals(handles, Handles.size(), "every handler's and cleanup's id was dropped");
+        // At most as many as before: ids that earlier tests\' dropped objects held may go meanwhile.
+        ProcessStats.awaitHandlesAtMost(handles, "every handler's and cleanup's id was dropped");
     }
 
     /**
@@ -413,7 +411,7 @@ class DispatchIOTest {
                 null)) {
             assertMessage(IllegalStateException.class, "dispatch_io_write: ", () -> io.write(0, closed, g, (a, b, c) -> { }));
         }
-        assertEquals(handles, Handles.size(), "a refused operation leaves no handler registered");
+        assertTrue(Handles.size() <= handles, "a refused operation leaves no handler registered");
     }
 
     private static void assertMessage(Class<? extends Throwable> type, String start, Runnable call) {

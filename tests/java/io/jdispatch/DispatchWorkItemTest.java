@@ -1,6 +1,7 @@
 package io.jdispatch;
 
 import io.jdispatch.testutil.Latches;
+import io.jdispatch.testutil.ProcessStats;
 import io.jdispatch.internal.Handles;
 
 import org.junit.jupiter.api.AfterEach;
@@ -492,7 +493,8 @@ class DispatchWorkItemTest {
 
     /**
      * Every id a work item registers is gone once the block is freed: after close (an item never submitted),
-     * after the last pending submission ran (an item closed while queued), and after the Cleaner.
+     * after the last pending submission ran (an item closed while queued), and after the Cleaner. Judged as "at
+     * most as many as before": ids that earlier tests' dropped objects still held may go meanwhile.
      */
     @Test
     void noJavaIdOutlivesTheNativeBlock() throws Exception {
@@ -501,7 +503,7 @@ class DispatchWorkItemTest {
             for (int i = 0; i < 200; i++) {
                 DispatchWorkItem.create(() -> { }).close();
             }
-            assertEquals(before, Handles.size(), "ids left by items closed without a submission");
+            assertTrue(Handles.size() <= before, "ids left by items closed without a submission");
             CountDownLatch release = new CountDownLatch(1);
             q.async(Latches.blockUntil(release));
             AtomicInteger ran = new AtomicInteger();
@@ -515,26 +517,13 @@ class DispatchWorkItemTest {
             release.countDown();
             q.sync(() -> { });
             assertEquals(400, ran.get(), "closed items' queued executions ran");
-            awaitHandles(before, "ids left after the queued executions of closed items ran");
+            ProcessStats.awaitHandlesAtMost(before, "ids left after the queued executions of closed items ran");
             for (int i = 0; i < 200; i++) {
                 q.async(DispatchWorkItem.create(ran::incrementAndGet)); // dropped unclosed: the Cleaner's
             }
             q.sync(() -> { });
-            for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
-                 Handles.size() != before && System.nanoTime() < end; ) {
-                System.gc();
-                Thread.sleep(20);
-            }
-            assertEquals(before, Handles.size(), "ids left after the Cleaner released dropped items");
+            ProcessStats.awaitHandlesCollected(before, "ids left after the Cleaner released dropped items");
         }
-    }
-
-    private static void awaitHandles(int expected, String what) throws InterruptedException {
-        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
-             Handles.size() != expected && System.nanoTime() < end; ) {
-            Thread.sleep(5);
-        }
-        assertEquals(expected, Handles.size(), what);
     }
 
     @Test
