@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * mean change of jitter per handler call, which must stay below ACCEPTABLE_DRIFT. Upstream's strict value is 0.001 s;
  * the C test itself fails it on this loaded 2-vCPU machine (measured 0.0047: fires that come late coalesce into one
  * handler call, so the count falls behind the clock), and so did this translation (0.009), so the bound is upstream's
- * own LENIENT_DEADLINES value, 0.1 s, which its CMake sets for Swift's CI (changed). Upstream runs 25 s (2,500
- * fires); here 5 s, 500 fires (scaled). On a serial queue instead of the main queue (changed).
+ * own LENIENT_DEADLINES value, 0.1 s, which its CMake sets for Swift's CI (changed). Upstream's 25 s (2,500
+ * handler calls). On a serial queue instead of the main queue (changed).
  */
 class DispatchDriftUpstreamTest {
     private static final double ACCEPTABLE_DRIFT = 0.1; // upstream's LENIENT_DEADLINES value
@@ -28,7 +28,7 @@ class DispatchDriftUpstreamTest {
     void aRepeatingTimerDoesNotDrift() throws Exception {
         long interval = 1_000_000_000L / 100;
         double intervalD = interval / 1e9;
-        int target = (int) (5.0 / intervalD);
+        int target = (int) (25.0 / intervalD);
         CountDownLatch done = new CountDownLatch(1);
         double[] state = new double[4]; // count, first, last jitter, drift sum
         double[] result = new double[1];
@@ -54,7 +54,7 @@ class DispatchDriftUpstreamTest {
                 state[2] = jitter;
             });
             t.resume();
-            assertTrue(done.await(60, TimeUnit.SECONDS), "fired " + state[0] + " times");
+            assertTrue(done.await(120, TimeUnit.SECONDS), "fired " + state[0] + " times"); // a hang bound
         }
         assertTrue(result[0] < ACCEPTABLE_DRIFT, "drift " + result[0]);
     }

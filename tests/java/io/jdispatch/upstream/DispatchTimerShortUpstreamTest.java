@@ -19,11 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * timers resumed, so they sit armed in front of the timer being measured: a 5 us timer on the global queue, cancelled
  * 1 s after its first fire. It must fire (upstream's "Frequency" check: {@code 1 < ceil(1 s / (count * 5 us))}, i.e.
  * fewer than 200,000 calls in that second: a 5 us timer is coalesced, not called back more often than its interval).
- * Upstream's N is 25,000; here 5,000 (changed: 25,000 sources with Java handlers took too long on this machine
- * beside the other tests).
+ * Upstream's N, 25,000.
  */
 class DispatchTimerShortUpstreamTest {
-    private static final int N = 5_000;
+    private static final int N = 25_000;
     private static final long DELAY = 1_000_000_000L;
     private static final long INTERVAL = 5_000L;
 
