@@ -379,7 +379,12 @@ class DispatchChannelTest {
                             throw new IOException("the read handler refuses " + text);
                         }
                         if (first && kind.equals("write")) {
-                            ch.write(ByteBuffer.allocate(32 << 20)); // more than the socket takes: queued
+                            // Until some bytes are queued: the client drains meanwhile, so even 32 MiB can go out
+                            // within this call, and then the write handler (it runs once queued bytes are written)
+                            // would never be called (seen: 1 run in 6).
+                            while (ch.write(ByteBuffer.allocate(1 << 20)) == 0) {
+                                // all of it went out at once
+                            }
                             return;
                         }
                         if (first && kind.equals("close")) {
@@ -445,7 +450,7 @@ class DispatchChannelTest {
             byte[] buf = new byte[64 << 10];
             try {
                 while (in.read(buf) >= 0) {
-                    // the write kind sends 32 MB before it closes
+                    // the write kind sends MiBs before it closes
                 }
             } catch (SocketTimeoutException leak) {
                 throw new AssertionError("the connection stayed open for " + WAIT_S + " s: " + SERVER_SIDE.stream()
