@@ -222,7 +222,7 @@ public final class DispatchData extends DispatchObject {
         } finally {
             Handles.remove(id);
         }
-        SyncTask.rethrow(regions.failure);
+        DispatchQueue.rethrow(regions.failure);
         return all;
     }
 

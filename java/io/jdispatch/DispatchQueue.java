@@ -7,9 +7,12 @@ import io.jdispatch.internal.Upcalls;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
@@ -187,11 +190,11 @@ public class DispatchQueue extends DispatchObject implements Executor {
     private final String label;
     private final boolean serial;
     /** Suspend count and activation, to refuse an unbalanced resume and to release safely; null: global. */
-    private final QueueLifecycle lifecycle;
+    private final Lifecycle lifecycle;
     private volatile DispatchQueue target;
     /** Serial queues created here and global queues: the Java buffer whose drain runs many tasks per upcall. */
     private final Drain drain;
-    private final QueueStats stats;
+    private final Stats stats;
     /** Attributes#withQoSClass's class and relative priority, or null and 0. */
     private final QoSClass qos;
     private final int relativePriority;
@@ -200,14 +203,14 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /** A serial queue this wrapper owns ({@code owned}), or a global queue. */
     DispatchQueue(long address, boolean owned, String label) {
-        this(address, owned ? new QueueLifecycle(address, false) : null, label, owned ? Attributes.SERIAL : null);
+        this(address, owned ? new Lifecycle(address, false) : null, label, owned ? Attributes.SERIAL : null);
     }
 
     /**
      * A queue this wrapper owns ({@code lifecycle}; null: a global queue); a serial one drains a Java FIFO.
      * {@code attributes}: what the queue was created with; null for a global queue.
      */
-    DispatchQueue(long address, QueueLifecycle lifecycle, String label, Attributes attributes) {
+    DispatchQueue(long address, Lifecycle lifecycle, String label, Attributes attributes) {
         super(address, lifecycle);
         boolean serial = attributes != null && !attributes.concurrent;
         this.label = label;
@@ -216,7 +219,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         this.qos = attributes == null ? null : attributes.qosClass;
         this.relativePriority = attributes == null ? 0 : attributes.relativePriority;
         this.retargetableOnceActive = attributes == null || attributes.retargetableOnceActive();
-        this.stats = new QueueStats(label, serial);
+        this.stats = new Stats(label, serial);
         this.drain = lifecycle == null ? new GlobalDrain(address, stats) : serial ? new SerialDrain(lifecycle, stats) : null;
     }
 
@@ -234,7 +237,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
         if (q == 0) {
             throw new IllegalStateException("dispatch_queue_create(\"" + label + "\") returned NULL");
         }
-        return new DispatchQueue(q, new QueueLifecycle(q, attributes.inactive), label, attributes);
+        return new DispatchQueue(q, new Lifecycle(q, attributes.inactive), label, attributes);
     }
 
     /**
@@ -322,7 +325,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /**
      * Registers {@code task} as a work item of its own on this queue (counted as submitted), with the queue's
-     * {@link QueueStats} as its context: it names the worker after this queue, reports with its label and counts
+     * {@link Stats} as its context: it names the worker after this queue, reports with its label and counts
      * its completion. Allocates nothing (a full heap must not refuse it). For the caller's acquire() period.
      */
     long register(Runnable task) {
@@ -753,32 +756,61 @@ public class DispatchQueue extends DispatchObject implements Executor {
 
     /** dispatch_suspend: no new task starts until the matching {@link #resume()}. Counted. */
     public void suspend() {
-        QueueLifecycle lc = owned("dispatch_suspend");
-        call("dispatch_suspend", q -> lc.suspend(this));
+        Lifecycle lc = owned("dispatch_suspend");
+        call("dispatch_suspend", q -> {
+            synchronized (lc) {
+                lc.refuseIfClosing("dispatch_suspend", this);
+                QueueNative.dispatch_suspend(q);
+                lc.suspendCount++;
+            }
+        });
     }
 
     /** dispatch_resume, balancing one {@link #suspend()}; refused when there is none to balance. */
     public void resume() {
-        QueueLifecycle lc = owned("dispatch_resume");
-        call("dispatch_resume", q -> lc.resume(this));
+        Lifecycle lc = owned("dispatch_resume");
+        call("dispatch_resume", q -> {
+            synchronized (lc) {
+                lc.refuseIfClosing("dispatch_resume", this);
+                if (lc.suspendCount == 0) {
+                    throw new IllegalStateException("dispatch_resume of " + name() + ", which is not suspended: every "
+                            + "resume must balance a suspend (libdispatch aborts the process on an extra resume)"
+                            + (lc.inactive ? "; start an inactive queue with activate()" : ""));
+                }
+                QueueNative.dispatch_resume(q);
+                lc.suspendCount--;
+            }
+        });
     }
 
     /** dispatch_activate: starts a queue created {@linkplain Attributes#initiallyInactive() inactive}; later calls do nothing. */
     public void activate() {
-        QueueLifecycle lc = owned("dispatch_activate");
-        call("dispatch_activate", q -> lc.activate());
+        Lifecycle lc = owned("dispatch_activate");
+        call("dispatch_activate", q -> {
+            synchronized (lc) {
+                if (lc.inactive) {
+                    QueueNative.dispatch_activate(q);
+                    lc.inactive = false;
+                }
+            }
+        });
     }
 
     /** {@return true while a {@link #suspend()} is not yet balanced by a {@link #resume()}} */
     public boolean isSuspended() {
-        QueueLifecycle lc = lifecycle;
+        Lifecycle lc = lifecycle;
         return lc != null && lc.isSuspended();
     }
 
     /** {@return true while a queue created initially inactive waits for {@link #activate()}} */
     public boolean isInactive() {
-        QueueLifecycle lc = lifecycle;
-        return lc != null && lc.isInactive();
+        Lifecycle lc = lifecycle;
+        if (lc == null) {
+            return false;
+        }
+        synchronized (lc) {
+            return lc.inactive;
+        }
     }
 
     /**
@@ -791,7 +823,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
      */
     @Override
     public void setTargetQueue(DispatchQueue target) {
-        QueueLifecycle lc = owned("dispatch_set_target_queue");
+        Lifecycle lc = owned("dispatch_set_target_queue");
         synchronized (DispatchQueue.class) { // so two retargets cannot build a cycle together
             synchronized (lc) { // and activate() cannot come between the check and the retarget
                 super.setTargetQueue(target);
@@ -806,7 +838,7 @@ public class DispatchQueue extends DispatchObject implements Executor {
                     + "queue cannot target a workloop here (Linux libdispatch 6.0.3 crashes running a serial queue "
                     + "that targets one); submit to the workloop itself");
         }
-        if (!retargetableOnceActive && !lifecycle.isInactive()) {
+        if (!retargetableOnceActive && !lifecycle.inactive) {
             throw new IllegalStateException("dispatch_set_target_queue(" + name() + ", " + (target == null ? "default"
                     : target.name()) + "): " + name() + " was created inactive or with an autorelease frequency, "
                     + "and is active: libdispatch aborts on changing its target after activation");
@@ -930,10 +962,10 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * @param context the context, or null
      */
     public void setContext(Object context) {
-        QueueLifecycle lc = owned("dispatch_set_context");
+        Lifecycle lc = owned("dispatch_set_context");
         call("dispatch_set_context", q -> {
             synchronized (lc) {
-                QueueContext.of(q).context = context;
+                queueContext(q).context = context;
             }
         });
     }
@@ -963,12 +995,43 @@ public class DispatchQueue extends DispatchObject implements Executor {
      * @param finalizer what runs, or null for nothing
      */
     public void setFinalizer(Runnable finalizer) {
-        QueueLifecycle lc = owned("dispatch_set_finalizer_f");
+        Lifecycle lc = owned("dispatch_set_finalizer_f");
         call("dispatch_set_finalizer_f", q -> {
             synchronized (lc) {
-                QueueContext.of(q).finalizer = finalizer;
+                queueContext(q).finalizer = finalizer;
             }
         });
+    }
+
+    /**
+     * The queue's context holder, found through dispatch_get_context, made and handed to libdispatch on first use
+     * (holding the lifecycle). Not kept in this wrapper: a closed wrapper must not hold the context alive.
+     */
+    private static QueueContext queueContext(long q) {
+        if (Handles.get(QueueNative.jd_queue_get_context(q)) instanceof QueueContext c) {
+            return c;
+        }
+        QueueContext c = new QueueContext();
+        QueueNative.jd_queue_set_context(q, Handles.register(c));
+        return c;
+    }
+
+    /**
+     * What dispatch_set_context holds: the context and finalizer, under one {@link Handles} id that is the C
+     * context; libdispatch's finalizer function (the task trampoline) removes the id and runs this, once.
+     * Never references the wrapper.
+     */
+    private static final class QueueContext implements Runnable {
+        volatile Object context;
+        volatile Runnable finalizer;
+
+        @Override
+        public void run() {
+            Runnable f = finalizer;
+            if (f != null && context != null) {
+                f.run();
+            }
+        }
     }
 
     // ---- assertions (dispatch_assert_queue, dispatch_assert_queue_not, dispatch_assert_queue_barrier) ------
@@ -1162,9 +1225,9 @@ public class DispatchQueue extends DispatchObject implements Executor {
         if (qos != null) {
             b.append(", qos = ").append(qos).append(" relative priority ").append(relativePriority);
         }
-        QueueLifecycle lc = lifecycle;
+        Lifecycle lc = lifecycle;
         if (lc != null) {
-            int suspended = lc.getSuspendCount();
+            int suspended = lc.suspendCount;
             if (suspended > 0) {
                 b.append(", suspended = ").append(suspended);
             }
@@ -1236,12 +1299,170 @@ public class DispatchQueue extends DispatchObject implements Executor {
         return VirtualThreads.current() ? VirtualThreads.inBarrier(this) : QueueNative.jd_queue_in_barrier(q) != 0;
     }
 
-    private QueueLifecycle owned(String call) {
+    private Lifecycle owned(String call) {
         if (lifecycle == null) {
             throw new IllegalStateException(call + " on " + name() + ": global queues cannot be suspended, resumed, "
                     + "activated or retargeted");
         }
         return lifecycle;
+    }
+
+    /**
+     * The native queue's state, shared with the Cleaner and with the queue's {@link SerialDrain}: must not
+     * reference the wrapper (a queued drain would keep a dropped queue reachable). Guarded by its own monitor.
+     */
+    static final class Lifecycle implements Runnable {
+        final long address;
+        private volatile int suspendCount; // written under the monitor; read without it by the drain
+        private boolean inactive;
+        /** close() began: the queue is being resumed for good, a suspend would undo that. */
+        private boolean closing;
+
+        Lifecycle(long address, boolean inactive) {
+            this.address = address;
+            this.inactive = inactive;
+        }
+
+        boolean isSuspended() {
+            return suspendCount > 0;
+        }
+
+        void refuseIfClosing(String call, DispatchQueue queue) {
+            if (closing) {
+                throw new IllegalStateException(call + ": " + queue.name() + " is closed");
+            }
+        }
+
+        /** close(): undoes suspension and inactivity now; the release follows when no call is in flight. */
+        synchronized void startClosing() {
+            closing = true;
+            undoSuspension();
+        }
+
+        /** Releases the queue, first undoing what libdispatch refuses to release (suspension, inactivity). */
+        @Override
+        public synchronized void run() {
+            undoSuspension();
+            JDispatchNative.dispatch_release(address);
+        }
+
+        private void undoSuspension() {
+            for (; suspendCount > 0; suspendCount--) {
+                QueueNative.dispatch_resume(address);
+            }
+            if (inactive) {
+                QueueNative.dispatch_activate(address);
+                inactive = false;
+            }
+        }
+    }
+
+    /**
+     * Runs a Callable for sync on the caller's thread (dispatch_sync_f runs it there), keeping its value or
+     * failure for the caller, and counting it done (it runs while the queue is held, like any of its tasks).
+     */
+    private static final class SyncTask<T> implements Upcalls.OnCaller {
+        private final Object task;
+        private final Callable<T> body;
+        private final Stats stats;
+        private final Thread caller = Thread.currentThread();
+        private T value;
+        private Throwable failure;
+
+        /** {@code task}: what the user passed (named in a SlowTask event); {@code body} calls it. */
+        SyncTask(Object task, Callable<T> body, Stats stats) {
+            this.task = task;
+            this.body = body;
+            this.stats = stats;
+        }
+
+        @Override
+        public void run() {
+            if (Thread.currentThread() != caller) {
+                Thread.interrupted(); // async-and-wait on the queue's worker: nothing left from its last task
+            }
+            Object timing = Jfr.AVAILABLE ? Jfr.beginSlowTask() : null;
+            call();
+            if (timing != null) {
+                Jfr.endSlowTask(timing, task, stats.label);
+            }
+        }
+
+        private void call() {
+            try {
+                value = body.call();
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                stats.completed();
+            }
+        }
+
+        T result() {
+            rethrow(failure);
+            return value;
+        }
+    }
+
+    /** Rethrows what a task run for a waiting caller threw: unchecked as it is, checked in a CompletionException. */
+    static void rethrow(Throwable failure) {
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+        if (failure != null) {
+            throw new CompletionException(failure);
+        }
+    }
+
+    /**
+     * The queue's label and task counts, shared with its drain (not the wrapper, like {@link Lifecycle}). The
+     * two counts sit 128 bytes apart in one array: submitters and the workers that complete tasks never write
+     * the same cache line (two counter objects side by side on the heap would make every task bounce one).
+     * On a serial queue every task completes while the queue is owned (drain, sync, after, notify alike), one
+     * at a time, so the completed count needs no atomic add there.
+     */
+    static final class Stats implements Upcalls.TaskContext {
+        private static final VarHandle COUNTS = MethodHandles.arrayElementVarHandle(long[].class);
+        private static final int SUBMITTED = 8, COMPLETED = 24;
+        final String label;
+        private final boolean serial;
+        private final long[] counts = new long[COMPLETED + 8];
+
+        Stats(String label, boolean serial) {
+            this.label = label;
+            this.serial = serial;
+        }
+
+        void submitted() {
+            COUNTS.getAndAdd(counts, SUBMITTED, 1L);
+        }
+
+        void completed() {
+            if (serial) {
+                COUNTS.setRelease(counts, COMPLETED, (long) COUNTS.getOpaque(counts, COMPLETED) + 1);
+            } else {
+                COUNTS.getAndAdd(counts, COMPLETED, 1L);
+            }
+        }
+
+        long submittedCount() {
+            return (long) COUNTS.getVolatile(counts, SUBMITTED);
+        }
+
+        long completedCount() {
+            return (long) COUNTS.getVolatile(counts, COMPLETED);
+        }
+
+        /** A task submitted as a libdispatch work item of its own (not through a drain). */
+        @Override
+        public void run(Runnable task) {
+            String saved = TaskRunner.nameWorker(label);
+            TaskRunner.run(task, label, this);
+            TaskRunner.restoreName(saved);
+        }
     }
 
     private static final class Globals {

@@ -139,7 +139,7 @@ public final class DispatchWorkItem extends DispatchObject {
         } else {
             performOnce(flags, (Upcalls.OnCaller) () -> failure[0] = runCaught(task));
         }
-        SyncTask.rethrow(failure[0]);
+        DispatchQueue.rethrow(failure[0]);
     }
 
     private static void performOnce(long flags, Upcalls.OnCaller body) {
@@ -423,7 +423,7 @@ public final class DispatchWorkItem extends DispatchObject {
         } else {
             withDirect(direct, enter);
         }
-        SyncTask.rethrow(direct.failure);
+        DispatchQueue.rethrow(direct.failure);
     }
 
     private static void withDirect(Direct direct, Runnable enter) {

@@ -36,7 +36,7 @@ import java.util.function.LongConsumer;
 public final class DispatchWorkloop extends DispatchQueue {
 
     private DispatchWorkloop(long address, String label) {
-        super(address, new QueueLifecycle(address, false), label, Attributes.CONCURRENT);
+        super(address, new Lifecycle(address, false), label, Attributes.CONCURRENT);
     }
 
     /**

@@ -34,11 +34,11 @@ abstract class Drain implements Runnable {
     }
 
     /** The queue's label and counters. */
-    final QueueStats stats;
+    final DispatchQueue.Stats stats;
     private Drain nextWaiting;
     private long waitingQueue;
 
-    Drain(QueueStats stats) {
+    Drain(DispatchQueue.Stats stats) {
         this.stats = stats;
     }
 

@@ -25,7 +25,7 @@ final class GlobalDrain extends Drain {
     /** Drains queued on libdispatch that have not started yet. */
     private final AtomicInteger queued = new AtomicInteger();
 
-    GlobalDrain(long queue, QueueStats stats) {
+    GlobalDrain(long queue, DispatchQueue.Stats stats) {
         super(stats);
         this.queue = queue;
     }

@@ -28,7 +28,7 @@ final class MainQueue extends DispatchQueue {
     private static boolean stopRequested;
 
     private MainQueue(long address) {
-        super(address, new QueueLifecycle(address, false), JDispatchNative.dispatch_queue_get_label(address),
+        super(address, new Lifecycle(address, false), JDispatchNative.dispatch_queue_get_label(address),
                 Attributes.SERIAL);
     }
 

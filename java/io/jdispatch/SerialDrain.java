@@ -96,7 +96,7 @@ final class SerialDrain extends Drain {
     }
 
     /** Not the wrapper: a queued drain is reachable from Handles and must not keep a dropped queue alive. */
-    private final QueueLifecycle queue;
+    private final DispatchQueue.Lifecycle queue;
     private final AtomicInteger scheduled = new AtomicInteger();
     /**
      * Consumer side (only the running drain, or the sync caller whose turn it is, touches it): the last node
@@ -106,7 +106,7 @@ final class SerialDrain extends Drain {
     @SuppressWarnings("unused") // through TAIL
     private volatile Node tail;
 
-    SerialDrain(QueueLifecycle queue, QueueStats stats) {
+    SerialDrain(DispatchQueue.Lifecycle queue, DispatchQueue.Stats stats) {
         super(stats);
         this.queue = queue;
         head = new Node(null);

@@ -59,7 +59,7 @@ final class TaskRunner {
      * Runs {@code task} on a worker: interrupt status cleared first (an earlier task's interrupt never reaches
      * this one), exceptions reported with {@code label}, its completion counted in {@code stats} (null: not counted).
      */
-    static void run(Runnable task, String label, QueueStats stats) {
+    static void run(Runnable task, String label, DispatchQueue.Stats stats) {
         Thread.interrupted();
         Object timing = Jfr.AVAILABLE ? Jfr.beginSlowTask() : null;
         runCounted(task, label, stats);
@@ -68,7 +68,7 @@ final class TaskRunner {
         }
     }
 
-    static void runCounted(Runnable task, String label, QueueStats stats) {
+    static void runCounted(Runnable task, String label, DispatchQueue.Stats stats) {
         try {
             task.run();
         } catch (Throwable t) {
