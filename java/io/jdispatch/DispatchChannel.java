@@ -420,7 +420,14 @@ public final class DispatchChannel implements AutoCloseable {
 
     // ---- reading ------------------------------------------------------------------------------------------
 
-    /** READ event of a connection: reads until EAGAIN, end of stream or an error, whatever the estimate. */
+    /**
+     * READ event of a connection: reads what the event announced, and after a hangup until EAGAIN, end of
+     * stream or an error. The estimate is libdispatch's FIONREAD at the event, and 0 after a hangup (its EOF
+     * marker; the fd is then out of epoll, so whatever is left unread now is never announced again). Bytes
+     * that arrive after the estimate are announced by the next event: libdispatch re-arms the fd when this
+     * handler returns, and epoll reports an fd that is still readable at once. Stopping at the estimate
+     * saves the read that would only return EAGAIN.
+     */
     private void readAll() {
         try {
             ReadableByteChannel in = (ReadableByteChannel) channel;
@@ -428,6 +435,8 @@ public final class DispatchChannel implements AutoCloseable {
                 readBuffer = ByteBuffer.allocate(READ_BUFFER_SIZE);
             }
             ByteBuffer buf = readBuffer;
+            long announced = readSource.getData();
+            long read = 0;
             while (!closing) {
                 buf.clear();
                 int n = in.read(buf);
@@ -438,10 +447,15 @@ public final class DispatchChannel implements AutoCloseable {
                     close(); // end of stream: write what is queued, then close
                     return;
                 }
+                read += n;
+                boolean filled = !buf.hasRemaining();
                 buf.flip();
                 ReadHandler h = readHandler;
                 if (h != null) {
                     h.read(this, buf);
+                }
+                if (announced > 0 && read >= announced && !filled) {
+                    return;
                 }
             }
         } catch (Throwable t) {
