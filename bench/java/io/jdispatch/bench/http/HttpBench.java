@@ -19,13 +19,14 @@ import java.util.regex.Pattern;
 
 /**
  * bench/run's HTTP benchmark: wrk (2 threads) against the same HTTP/1.1 keep-alive server on JDispatch's
- * {@code DispatchChannel}, on Netty's native epoll transport and on java.nio, each in a JVM of its own,
+ * {@code DispatchChannel} (two queue topologies), in C on libdispatch (the floor, bench/native/http_floor.c),
+ * on Netty's native epoll transport and on java.nio, each in a process of its own,
  * interleaved: every round starts each server once (in a rotating order), warms it up, then measures each
  * connection count. It reports the median over rounds of req/s, wrk's p50/p99, the server's CPU time per
  * request (/proc/PID/stat) and its thread count (idle, and the most seen during the measurement), with the
  * ratios to Netty and the issue's targets. Writes {@code <results>/http.md}.
  *
- * <p>Properties: {@code bench.http.rounds} (3), {@code bench.http.seconds} (20), {@code bench.http.warmup} (5 s),
+ * <p>Properties: {@code bench.http.rounds} (3), {@code bench.http.seconds} (20), {@code bench.http.warmup} (10 s),
  * {@code bench.http.connections} ("64,1000"), {@code bench.http.jvmOpts} (the servers' JVM options),
  * {@code bench.http.jfr} (a directory: each server records a JFR profile there), {@code bench.quick}.
  */
@@ -35,7 +36,7 @@ public final class HttpBench {
     private static final boolean QUICK = Boolean.getBoolean("bench.quick");
     private static final int ROUNDS = Integer.getInteger("bench.http.rounds", QUICK ? 1 : 3);
     private static final int SECONDS = Integer.getInteger("bench.http.seconds", QUICK ? 3 : 20);
-    private static final int WARMUP = Integer.getInteger("bench.http.warmup", QUICK ? 1 : 5);
+    private static final int WARMUP = Integer.getInteger("bench.http.warmup", QUICK ? 1 : 10);
     private static final int[] CONNECTIONS = Arrays.stream(System.getProperty("bench.http.connections", "64,1000")
             .split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
     private static final String JFR = System.getProperty("bench.http.jfr", "");
@@ -45,15 +46,20 @@ public final class HttpBench {
     record Run(double rps, double p50ms, double p99ms, long requests, String errors, double cpuUsPerRequest,
                int threadsIdle, int threadsMax) {}
 
+    /** The servers compared, in the report's order: the Java ones (HttpServerMain) and the C floor. */
+    static final String[] KINDS = {"jdispatch", "jdispatch-loops", "c-libdispatch", "netty", "nio"};
+
+    /** Arguments: {@code [results dir] [native build dir (the C floor, http_floor)]}. */
     public static void main(String[] args) throws Exception {
         Path results = Path.of(args.length > 0 ? args[0] : "bench/results");
+        Path cFloor = Path.of(args.length > 1 ? args[1] : "target/native", "http_floor");
         Files.createDirectories(results);
         long clockTicks = Long.parseLong(exec("getconf", "CLK_TCK").trim());
         Map<String, List<Run>> runs = new LinkedHashMap<>();   // "<connections> <kind>" -> a run per round
         for (int round = 0; round < ROUNDS; round++) {
-            for (int k = 0; k < HttpServerMain.KINDS.length; k++) {
-                String kind = HttpServerMain.KINDS[(k + round) % HttpServerMain.KINDS.length];
-                try (Server s = new Server(kind, round)) {
+            for (int k = 0; k < KINDS.length; k++) {
+                String kind = KINDS[(k + round) % KINDS.length];
+                try (Server s = new Server(kind, round, cFloor)) {
                     int idle = s.threads();
                     wrk(s.port, CONNECTIONS[0], WARMUP);
                     for (int c : CONNECTIONS) {
@@ -160,7 +166,7 @@ public final class HttpBench {
             List<Run> netty = runs.get(c + " netty");
             double nettyRps = median(netty, Run::rps);
             double nettyCpu = median(netty, Run::cpuUsPerRequest);
-            for (String kind : HttpServerMain.KINDS) {
+            for (String kind : KINDS) {
                 List<Run> rs = runs.get(c + " " + kind);
                 double rps = median(rs, Run::rps);
                 double cpu = median(rs, Run::cpuUsPerRequest);
@@ -170,13 +176,13 @@ public final class HttpBench {
                         cpu / nettyCpu, rs.get(0).threadsIdle, threads,
                         String.join(", ", rs.stream().map(r -> String.format(Locale.ROOT, "%,.0f", r.rps)).toList()),
                         rs.get(rs.size() - 1).errors));
-                if (kind.equals("jdispatch")) {
-                    verdicts.add(String.format(Locale.ROOT, "c=%d: req/s %.2fx Netty (target >= 1.0x) %s; CPU/req %.2fx"
-                            + " Netty (target <= 1.2x) %s", c, rps / nettyRps, rps >= nettyRps ? "met" : "MISSED",
+                if (!kind.equals("netty") && !kind.equals("nio")) {
+                    verdicts.add(String.format(Locale.ROOT, "%s, c=%d: req/s %.2fx Netty (target >= 1.0x) %s; CPU/req %.2fx"
+                            + " Netty (target <= 1.2x) %s", kind, c, rps / nettyRps, rps >= nettyRps ? "met" : "MISSED",
                             cpu / nettyCpu, cpu <= 1.2 * nettyCpu ? "met" : "MISSED"));
                     if (c >= 1000) {
-                        verdicts.add(String.format(Locale.ROOT, "c=%d: at most %d threads (target <= cores + 16 = %d) %s",
-                                c, threads, CORES + 16, threads <= CORES + 16 ? "met" : "MISSED"));
+                        verdicts.add(String.format(Locale.ROOT, "%s, c=%d: at most %d threads (target <= cores + 16 = %d) %s",
+                                kind, c, threads, CORES + 16, threads <= CORES + 16 ? "met" : "MISSED"));
                     }
                 }
             }
@@ -193,7 +199,21 @@ public final class HttpBench {
         final Process process;
         final int port;
 
-        Server(String kind, int round) throws IOException {
+        Server(String kind, int round, Path cFloor) throws IOException {
+            process = new ProcessBuilder(kind.equals("c-libdispatch") ? List.of(cFloor.toString(), "0") : javaServer(kind, round))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = r.readLine()) != null && !line.startsWith("LISTENING ")) {
+                System.out.println("  " + kind + ": " + line);
+            }
+            if (line == null) {
+                throw new IOException("the " + kind + " server exited before listening");
+            }
+            port = Integer.parseInt(line.substring("LISTENING ".length()).trim());
+        }
+
+        private static List<String> javaServer(String kind, int round) throws IOException {
             List<String> cmd = new ArrayList<>();
             cmd.add(ProcessHandle.current().info().command().orElse("java"));
             String opts = System.getProperty("bench.http.jvmOpts", "");
@@ -205,16 +225,7 @@ public final class HttpBench {
                 cmd.add("-XX:StartFlightRecording=settings=profile,filename=" + Path.of(JFR, kind + "-r" + (round + 1) + ".jfr"));
             }
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HttpServerMain.class.getName(), kind, "0"));
-            process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            String line;
-            while ((line = r.readLine()) != null && !line.startsWith("LISTENING ")) {
-                System.out.println("  " + kind + ": " + line);
-            }
-            if (line == null) {
-                throw new IOException("the " + kind + " server exited before listening");
-            }
-            port = Integer.parseInt(line.substring("LISTENING ".length()).trim());
+            return cmd;
         }
 
         int threads() {

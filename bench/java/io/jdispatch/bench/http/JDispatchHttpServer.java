@@ -9,8 +9,9 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 
 /**
- * The example: an HTTP/1.1 keep-alive server on {@link DispatchChannel}, in the topology the README
- * recommends (each connection's adapter has its own serial queue, all targeting one global queue).
+ * The example: an HTTP/1.1 keep-alive server on {@link DispatchChannel}. Each connection's adapter has its own
+ * serial queue, targeting one of {@code targets} in turn (the README's topologies: one global queue, or a few
+ * serial "loop" queues that themselves target a global queue).
  * Everything a socket server must get right (reading to EAGAIN, backpressure, closing after the cancel
  * handlers) is the adapter's; this class only frames requests and answers them.
  */
@@ -22,17 +23,18 @@ public final class JDispatchHttpServer implements AutoCloseable {
      * Starts serving.
      *
      * @param port the TCP port on 127.0.0.1, or 0 for any free one
-     * @param target what every connection's queue targets
+     * @param targets what the connections' queues target, dealt out round-robin
      * @throws IOException if the port cannot be bound
      */
-    public JDispatchHttpServer(int port, DispatchQueue target) throws IOException {
+    public JDispatchHttpServer(int port, DispatchQueue... targets) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         server.bind(new InetSocketAddress("127.0.0.1", port), 4096);
         this.port = ((InetSocketAddress) server.getLocalAddress()).getPort();
         listener = DispatchChannel.create(server, null);
+        int[] next = {0}; // the accept handler runs on the listener's serial queue only
         listener.setAcceptHandler(connection -> {
             connection.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            DispatchChannel c = DispatchChannel.create(connection, target);
+            DispatchChannel c = DispatchChannel.create(connection, targets[next[0]++ % targets.length]);
             Http11.Framer framer = new Http11.Framer();
             c.setReadHandler((ch, bytes) -> {
                 for (int n = framer.requests(bytes); n > 0; n -= Http11.BATCH) {

@@ -48,8 +48,8 @@ final class NettyHttpServer implements AutoCloseable {
     @Override
     public void close() {
         server.close().syncUninterruptibly();
-        boss.shutdownGracefully();
-        workers.shutdownGracefully();
+        boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly(); // closes the connections
     }
 
     private static final class Handler extends ChannelInboundHandlerAdapter {

@@ -38,11 +38,19 @@ final class NioHttpServer implements AutoCloseable {
         return ((InetSocketAddress) server.getLocalAddress()).getPort();
     }
 
+    /** Stops every loop; each closes its connections and its selector (the listener with the first). */
     @Override
     public void close() throws IOException {
         for (Loop l : loops) {
             l.interrupt();
             l.selector.wakeup();
+        }
+        try {
+            for (Loop l : loops) {
+                l.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         server.close();
     }
@@ -87,6 +95,22 @@ final class NioHttpServer implements AutoCloseable {
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } finally {
+                for (SelectionKey k : selector.keys()) {
+                    closeQuietly(k.channel());
+                }
+                for (SocketChannel c; (c = handedOver.poll()) != null; ) {
+                    closeQuietly(c);
+                }
+                closeQuietly(selector);
+            }
+        }
+
+        private static void closeQuietly(java.io.Closeable c) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // stopping: nothing more to do with it
             }
         }
 
@@ -121,11 +145,7 @@ final class NioHttpServer implements AutoCloseable {
                     }
                 }
             } catch (IOException e) {
-                try {
-                    c.close();
-                } catch (IOException ignored) {
-                    // already failing; the key goes with the channel
-                }
+                closeQuietly(c); // the key goes with the channel
             }
         }
 
