@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -124,6 +125,15 @@ public final class DispatchChannel implements AutoCloseable {
     private volatile ChannelHandler closeHandler;
     private volatile ErrorHandler errorHandler;
     private ByteBuffer readBuffer; // only used on the queue
+
+    // A listener's back-off after failed accepts (see backOffAccepts); used on the queue only, but
+    // acceptsSuspended is guarded by lock, as the source's cancel is.
+    private static final long ACCEPT_BACK_OFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long ACCEPT_BACK_OFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long ACCEPT_REPORT_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private long acceptBackOffNanos;
+    private long acceptFailureReportedAt;
+    private boolean acceptsSuspended;
 
     // Instrumentation for tests: how often the channel was closed, and how many cancel handlers had run then.
     private final AtomicInteger cancelHandlersRun = new AtomicInteger();
@@ -471,12 +481,13 @@ public final class DispatchChannel implements AutoCloseable {
             try {
                 accepted = server.accept();
             } catch (Throwable t) {
-                report(t); // e.g. EMFILE: the listener stays; the source fires again while connections wait
+                backOffAccepts(t);
                 return;
             }
             if (accepted == null) {
                 return; // EAGAIN
             }
+            acceptBackOffNanos = 0;
             AcceptHandler h = acceptHandler;
             try {
                 if (h == null) {
@@ -488,6 +499,42 @@ public final class DispatchChannel implements AutoCloseable {
                 discard(accepted);
                 report(t);
             }
+        }
+    }
+
+    /**
+     * A failed accept (EMFILE, ENFILE, ENOBUFS...): the connection stays in the backlog, so the READ source
+     * would fire again at once and spin a core, reporting the same failure thousands of times a second. So the
+     * source is suspended for a back-off (1 ms, doubling up to 1 s while accepts keep failing) and the failure
+     * is reported at most once a second. Runs on the queue.
+     */
+    private void backOffAccepts(Throwable t) {
+        long now = System.nanoTime();
+        if (acceptFailureReportedAt == 0 || now - acceptFailureReportedAt >= ACCEPT_REPORT_INTERVAL_NANOS) {
+            acceptFailureReportedAt = now == 0 ? 1 : now;
+            report(t);
+        }
+        synchronized (lock) {
+            if (readCancelled) {
+                return;
+            }
+            readSource.suspend();
+            acceptsSuspended = true;
+        }
+        acceptBackOffNanos = Math.min(Math.max(2 * acceptBackOffNanos, ACCEPT_BACK_OFF_MIN_NANOS), ACCEPT_BACK_OFF_MAX_NANOS);
+        try {
+            queue.after(acceptBackOffNanos, TimeUnit.NANOSECONDS, this::resumeAccepts);
+        } catch (Throwable noTimer) {
+            resumeAccepts(); // spinning beats never accepting again
+        }
+    }
+
+    private void resumeAccepts() {
+        synchronized (lock) {
+            if (acceptsSuspended && !readCancelled) {
+                readSource.resume();
+            }
+            acceptsSuspended = false; // once cancelled, close() balanced the suspend itself
         }
     }
 
