@@ -7,6 +7,7 @@
 #                                      Debian's arm64 cross libc, libgcc and libstdc++)
 #   native/deps/tools.sh qemu-arm64    qemu-user, which runs arm64 programs here (scripts/test-arm64)
 #   native/deps/tools.sh sanitizers    clang's sanitizer runtimes (scripts/sanitize)
+#   native/deps/tools.sh wrk           the HTTP load generator (bench/run's HTTP benchmark)
 #
 # Packages are installed with apt-get as root, or through sudo where it works without a password. Otherwise
 # nothing is installed: the script names what is missing and the command that installs it, and fails.
@@ -47,8 +48,11 @@ for set in "${@:-$host}"; do
         missing "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
       fi
       ;;
+    wrk)
+      command -v wrk >/dev/null || missing wrk
+      ;;
     *)
-      echo "tools: no tool set '$set' (this machine builds $host; sets: linux-arm64, qemu-arm64, sanitizers)" >&2
+      echo "tools: no tool set '$set' (this machine builds $host; sets: linux-arm64, qemu-arm64, sanitizers, wrk)" >&2
       exit 2 ;;
   esac
 done

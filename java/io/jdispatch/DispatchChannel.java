@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -124,6 +125,15 @@ public final class DispatchChannel implements AutoCloseable {
     private volatile ChannelHandler closeHandler;
     private volatile ErrorHandler errorHandler;
     private ByteBuffer readBuffer; // only used on the queue
+
+    // A listener's back-off after failed accepts (see backOffAccepts); used on the queue only, but
+    // acceptsSuspended is guarded by lock, as the source's cancel is.
+    private static final long ACCEPT_BACK_OFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long ACCEPT_BACK_OFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long ACCEPT_REPORT_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private long acceptBackOffNanos;
+    private long acceptFailureReportedAt;
+    private boolean acceptsSuspended;
 
     // Instrumentation for tests: how often the channel was closed, and how many cancel handlers had run then.
     private final AtomicInteger cancelHandlersRun = new AtomicInteger();
@@ -420,7 +430,14 @@ public final class DispatchChannel implements AutoCloseable {
 
     // ---- reading ------------------------------------------------------------------------------------------
 
-    /** READ event of a connection: reads until EAGAIN, end of stream or an error, whatever the estimate. */
+    /**
+     * READ event of a connection: reads what the event announced, and after a hangup until EAGAIN, end of
+     * stream or an error. The estimate is libdispatch's FIONREAD at the event, and 0 after a hangup (its EOF
+     * marker; the fd is then out of epoll, so whatever is left unread now is never announced again). Bytes
+     * that arrive after the estimate are announced by the next event: libdispatch re-arms the fd when this
+     * handler returns, and epoll reports an fd that is still readable at once. Stopping at the estimate
+     * saves the read that would only return EAGAIN.
+     */
     private void readAll() {
         try {
             ReadableByteChannel in = (ReadableByteChannel) channel;
@@ -428,6 +445,8 @@ public final class DispatchChannel implements AutoCloseable {
                 readBuffer = ByteBuffer.allocate(READ_BUFFER_SIZE);
             }
             ByteBuffer buf = readBuffer;
+            long announced = readSource.getData();
+            long read = 0;
             while (!closing) {
                 buf.clear();
                 int n = in.read(buf);
@@ -438,10 +457,15 @@ public final class DispatchChannel implements AutoCloseable {
                     close(); // end of stream: write what is queued, then close
                     return;
                 }
+                read += n;
+                boolean filled = !buf.hasRemaining();
                 buf.flip();
                 ReadHandler h = readHandler;
                 if (h != null) {
                     h.read(this, buf);
+                }
+                if (announced > 0 && read >= announced && !filled) {
+                    return;
                 }
             }
         } catch (Throwable t) {
@@ -457,12 +481,13 @@ public final class DispatchChannel implements AutoCloseable {
             try {
                 accepted = server.accept();
             } catch (Throwable t) {
-                report(t); // e.g. EMFILE: the listener stays; the source fires again while connections wait
+                backOffAccepts(t);
                 return;
             }
             if (accepted == null) {
                 return; // EAGAIN
             }
+            acceptBackOffNanos = 0;
             AcceptHandler h = acceptHandler;
             try {
                 if (h == null) {
@@ -474,6 +499,42 @@ public final class DispatchChannel implements AutoCloseable {
                 discard(accepted);
                 report(t);
             }
+        }
+    }
+
+    /**
+     * A failed accept (EMFILE, ENFILE, ENOBUFS...): the connection stays in the backlog, so the READ source
+     * would fire again at once and spin a core, reporting the same failure thousands of times a second. So the
+     * source is suspended for a back-off (1 ms, doubling up to 1 s while accepts keep failing) and the failure
+     * is reported at most once a second. Runs on the queue.
+     */
+    private void backOffAccepts(Throwable t) {
+        long now = System.nanoTime();
+        if (acceptFailureReportedAt == 0 || now - acceptFailureReportedAt >= ACCEPT_REPORT_INTERVAL_NANOS) {
+            acceptFailureReportedAt = now == 0 ? 1 : now;
+            report(t);
+        }
+        synchronized (lock) {
+            if (readCancelled) {
+                return;
+            }
+            readSource.suspend();
+            acceptsSuspended = true;
+        }
+        acceptBackOffNanos = Math.min(Math.max(2 * acceptBackOffNanos, ACCEPT_BACK_OFF_MIN_NANOS), ACCEPT_BACK_OFF_MAX_NANOS);
+        try {
+            queue.after(acceptBackOffNanos, TimeUnit.NANOSECONDS, this::resumeAccepts);
+        } catch (Throwable noTimer) {
+            resumeAccepts(); // spinning beats never accepting again
+        }
+    }
+
+    private void resumeAccepts() {
+        synchronized (lock) {
+            if (acceptsSuspended && !readCancelled) {
+                readSource.resume();
+            }
+            acceptsSuspended = false; // once cancelled, close() balanced the suspend itself
         }
     }
 

@@ -1,5 +1,6 @@
 package io.jdispatch;
 
+import io.jdispatch.testutil.AcceptBackOffProbe;
 import io.jdispatch.testutil.ChildJvm;
 import io.jdispatch.testutil.FdLimitProbe;
 
@@ -97,5 +98,26 @@ class FdLimitTest {
         ChildJvm.Result r = probe(home, LIMIT, "monitor");
         assertEquals(0, r.exitCode(), "the child JVM must exit normally (a signal is 128+N): " + r.output());
         assertTrue(r.output().contains("backlog with no fd free: all ran"), r.output());
+    }
+
+    @Test
+    void aListenerOutOfFdsBacksOffInsteadOfSpinningAndAcceptsOnceFdsAreFree(@TempDir Path home) throws Exception {
+        int seconds = 3;
+        ChildJvm.Result r = ChildJvm.runWithFdLimit(LIMIT, home, List.of("-Xmx128m", "-cp", ChildJvm.classPathAsJar(home)),
+                AcceptBackOffProbe.class.getName(), String.valueOf(seconds));
+        assertEquals(0, r.exitCode(), r.output());
+        int reports = Integer.parseInt(line(r.output(), "reports with no fd free: "));
+        long elapsed = Long.parseLong(line(r.output(), "seconds with no fd free: "));
+        // Reported at most once a second (the first at once); without the back-off the READ source fires again
+        // at once and every failed accept is reported (143,803 times in 3 s when the test was run against that).
+        assertTrue(reports >= 1 && reports <= elapsed + 1, "failed accepts reported " + reports + " times in "
+                + elapsed + " s (expected 1 to " + (elapsed + 1) + "):\n" + r.output());
+        assertTrue(line(r.output(), "first: ").contains("Too many open files"), r.output());
+        assertEquals("true", line(r.output(), "accepted after fds freed: "), r.output());
+    }
+
+    private static String line(String output, String prefix) {
+        return output.lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .orElseThrow(() -> new AssertionError("no line '" + prefix + "' in:\n" + output)).substring(prefix.length());
     }
 }
