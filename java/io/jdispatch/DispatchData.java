@@ -330,7 +330,11 @@ public final class DispatchData extends DispatchObject {
      */
     public void copyBytes(long offset, byte[] dst, int dstOffset, int length) {
         Objects.requireNonNull(dst, "copyBytes: dst is null");
-        Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        if (dstOffset < 0 || length < 0 || dstOffset > dst.length - length) { // Objects.checkFromIndexSize names no call
+            throw new IndexOutOfBoundsException("copyBytes: dstOffset " + dstOffset + ", length " + length
+                    + " is not a range inside dst of " + dst.length + " bytes (0 <= dstOffset, 0 <= length, "
+                    + "dstOffset + length <= dst.length)");
+        }
         checkRange("copyBytes", offset, length);
         call("copyBytes", d -> IoNative.jd_data_copy_out(d, offset, length, dst, dstOffset));
     }

@@ -315,6 +315,10 @@ public final class DispatchIO extends DispatchObject {
      */
     public void setHighWater(long highWater) {
         checkWater("dispatch_io_set_high_water", highWater);
+        if (highWater == 0) { // libdispatch silently makes it 1: refuse what the documented rule excludes
+            throw new IllegalArgumentException("dispatch_io_set_high_water: 0 is not at least 1 (a handler call "
+                    + "carries at least one byte; SIZE_MAX, -1, means no limit)");
+        }
         call("dispatch_io_set_high_water", c -> IoNative.jd_io_set_high_water(c, highWater));
     }
 

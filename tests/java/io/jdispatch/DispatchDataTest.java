@@ -405,4 +405,139 @@ class DispatchDataTest {
         }
         return last;
     }
+
+    // ---- the hostile-user round -----------------------------------------------------------------------
+
+    /** {@code call} throws {@code type} with a message naming each of {@code names}. */
+    private static <T extends Throwable> void assertRefused(Class<T> type, Runnable call, String... names) {
+        T t = assertThrows(type, call::run);
+        for (String name : names) {
+            assertTrue(String.valueOf(t.getMessage()).contains(name), "does not name \"" + name + "\": " + t);
+        }
+    }
+
+    /**
+     * Null, negative and too-large arguments to every method are refused naming the call, the value and the
+     * rule; the data is unchanged and usable after each refusal, and no handle is left registered.
+     */
+    @Test
+    void badArgumentsAreRefusedNamingTheCallTheValueAndTheRuleAndTheDataStaysUsable() throws Exception {
+        int handles = Handles.size();
+        byte[] content = bytes(10, 3);
+        try (DispatchData d = DispatchData.create(content)) {
+            assertRefused(NullPointerException.class, () -> DispatchData.create((ByteBuffer) null),
+                    "dispatch_data_create", "bytes is null");
+            assertRefused(NullPointerException.class, () -> DispatchData.create((byte[]) null),
+                    "dispatch_data_create", "bytes is null");
+            assertRefused(NullPointerException.class, () -> DispatchData.createNoCopy(null, null), "buffer is null");
+            assertRefused(IllegalArgumentException.class, () -> DispatchData.createNoCopy(ByteBuffer.allocate(4), null),
+                    "heap buffer", "direct buffer");
+            assertRefused(NullPointerException.class, () -> d.concat(null), "dispatch_data_create_concat", "other is null");
+            assertRefused(NullPointerException.class, () -> d.apply(null), "dispatch_data_apply", "applier is null");
+            for (long[] range : new long[][] {{-1, 1}, {0, -1}, {0, 11}, {11, 0}, {5, Long.MAX_VALUE},
+                    {Long.MAX_VALUE, 5}, {Long.MIN_VALUE, 0}}) {
+                assertRefused(IndexOutOfBoundsException.class, () -> d.subrange(range[0], range[1]),
+                        "dispatch_data_create_subrange", "offset " + range[0] + ", length " + range[1], "inside 10 bytes");
+            }
+            for (long location : new long[] {-1, 10, Long.MAX_VALUE, Long.MIN_VALUE}) {
+                assertRefused(IndexOutOfBoundsException.class, () -> d.copyRegion(location),
+                        "dispatch_data_copy_region", "location " + location, "0 <= location < size");
+            }
+            assertRefused(NullPointerException.class, () -> d.copyBytes(0, (byte[]) null, 0, 1), "copyBytes", "dst is null");
+            assertRefused(NullPointerException.class, () -> d.copyBytes(0, (ByteBuffer) null), "copyBytes", "dst is null");
+            byte[] dst = new byte[10];
+            for (int[] range : new int[][] {{-1, 5}, {0, -1}, {6, 5}, {Integer.MAX_VALUE, 1}, {1, Integer.MAX_VALUE}}) {
+                assertRefused(IndexOutOfBoundsException.class, () -> d.copyBytes(0, dst, range[0], range[1]),
+                        "copyBytes", "dstOffset " + range[0] + ", length " + range[1], "dst of 10 bytes");
+            }
+            assertRefused(IndexOutOfBoundsException.class, () -> d.copyBytes(-1, dst, 0, 1), "copyBytes", "offset -1");
+            assertRefused(IndexOutOfBoundsException.class, () -> d.copyBytes(6, dst, 0, 5), "copyBytes", "offset 6, length 5");
+            assertRefused(IndexOutOfBoundsException.class, () -> d.copyBytes(Long.MAX_VALUE, ByteBuffer.allocate(2)),
+                    "copyBytes", "offset " + Long.MAX_VALUE);
+            assertThrows(ReadOnlyBufferException.class, () -> d.copyBytes(0, ByteBuffer.allocate(2).asReadOnlyBuffer()));
+            assertArrayEquals(new byte[10], dst, "a refused copy wrote nothing");
+
+            assertArrayEquals(content, d.toByteArray(), "the data after every refusal");
+            try (DispatchData tail = d.subrange(4, 6)) {
+                assertArrayEquals(Arrays.copyOfRange(content, 4, 10), tail.toByteArray());
+            }
+        }
+        ProcessStats.awaitHandlesAtMost(handles, "a refused call leaves no handle registered");
+    }
+
+    /**
+     * Sizes past what an int can count: 4 GiB made of one 1 MiB region concatenated with itself (libdispatch does
+     * not copy). Offsets above 2^32 reach the right byte, and what cannot be an array or a ByteBuffer is refused
+     * naming the size, before anything is allocated.
+     */
+    @Test
+    void dataLargerThanAnArrayIsAddressedByLongOffsetsAndRefusedWhereAnIntCannotHoldIt() {
+        ByteBuffer leaf = ByteBuffer.allocateDirect(1 << 20);
+        for (int i = 0; i < leaf.capacity(); i++) {
+            leaf.put(i, (byte) (i >>> 12));
+        }
+        List<DispatchData> made = new ArrayList<>();
+        try {
+            DispatchData d = DispatchData.createNoCopy(leaf, null);
+            made.add(d);
+            for (int i = 0; i < 12; i++) {
+                d = d.concat(d);
+                made.add(d);
+            }
+            long size = 1L << 32;
+            assertEquals(size, d.getSize());
+            DispatchData big = d;
+            assertRefused(IllegalStateException.class, big::toByteArray, "toByteArray", String.valueOf(size));
+            assertRefused(IllegalStateException.class, big::createMap, "dispatch_data_create_map", String.valueOf(size));
+            long offset = size - (1 << 20) + 0x5000; // in the last region: byte 0x5000 of the leaf
+            byte[] two = new byte[2];
+            big.copyBytes(offset, two, 0, 2);
+            assertArrayEquals(new byte[] {5, 5}, two);
+            ByteBuffer direct = ByteBuffer.allocateDirect(3);
+            big.copyBytes(size - 3, direct);
+            assertEquals(3, direct.position());
+            assertEquals((byte) 0xff, direct.get(2));
+            try (DispatchData tail = big.subrange(size - 4096, 4096)) {
+                assertEquals(4096, tail.toByteArray().length);
+            }
+            DispatchData.Region r = big.copyRegion(size - 1);
+            try (DispatchData region = r.data()) {
+                assertEquals(size - (1 << 20), r.offset());
+                assertEquals(1 << 20, region.getSize());
+            }
+            AtomicInteger regions = new AtomicInteger();
+            assertTrue(big.apply((o, region) -> regions.incrementAndGet() > 0));
+            assertEquals(4096, regions.get());
+            assertRefused(IndexOutOfBoundsException.class, () -> big.subrange(size, 1), "offset " + size);
+        } finally {
+            made.forEach(DispatchData::close);
+        }
+    }
+
+    /**
+     * close() from inside the data's own apply: the apply visits every region (the native call holds the object),
+     * the buffers it handed out stay valid, and later calls are refused; a second close does nothing.
+     */
+    @Test
+    void dataClosedInsideItsOwnApplyFinishesTheApplyAndIsRefusedAfter() {
+        DispatchData a = DispatchData.create(bytes(100, 1));
+        DispatchData b = DispatchData.create(bytes(50, 2));
+        DispatchData ab = a.concat(b);
+        a.close();
+        b.close();
+        List<ByteBuffer> seen = new ArrayList<>();
+        assertTrue(ab.apply((offset, region) -> {
+            ab.close();
+            ab.close();
+            seen.add(region);
+            return true;
+        }), "every region visited");
+        assertEquals(2, seen.size());
+        assertTrue(ab.isClosed());
+        assertThrows(IllegalStateException.class, ab::toByteArray);
+        ByteBuffer first = seen.get(0);
+        byte[] got = new byte[first.remaining()];
+        first.get(got);
+        assertArrayEquals(bytes(100, 1), got, "a buffer from the apply is intact after the close");
+    }
 }

@@ -1,6 +1,7 @@
 package io.jdispatch;
 
 import io.jdispatch.internal.Handles;
+import io.jdispatch.testutil.Latches;
 import io.jdispatch.testutil.ProcessStats;
 
 import org.junit.jupiter.api.Test;
@@ -9,25 +10,36 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.BufferedReader;
+import java.nio.channels.FileChannel;
 import java.nio.channels.Pipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** DispatchIO channels on fds and paths, dispatch_read / dispatch_write, close, barriers, water marks, fds and misuse. */
 class DispatchIOTest {
@@ -417,5 +429,411 @@ class DispatchIOTest {
     private static void assertMessage(Class<? extends Throwable> type, String start, Runnable call) {
         Throwable t = assertThrows(type, call::run);
         assertTrue(t.getMessage().startsWith(start), t.getMessage());
+    }
+
+    // ---- the hostile-user round -----------------------------------------------------------------------
+
+    private static void assertNames(Class<? extends Throwable> type, Runnable call, String... names) {
+        Throwable t = assertThrows(type, call::run);
+        for (String name : names) {
+            assertTrue(String.valueOf(t.getMessage()).contains(name), "does not name \"" + name + "\": " + t);
+        }
+    }
+
+    /** What a write's handler saw last: the bytes left and the error of the call with done. */
+    static final class Written implements DispatchIO.Handler {
+        final CompletableFuture<long[]> done = new CompletableFuture<>();
+        final AtomicInteger doneCalls = new AtomicInteger();
+
+        @Override
+        public void handle(boolean isDone, DispatchData rest, int error) {
+            if (isDone) {
+                doneCalls.incrementAndGet();
+                done.complete(new long[] {rest.getSize(), error});
+            }
+        }
+
+        /** For dispatch_write, called once. */
+        void handle(DispatchData rest, int error) {
+            handle(true, rest, error);
+        }
+
+        /** {@return bytes left unwritten, errno} */
+        long[] await() throws Exception {
+            return done.get(WAIT_S, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The arguments the first bad-input test leaves out, to every method: each refused naming the call and the
+     * rule, no handler left registered, and the channel reads its file correctly afterwards.
+     */
+    @Test
+    void everyOtherBadArgumentIsRefusedAndTheChannelStillReads(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("f");
+        byte[] content = bytes(1000, 6);
+        Files.write(file, content);
+        DispatchQueue g = DispatchQueue.global();
+        DispatchQueue closedQueue = DispatchQueue.createSerial("closed-queue");
+        closedQueue.close();
+        DispatchIO.Handler h = (done, d, e) -> { };
+        int handles = Handles.size();
+        try (FileInputStream in = new FileInputStream(file.toFile());
+             DispatchData data = DispatchData.create(new byte[4]);
+             DispatchIO io = DispatchIO.createWithPath(DispatchIO.RANDOM, file.toString(), DispatchIO.O_RDONLY, 0, g,
+                     null)) {
+            int fd = FileDescriptors.of(in.getFD());
+            assertNames(NullPointerException.class, () -> DispatchIO.create(DispatchIO.STREAM, fd, null, null),
+                    "dispatch_io_create: queue is null");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.create(DispatchIO.STREAM, Integer.MAX_VALUE, g,
+                    null), "dispatch_io_create: " + Integer.MAX_VALUE + " is not an open file descriptor");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.create(-1, fd, g, null), "type -1 is neither");
+            assertNames(NullPointerException.class, () -> DispatchIO.createWithPath(DispatchIO.STREAM, null,
+                    DispatchIO.O_RDONLY, 0, g, null), "dispatch_io_create_with_path: path is null");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.createWithPath(DispatchIO.STREAM, file + "\0x",
+                    DispatchIO.O_RDONLY, 0, g, null), "dispatch_io_create_with_path", "without NUL");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.createWithPath(DispatchIO.STREAM, "",
+                    DispatchIO.O_RDONLY, 0, g, null), "path \"\" is not an absolute path");
+            assertNames(NullPointerException.class, () -> DispatchIO.createWithPath(DispatchIO.STREAM, file.toString(),
+                    DispatchIO.O_RDONLY, 0, null, null), "dispatch_io_create_with_path: queue is null");
+            assertNames(IllegalStateException.class, () -> DispatchIO.createWithPath(DispatchIO.STREAM, file.toString(),
+                    DispatchIO.O_RDONLY, 0, closedQueue, e -> { }), "dispatch_io_create_with_path", "closed-queue", "closed");
+            assertNames(NullPointerException.class, () -> DispatchIO.createWithIO(DispatchIO.STREAM, null, g, null),
+                    "dispatch_io_create_with_io: io is null");
+            assertNames(NullPointerException.class, () -> DispatchIO.createWithIO(DispatchIO.STREAM, io, null, null),
+                    "dispatch_io_create_with_io: queue is null");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.createWithIO(2, io, g, null), "type 2 is neither");
+            assertNames(NullPointerException.class, () -> io.read(0, 1, null, h), "dispatch_io_read: queue is null");
+            assertNames(NullPointerException.class, () -> io.read(0, 1, g, (DispatchIO.Handler) null), "dispatch_io_read: handler is null");
+            assertNames(IllegalArgumentException.class, () -> io.read(0, Long.MIN_VALUE, g, h),
+                    "dispatch_io_read: length " + Long.MIN_VALUE + " is negative");
+            assertNames(IllegalArgumentException.class, () -> io.read(Long.MIN_VALUE, 1, g, h),
+                    "dispatch_io_read: offset " + Long.MIN_VALUE + " is negative");
+            assertNames(IllegalStateException.class, () -> io.read(0, 1, closedQueue, h), "dispatch_io_read", "closed");
+            assertNames(IllegalArgumentException.class, () -> io.write(-1, data, g, h), "dispatch_io_write: offset -1");
+            assertNames(NullPointerException.class, () -> io.write(0, null, g, h), "dispatch_io_write: data is null");
+            assertNames(NullPointerException.class, () -> io.write(0, data, null, h), "dispatch_io_write: queue is null");
+            assertNames(NullPointerException.class, () -> io.write(0, data, g, (DispatchIO.Handler) null), "dispatch_io_write: handler is null");
+            assertNames(NullPointerException.class, () -> io.barrier(null), "dispatch_io_barrier: barrier is null");
+            assertNames(IllegalArgumentException.class, () -> io.close(-1), "dispatch_io_close: flags 0xffffffff");
+            assertNames(IllegalArgumentException.class, () -> io.setLowWater(-2), "dispatch_io_set_low_water: -2 is negative");
+            assertNames(IllegalArgumentException.class, () -> io.setHighWater(Long.MIN_VALUE),
+                    "dispatch_io_set_high_water: " + Long.MIN_VALUE);
+            assertNames(IllegalArgumentException.class, () -> io.setHighWater(0),
+                    "dispatch_io_set_high_water: 0 is not at least 1");
+            assertNames(NullPointerException.class, () -> io.setInterval(null, 0), "dispatch_io_set_interval: interval is null");
+            assertNames(IllegalArgumentException.class, () -> io.setInterval(Duration.ofNanos(-1), 0),
+                    "dispatch_io_set_interval: interval PT-0.000000001S is negative");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.read(fd, -2, g, (d, e) -> { }),
+                    "dispatch_read: length -2 is negative");
+            assertNames(NullPointerException.class, () -> DispatchIO.read(fd, 1, null, (d, e) -> { }),
+                    "dispatch_read: queue is null");
+            assertNames(NullPointerException.class, () -> DispatchIO.read(fd, 1, g, (DispatchIO.DataHandler) null), "dispatch_read: handler is null");
+            assertNames(IllegalArgumentException.class, () -> DispatchIO.write(Integer.MIN_VALUE, data, g, (d, e) -> { }),
+                    "dispatch_write: " + Integer.MIN_VALUE + " is not an open file descriptor");
+            assertNames(NullPointerException.class, () -> DispatchIO.write(fd, null, g, (d, e) -> { }),
+                    "dispatch_write: data is null");
+            assertNames(IllegalStateException.class, () -> DispatchIO.write(fd, data, closedQueue, (d, e) -> { }),
+                    "dispatch_write", "closed");
+
+            // Extreme but valid values: accepted, the channel unchanged.
+            io.setHighWater(Long.MAX_VALUE);
+            io.setLowWater(DispatchIO.SIZE_MAX);
+            io.setLowWater(0);
+            io.setInterval(Duration.ofSeconds(Long.MAX_VALUE), DispatchIO.STRICT_INTERVAL);
+            io.setInterval(Duration.ZERO, 0);
+            Collected past = new Collected(); // where offset + length overflows off_t: the kernel's EINVAL, no bytes
+            io.read(Long.MAX_VALUE, 10, g, past);
+            String error = DispatchIO.errorText(past.await());
+            assertTrue(error.startsWith("EINVAL"), error);
+            assertEquals(0, past.get().length);
+            Collected all = new Collected();
+            io.read(0, Long.MAX_VALUE, g, all);
+            assertEquals(0, all.await());
+            assertArrayEquals(content, all.get(), "the channel after every refusal");
+        }
+        ProcessStats.awaitHandlesAtMost(handles, "a refused operation leaves no handler registered");
+    }
+
+    /** A random-access channel on a pipe (it cannot seek) ends its operations with ESPIPE, at once, not a hang. */
+    @Test
+    void aRandomAccessChannelOnAPipeEndsItsOperationsWithEspipe() throws Exception {
+        Pipe pipe = Pipe.open();
+        CompletableFuture<Integer> cleanedUp = new CompletableFuture<>();
+        try (DispatchIO io = DispatchIO.create(DispatchIO.RANDOM, FileDescriptors.of(pipe.source()),
+                DispatchQueue.global(), cleanedUp::complete)) {
+            Collected r = new Collected();
+            io.read(0, 10, DispatchQueue.global(), r);
+            String error = DispatchIO.errorText(r.await());
+            assertTrue(error.startsWith("ESPIPE"), error);
+            io.close(0);
+            cleanedUp.get(WAIT_S, TimeUnit.SECONDS);
+        } finally {
+            pipe.source().close();
+            pipe.sink().close();
+        }
+    }
+
+    /**
+     * A file on a full filesystem (a 64 KiB tmpfs, mounted for the test; skipped where mount is refused): a
+     * channel's write of 256 KiB and a dispatch_write both end with ENOSPC, and what is written plus what the
+     * handler says is left is all of it, the written part intact: nothing is lost silently.
+     */
+    @Test
+    void aWriteToAFullFilesystemEndsWithEnospcAndAccountsForEveryByte(@TempDir Path dir) throws Exception {
+        Path mount = Files.createDirectory(dir.resolve("tmpfs"));
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount.toString())
+                .redirectErrorStream(true).start();
+        String why = new String(m.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assumeTrue(m.waitFor() == 0, "mount -t tmpfs refused here (not root, or no CAP_SYS_ADMIN): " + why);
+        try {
+            byte[] content = bytes(256 * 1024, 8);
+            Path viaChannel = mount.resolve("channel.bin");
+            try (DispatchIO io = DispatchIO.createWithPath(DispatchIO.STREAM, viaChannel.toString(),
+                    DispatchIO.O_WRONLY | DispatchIO.O_CREAT, 0600, DispatchQueue.global(), null);
+                 DispatchData data = DispatchData.create(content)) {
+                Written w = new Written();
+                io.write(0, data, DispatchQueue.global(), w);
+                assertAccounted(content, viaChannel, w.await(), "dispatch_io_write");
+                assertEquals(1, w.doneCalls.get());
+                io.close(0);
+            }
+            Files.delete(viaChannel); // room again for the second one
+            Path viaWrite = mount.resolve("write.bin");
+            try (FileOutputStream out = new FileOutputStream(viaWrite.toFile());
+                 DispatchData data = DispatchData.create(content)) {
+                Written w = new Written();
+                DispatchIO.write(FileDescriptors.of(out.getFD()), data, DispatchQueue.global(), (rest, e) -> w.handle(rest, e));
+                assertAccounted(content, viaWrite, w.await(), "dispatch_write");
+            }
+        } finally {
+            Process u = new ProcessBuilder("umount", mount.toString()).redirectErrorStream(true).start();
+            String out = new String(u.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, u.waitFor(), "umount " + mount + ": " + out);
+        }
+    }
+
+    private static void assertAccounted(byte[] content, Path file, long[] result, String call) throws IOException {
+        String error = DispatchIO.errorText((int) result[1]);
+        assertTrue(error.startsWith("ENOSPC"), call + " on a full filesystem: " + error);
+        byte[] written = Files.readAllBytes(file);
+        assertTrue(written.length < content.length, call + ": " + written.length + " bytes written of " + content.length);
+        assertEquals(content.length, written.length + result[0], call + ": bytes written (" + written.length
+                + ") plus bytes left (" + result[0] + ")");
+        assertArrayEquals(Arrays.copyOf(content, written.length), written, call + ": the bytes written");
+    }
+
+    /**
+     * close(STOP) and close(0), twice, from inside the channel's own read handler, then dispatch_release from
+     * inside it too: the operation ends once, the cleanup runs once, later operations end with ECANCELED, the
+     * released wrapper refuses calls naming them, and nothing stays registered.
+     */
+    @Test
+    void closedTwiceAndFromInsideItsOwnHandlerEachOperationEndsOnceAndTheCleanupRunsOnce(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("close-inside.bin");
+        Files.write(file, bytes(100_000, 3));
+        int handles = Handles.size();
+        AtomicInteger cleanups = new AtomicInteger();
+        CountDownLatch cleaned = new CountDownLatch(1);
+        AtomicInteger doneCalls = new AtomicInteger();
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        DispatchQueue q = DispatchQueue.createSerial("io-close-inside");
+        DispatchIO io = DispatchIO.createWithPath(DispatchIO.STREAM, file.toString(), DispatchIO.O_RDONLY, 0, q, e -> {
+            cleanups.incrementAndGet();
+            cleaned.countDown();
+        });
+        io.setHighWater(100);
+        io.setLowWater(1);
+        AtomicInteger calls = new AtomicInteger();
+        io.read(0, DispatchIO.SIZE_MAX, q, (isDone, data, error) -> {
+            if (calls.incrementAndGet() == 1) {
+                io.close(DispatchIO.STOP);
+                io.close(DispatchIO.STOP);
+                io.close(0);
+                io.close();
+                io.close();
+            }
+            if (isDone) {
+                doneCalls.incrementAndGet();
+                done.complete(error);
+            }
+        });
+        int error = done.get(WAIT_S, TimeUnit.SECONDS);
+        assertTrue(error == 0 || DispatchIO.errorText(error).startsWith("ECANCELED"), DispatchIO.errorText(error));
+        assertTrue(cleaned.await(WAIT_S, TimeUnit.SECONDS), "the cleanup handler ran");
+        q.sync(() -> { }); // a second done or cleanup would have been queued before this
+        assertEquals(1, doneCalls.get(), "calls with done");
+        assertEquals(1, cleanups.get(), "cleanup runs");
+        assertNames(IllegalStateException.class, () -> io.close(0), "dispatch_io_close: ", "is closed");
+        assertNames(IllegalStateException.class, () -> io.read(0, 1, q, (a, b, c) -> { }), "dispatch_io_read: ");
+        q.close();
+        ProcessStats.awaitHandlesAtMost(handles, "handler and cleanup ids");
+    }
+
+    /**
+     * close(STOP) from one thread while four others submit reads and writes as fast as they can: every
+     * operation that was accepted ends exactly once (done, with no error or ECANCELED), the cleanup runs
+     * once, and no handler id and no fd outlives the channel.
+     */
+    @Test
+    void stoppedFromAnotherThreadWhileOperationsAreSubmittedEachEndsOnceAndNothingLeaks(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("concurrent.bin");
+        Files.write(file, bytes(1 << 20, 5));
+        int handles = Handles.size();
+        long fds = fdsOnceWarm();
+        for (int round = 0; round < 5; round++) {
+            CountDownLatch cleaned = new CountDownLatch(1);
+            AtomicInteger cleanups = new AtomicInteger();
+            DispatchIO io = DispatchIO.createWithPath(DispatchIO.RANDOM, file.toString(), DispatchIO.O_RDWR, 0,
+                    DispatchQueue.global(), e -> {
+                        cleanups.incrementAndGet();
+                        cleaned.countDown();
+                    });
+            Map<Integer, AtomicInteger> ends = new ConcurrentHashMap<>();
+            List<Integer> badErrors = Collections.synchronizedList(new ArrayList<>());
+            AtomicInteger submitted = new AtomicInteger();
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> submitters = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                boolean writes = t % 2 == 1;
+                submitters.add(new Thread(() -> {
+                    Latches.await(start, "the start");
+                    try (DispatchData d = DispatchData.create(bytes(4096, 1))) {
+                        for (int i = 0; i < 500; i++) {
+                            int op = submitted.incrementAndGet();
+                            AtomicInteger endCount = new AtomicInteger();
+                            ends.put(op, endCount);
+                            DispatchIO.Handler h = (isDone, data, error) -> {
+                                if (isDone) {
+                                    endCount.incrementAndGet();
+                                    if (error != 0 && !DispatchIO.errorText(error).startsWith("ECANCELED")) {
+                                        badErrors.add(error);
+                                    }
+                                }
+                            };
+                            long offset = ThreadLocalRandom.current().nextLong(256) * 4096;
+                            if (writes) {
+                                io.write(offset, d, DispatchQueue.global(), h);
+                            } else {
+                                io.read(offset, 4096, DispatchQueue.global(), h);
+                            }
+                        }
+                    }
+                }));
+            }
+            submitters.forEach(Thread::start);
+            start.countDown();
+            await(() -> submitted.get() >= 200, () -> "200 operations submitted");
+            io.close(DispatchIO.STOP);
+            for (Thread t : submitters) {
+                t.join();
+            }
+            await(() -> ends.values().stream().allMatch(c -> c.get() >= 1),
+                    () -> ends.values().stream().filter(c -> c.get() == 0).count() + " of " + ends.size()
+                            + " operations never ended");
+            assertTrue(cleaned.await(WAIT_S, TimeUnit.SECONDS), "the cleanup handler ran");
+            io.close();
+            DispatchQueue.global().sync(() -> { });
+            assertEquals(List.of(), ends.values().stream().filter(c -> c.get() > 1).map(AtomicInteger::get).toList(),
+                    "operations that ended more than once");
+            assertEquals(List.of(), badErrors, "errors other than ECANCELED");
+            assertEquals(1, cleanups.get(), "cleanup runs");
+        }
+        ProcessStats.awaitHandlesAtMost(handles, "every operation's and cleanup's id was dropped");
+        ProcessStats.awaitFdsAtMost(fds, "the channels' files were closed");
+    }
+
+    /**
+     * A stream read of a FIFO whose writer, a child process, is SIGKILLed mid-stream: the read delivers every
+     * byte it wrote and then ends (end of file, no error), the cleanup runs and the fd count is back. The child
+     * says when it has written all (a line on its stdout) before it is killed: no race with it.
+     */
+    @Test
+    void aStreamReadOfAPipeWhoseWriterIsKilledMidStreamGetsEveryByteAndEnds(@TempDir Path dir) throws Exception {
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor(), "mkfifo");
+        int total = 200_000; // more than a pipe holds: the child waits for the reader
+        long fds = fdsOnceWarm();
+        Process writer = new ProcessBuilder("bash", "-c",
+                "exec 3>\"$0\"; yes 0123456789abcdef | head -c " + total + " >&3; echo written; exec sleep 600",
+                fifo.toString()).redirectErrorStream(true).start();
+        try {
+            CompletableFuture<FileChannel> opened = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return FileChannel.open(fifo, StandardOpenOption.READ); // returns once the child opened its end
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            FileChannel in = opened.get(WAIT_S, TimeUnit.SECONDS);
+            BufferedReader childOut = new BufferedReader(new InputStreamReader(writer.getInputStream(),
+                    StandardCharsets.US_ASCII));
+            CompletableFuture<Integer> cleanedUp = new CompletableFuture<>();
+            try (DispatchQueue q = DispatchQueue.createSerial("io-fifo");
+                 DispatchIO io = DispatchIO.create(DispatchIO.STREAM, FileDescriptors.of(in), q, cleanedUp::complete)) {
+                io.setLowWater(1);
+                Collected r = new Collected();
+                io.read(0, DispatchIO.SIZE_MAX, q, r);
+                assertEquals("written", CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return childOut.readLine();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }).get(WAIT_S, TimeUnit.SECONDS), "the child's line once it wrote everything");
+                await(() -> r.get().length == total, () -> "read " + r.get().length + " of " + total);
+                assertFalse(r.done.isDone(), "the read ended while the writer was alive");
+                writer.destroyForcibly(); // SIGKILL: its end of the pipe closes with it
+                assertTrue(writer.waitFor(WAIT_S, TimeUnit.SECONDS), "the child died");
+                assertEquals(0, r.await(), "a writer's death is an end of file, no error");
+                byte[] got = r.get();
+                assertEquals(total, got.length);
+                byte[] line = "0123456789abcdef\n".getBytes(StandardCharsets.US_ASCII);
+                for (int i = 0; i < total; i++) {
+                    if (got[i] != line[i % line.length]) {
+                        throw new AssertionError("byte " + i + " is " + got[i]);
+                    }
+                }
+                io.close(0);
+                assertEquals(0, cleanedUp.get(WAIT_S, TimeUnit.SECONDS));
+            } finally {
+                in.close();
+            }
+        } finally {
+            writer.destroyForcibly().waitFor();
+        }
+        ProcessStats.awaitFdsAtMost(fds, "the FIFO's fd and the child's pipes");
+    }
+
+    /**
+     * The open fds once libdispatch has made the ones it makes at its first I/O (its epoll and event fds) and the
+     * JVM has started a child process once: a baseline for a test run alone as well as after others.
+     */
+    private static long fdsOnceWarm() throws Exception {
+        Pipe pipe = Pipe.open();
+        try (DispatchIO r = DispatchIO.create(DispatchIO.STREAM, FileDescriptors.of(pipe.source()),
+                DispatchQueue.global(), null); DispatchData d = DispatchData.create(new byte[1])) {
+            Collected c = new Collected();
+            r.read(0, 1, DispatchQueue.global(), c);
+            DispatchIO.write(FileDescriptors.of(pipe.sink()), d, DispatchQueue.global(), (rest, e) -> { });
+            assertEquals(0, c.await());
+            r.close(0);
+        } finally {
+            pipe.source().close();
+            pipe.sink().close();
+        }
+        assertEquals(0, new ProcessBuilder("true").start().waitFor());
+        return ProcessStats.countOpenFds();
+    }
+
+    private static void await(BooleanSupplier condition, java.util.function.Supplier<String> what)
+            throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!condition.getAsBoolean() && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        assertTrue(condition.getAsBoolean(), what.get() + " after 60 s");
     }
 }
