@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
@@ -203,6 +204,10 @@ public final class DispatchChannel implements AutoCloseable {
         if (channel instanceof SocketChannel s && !s.isConnected()) {
             throw new IllegalArgumentException("DispatchChannel.create: " + channel
                     + " is not connected (connect it before handing it over: the adapter does not watch OP_CONNECT)");
+        }
+        if (channel instanceof DatagramChannel d && !d.isConnected()) {
+            throw new IllegalArgumentException("DispatchChannel.create: " + channel
+                    + " is not connected (the adapter reads and writes one peer: connect the DatagramChannel first)");
         }
         if (OWNERS.putIfAbsent(channel, BUILDING) != null) {
             throw new IllegalArgumentException("DispatchChannel.create: " + channel

@@ -17,6 +17,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -263,6 +264,13 @@ class DispatchChannelTest {
                     () -> DispatchChannel.create(unconnected, null));
             assertTrue(e.getMessage().startsWith("DispatchChannel.create: ") && e.getMessage().contains("not connected"),
                     e.getMessage());
+        }
+        try (DatagramChannel unconnected = DatagramChannel.open()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> DispatchChannel.create(unconnected, null));
+            assertTrue(e.getMessage().startsWith("DispatchChannel.create: ") && e.getMessage().contains("not connected"),
+                    e.getMessage());
+            assertTrue(unconnected.isOpen() && unconnected.isBlocking(), "a refused channel is left as it was");
         }
         try (ServerSocketChannel listener = ServerSocketChannel.open()) {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
