@@ -5,6 +5,7 @@ import io.jdispatch.internal.JDispatchNative;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
@@ -44,6 +45,10 @@ final class SerialDrain extends Drain {
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+        // Loaded now: the drain's first `instanceof Turn` would otherwise load the class, and under a full heap
+        // that throws (see Upcalls.preload).
+        Objects.requireNonNull(Turn.class);
+        Objects.requireNonNull(Submission.class);
     }
 
     private static class Node {

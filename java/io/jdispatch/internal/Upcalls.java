@@ -30,11 +30,25 @@ public final class Upcalls {
     }
 
     /**
-     * Initializes this class and {@link Dispatch}, which every trampoline's catch block needs, while fds and
-     * memory are there (called where the trampolines are installed).
+     * Initializes this class and {@link Dispatch}, which every trampoline's catch block needs, and runs each path
+     * of {@link #task} and {@link #apply} once, while fds and memory are there (called where the trampolines are
+     * installed). The first run of an {@code instanceof} loads its class, and under a full heap that load throws
+     * OutOfMemoryError after the task was taken from {@link Handles}: the task was lost, and when it was a
+     * queue's drain the queue never ran again (OutOfMemoryTest, about 1 run in 20 beside a CPU hog, when no
+     * {@code sync} had loaded {@link OnCaller} yet).
      */
     static void preload() {
         Dispatch.getUncaughtExceptionHandler();
+        Runnable nothing = () -> {};
+        task(Handles.register((OnCaller) () -> {}));
+        task(Handles.register(nothing, (TaskContext) Runnable::run));
+        task(Handles.register(nothing));
+        long kept = Handles.register(nothing, KEPT);
+        task(kept);
+        Handles.remove(kept);
+        long apply = Handles.register(new Apply(index -> {}, Thread.currentThread()));
+        apply(apply, 0);
+        Handles.remove(apply);
     }
 
     /**
