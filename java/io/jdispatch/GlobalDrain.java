@@ -41,19 +41,30 @@ final class GlobalDrain extends Drain {
         return queued.get() == 0 && queued.compareAndSet(0, 1);
     }
 
+    /**
+     * Runs buffered tasks. Should anything but a task throw here (see {@link SerialDrain#drain}), the tasks
+     * left get a drain before the error is reported: with no later {@code async} nobody else would queue one.
+     */
     @Override
     void drain() {
         queued.decrementAndGet();
-        long start = System.nanoTime();
-        for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {
-            Runnable task = tasks.poll();
-            if (task == null) {
-                return;
+        try {
+            long start = System.nanoTime();
+            for (int ran = 1; ran % CHECK_EVERY != 0 || System.nanoTime() - start < TIME_SLICE_NS; ran++) {
+                Runnable task = tasks.poll();
+                if (task == null) {
+                    return;
+                }
+                if (!tasks.isEmpty() && claim()) {
+                    schedule(queue);
+                }
+                TaskRunner.run(task, stats.label, stats);
             }
+        } catch (Throwable outsideTheTasks) {
             if (!tasks.isEmpty() && claim()) {
                 schedule(queue);
             }
-            TaskRunner.run(task, stats.label, stats);
+            throw outsideTheTasks;
         }
         if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
             schedule(queue);

@@ -179,52 +179,74 @@ final class SerialDrain extends Drain {
         }
     }
 
+    /**
+     * Runs the FIFO. Should anything but a task throw here (the tasks' own failures are caught by
+     * {@link TaskRunner}; an OutOfMemoryError can still surface in compiled code, e.g. where a deoptimization
+     * reallocates an eliminated object), a drain that still owns the FIFO queues itself again before the error
+     * is reported, or the queue would never run again. Ownership ends where the FIFO is handed on (to a sync
+     * caller, to a queued drain, or given up with {@code scheduled} cleared): from there nothing is touched.
+     */
     @Override
     void drain() {
-        long start = System.nanoTime();
-        int ran = 0;
-        int spins = 0;
-        while (true) {
-            Node next = head.next;
-            if (next == null) {
-                // After a burst (more than one task in this drain) more may follow: spinning a little is far cheaper
-                // than going idle and being queued again. After a lone task it is not: the spin would only take
-                // a core from the threads that do the work (a group's tasks, the one waiting for them).
-                if (ran > 1 && spins++ < IDLE_SPINS) {
-                    Thread.onSpinWait();
+        boolean owned = true;
+        try {
+            long start = System.nanoTime();
+            int ran = 0;
+            int spins = 0;
+            while (true) {
+                Node next = head.next;
+                if (next == null) {
+                    // After a burst (more than one task in this drain) more may follow: spinning a little is far
+                    // cheaper than going idle and being queued again. After a lone task it is not: the spin would
+                    // only take a core from the threads that do the work (a group's tasks, the one waiting for them).
+                    if (ran > 1 && spins++ < IDLE_SPINS) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    owned = false;
+                    scheduled.set(0);
+                    // A producer that linked its node before our set (and saw scheduled == 1) queued no drain:
+                    // take its task here. One still between its swap and its link will see 0 and queue a drain
+                    // itself, so the drain never waits for a producer that was preempted mid-offer.
+                    if (head.next == null || !scheduled.compareAndSet(0, 1)) {
+                        return;
+                    }
+                    owned = true;
+                    spins = 0;
                     continue;
                 }
-                scheduled.set(0);
-                // A producer that linked its node before our set (and saw scheduled == 1) queued no drain: take
-                // its task here. One still between its swap and its link will see 0 and queue a drain itself, so
-                // the drain never waits for a producer that was preempted mid-offer.
-                if (head.next == null || !scheduled.compareAndSet(0, 1)) {
+                if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
+                    // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
+                    owned = false;
+                    schedule(queue.address);
                     return;
                 }
+                if (next instanceof Turn turn) {
+                    head = next;
+                    owned = false;
+                    turn.grant(); // the FIFO, still scheduled, is the sync caller's now: touch nothing after this
+                    return;
+                }
+                if (next instanceof Submission submission) {
+                    head = next;
+                    LongConsumer submit = submission.submit;
+                    submission.submit = null;
+                    submit.accept(queue.address);
+                    owned = false;
+                    schedule(queue.address); // still scheduled: the FIFO goes on behind the submitted work
+                    return;
+                }
+                head = next;
+                Runnable task = next.task;
+                next.task = null; // the task is released as soon as it ran
                 spins = 0;
-                continue;
+                TaskRunner.run(task, stats.label, stats);
             }
-            if (queue.isSuspended() || (++ran % CHECK_EVERY == 0 && System.nanoTime() - start > TIME_SLICE_NS)) {
-                // Still scheduled: queue the drain again (behind the queue's other work, or until resume).
+        } catch (Throwable outsideTheTasks) {
+            if (owned) {
                 schedule(queue.address);
-                return;
             }
-            head = next;
-            if (next instanceof Turn turn) {
-                turn.grant(); // the FIFO, still scheduled, is the sync caller's now: touch nothing after this
-                return;
-            }
-            if (next instanceof Submission submission) {
-                LongConsumer submit = submission.submit;
-                submission.submit = null;
-                submit.accept(queue.address);
-                schedule(queue.address); // still scheduled: the FIFO goes on behind the submitted work
-                return;
-            }
-            Runnable task = next.task;
-            next.task = null; // the task is released as soon as it ran
-            spins = 0;
-            TaskRunner.run(task, stats.label, stats);
+            throw outsideTheTasks;
         }
     }
 }
