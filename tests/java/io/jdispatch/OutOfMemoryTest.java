@@ -79,6 +79,9 @@ class OutOfMemoryTest {
         private static final AtomicInteger RAN = new AtomicInteger();
         private static final Runnable TASK = RAN::incrementAndGet;
         private static final AtomicInteger REPORTS = new AtomicInteger();
+        /** The first throwable reported, printed with a failure: what wedged a queue, if anything was reported. */
+        private static volatile Throwable firstReport;
+        private static volatile String firstReportThread;
         private static final Object DUMMY = new Object();
         private static final long[] IDS = new long[1 << 16];
         private static int registered;
@@ -86,7 +89,12 @@ class OutOfMemoryTest {
         private Child() {}
 
         public static void main(String[] args) throws Exception {
-            Dispatch.setUncaughtExceptionHandler((t, e) -> REPORTS.incrementAndGet());
+            Dispatch.setUncaughtExceptionHandler((t, e) -> {
+                if (REPORTS.getAndIncrement() == 0) {
+                    firstReportThread = t.getName();
+                    firstReport = e;
+                }
+            });
             HeapHog.pause(1); // loads LockSupport now: under a full heap, loading it would fail
             String failure = switch (args[0]) {
                 case "schedule serial" -> schedule(DispatchQueue.createSerial("oom"));
@@ -98,6 +106,10 @@ class OutOfMemoryTest {
                 case "exhaustion" -> exhaustion();
                 default -> "unknown scenario " + args[0];
             };
+            if (firstReport != null) { // tasks here never throw: a report is the library's own failure
+                System.out.println(REPORTS.get() + " reports, the first on " + firstReportThread + ":");
+                firstReport.printStackTrace(System.out);
+            }
             System.out.println(failure == null ? "passed" : "FAIL: " + failure);
             System.exit(failure == null ? 0 : 1);
         }

@@ -143,6 +143,29 @@ public final class ChildJvm {
         return cmd;
     }
 
+    /** jstack of a hung child, so that its failure says where it hung (or why no dump could be taken). */
+    private static String threadDump(Path java, long pid) {
+        Path jstack = java.resolveSibling("jstack");
+        if (!Files.isExecutable(jstack)) {
+            return "(no thread dump: " + jstack + " is not there)";
+        }
+        try {
+            Path out = Files.createTempFile("child-jvm", ".jstack");
+            try {
+                Process j = new ProcessBuilder(jstack.toString(), Long.toString(pid)).redirectErrorStream(true)
+                        .redirectOutput(out.toFile()).start();
+                if (!j.waitFor(30, TimeUnit.SECONDS)) {
+                    j.destroyForcibly().waitFor();
+                }
+                return "thread dump of the hung child:\n" + Files.readString(out, StandardCharsets.UTF_8);
+            } finally {
+                Files.deleteIfExists(out);
+            }
+        } catch (IOException | InterruptedException e) {
+            return "(no thread dump: " + e + ")";
+        }
+    }
+
     private static Result launch(Path home, List<String> cmd) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(home.toFile());
         Map<String, String> env = pb.environment();
@@ -162,9 +185,10 @@ public final class ChildJvm {
         try {
             Process p = pb.redirectOutput(log.toFile()).start();
             if (!p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
+                String dump = threadDump(Path.of(cmd.get(0)), p.pid());
                 p.destroyForcibly().waitFor();
                 throw new IllegalStateException("child JVM did not finish in " + TIMEOUT_S + " s: " + cmd + "\n"
-                        + Files.readString(log, StandardCharsets.UTF_8));
+                        + Files.readString(log, StandardCharsets.UTF_8) + "\n" + dump);
             }
             return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
         } finally {
