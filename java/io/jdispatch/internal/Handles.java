@@ -123,12 +123,12 @@ public final class Handles {
         return o;
     }
 
-    /** How many objects are registered now (a scan: for leak tests, not for hot paths). */
     /** {@return the chunks the table has grown to} (chunks are added, never removed) */
     public static int chunkCount() {
         return chunks.length;
     }
 
+    /** {@return how many objects are registered now} (a scan: for leak tests, not for hot paths) */
     public static int size() {
         int n = 0;
         for (Chunk c : chunks) {
