@@ -1431,6 +1431,16 @@ public class DispatchQueue extends DispatchObject implements Executor {
         private final boolean serial;
         private final long[] counts = new long[COMPLETED + 8];
 
+        static {
+            // Done with the first queue, while there is memory, not first thing on a worker that may meet a full
+            // heap: a static initializer that fails there leaves its class unusable for good (every later task
+            // threw "Could not initialize class io.jdispatch.TaskRunner": OutOfMemoryTest with -Xlog:exceptions),
+            // and the first run of each VarHandle access links it, which allocates.
+            TaskRunner.init();
+            new Stats("", true).completed();
+            new Stats("", false).completed();
+        }
+
         Stats(String label, boolean serial) {
             this.label = label;
             this.serial = serial;

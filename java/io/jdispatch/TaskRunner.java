@@ -19,6 +19,9 @@ final class TaskRunner {
 
     private TaskRunner() {}
 
+    /** Initializes this class (see {@link DispatchQueue.Stats}'s static initializer). */
+    static void init() {}
+
     /**
      * Names the current thread after {@code label}; returns the name to give back, or null (naming off, or no
      * memory for the new name: a full heap must not keep a task from running). Never throws.
