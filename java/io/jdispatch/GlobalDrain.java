@@ -1,6 +1,5 @@
 package io.jdispatch;
 
-
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,6 +40,13 @@ final class GlobalDrain extends Drain {
         return queued.get() == 0 && queued.compareAndSet(0, 1);
     }
 
+    /** Queues a drain for the tasks waiting, unless none waits or one is queued already. */
+    private void scheduleForTheRest() {
+        if (!tasks.isEmpty() && claim()) {
+            schedule(queue);
+        }
+    }
+
     /**
      * Runs buffered tasks. Should anything but a task throw here (see {@link SerialDrain#drain}), the tasks
      * left get a drain before the error is reported: with no later {@code async} nobody else would queue one.
@@ -55,19 +61,13 @@ final class GlobalDrain extends Drain {
                 if (task == null) {
                     return;
                 }
-                if (!tasks.isEmpty() && claim()) {
-                    schedule(queue);
-                }
+                scheduleForTheRest(); // a task that blocks must not hold up the ones behind it
                 TaskRunner.run(task, stats.label, stats);
             }
         } catch (Throwable outsideTheTasks) {
-            if (!tasks.isEmpty() && claim()) {
-                schedule(queue);
-            }
+            scheduleForTheRest();
             throw outsideTheTasks;
         }
-        if (!tasks.isEmpty() && claim()) { // give the worker back; someone must take the rest
-            schedule(queue);
-        }
+        scheduleForTheRest(); // the slice is over: give the worker back
     }
 }
