@@ -14,9 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -41,8 +43,12 @@ public final class BenchMain {
         Measurements m = new Measurements();
         String loadAtStart = loadAverage();
 
-        runCFloors(nativeDir, m);
+        List<Paired> paired = PAIRED.stream().filter(p -> p.selectedBy(Pattern.compile(include))).toList();
+        runCFloors(nativeDir, paired.stream().map(Paired::floorProgram).filter(f -> f != null).toList(), m);
         runJmh(include, m);
+        for (Paired p : paired) {
+            runPaired(p, nativeDir, m);
+        }
         for (LatencyHarness h : LatencyHarness.all()) {
             System.out.println("# latency harness: " + h.name());
             h.run(m);
@@ -58,29 +64,37 @@ public final class BenchMain {
         System.out.println("written: " + resultsDir.resolve("report.md") + ", " + resultsDir.resolve("ratios.png"));
     }
 
-    /** Each C floor prints `RESULT <name> <value> <unit>` lines. */
-    static void runCFloors(Path nativeDir, Measurements m) throws IOException, InterruptedException {
+    /** Runs every C floor but those in {@code paired} (they run round by round beside their Java forks). */
+    static void runCFloors(Path nativeDir, List<String> paired, Measurements m) throws IOException, InterruptedException {
         List<Path> programs;
         try (Stream<Path> s = Files.list(nativeDir)) {
             programs = s.filter(p -> p.getFileName().toString().startsWith("bench_") && Files.isExecutable(p)
-                    && Files.isRegularFile(p)).sorted().toList();
+                    && Files.isRegularFile(p) && !paired.contains(p.getFileName().toString())).sorted().toList();
         }
         for (Path p : programs) {
-            System.out.println("# C floor: " + p.getFileName());
-            Process proc = new ProcessBuilder(p.toString()).redirectErrorStream(true).start();
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    System.out.println("  " + line);
-                    if (line.startsWith("RESULT ")) {
-                        String[] f = line.split("\\s+");
-                        m.put(f[1], Double.parseDouble(f[2]), f[3]);
-                    }
+            runCFloor(p).forEach((name, v) -> m.put(name, v.raw(), v.unit()));
+        }
+    }
+
+    /** Runs one C floor; it prints `RESULT <name> <value> <unit>` lines. */
+    static Map<String, Measurements.Value> runCFloor(Path program) throws IOException, InterruptedException {
+        System.out.println("# C floor: " + program.getFileName());
+        Map<String, Measurements.Value> results = new LinkedHashMap<>();
+        Process proc = new ProcessBuilder(program.toString()).redirectErrorStream(true).start();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                System.out.println("  " + line);
+                if (line.startsWith("RESULT ")) {
+                    String[] f = line.split("\\s+");
+                    double value = Double.parseDouble(f[2]);
+                    results.put(f[1], new Measurements.Value(Measurements.toNanosPerOp(value, f[3]), value, f[3]));
                 }
             }
-            if (!proc.waitFor(5, TimeUnit.MINUTES) || proc.exitValue() != 0) {
-                throw new IllegalStateException(p + " failed");
-            }
         }
+        if (!proc.waitFor(5, TimeUnit.MINUTES) || proc.exitValue() != 0) {
+            throw new IllegalStateException(program + " failed");
+        }
+        return results;
     }
 
     static void runJmh(String include, Measurements m) throws Exception {
@@ -88,7 +102,9 @@ public final class BenchMain {
                 .warmupIterations(QUICK ? 1 : 3).warmupTime(TimeValue.milliseconds(QUICK ? 200 : 1000))
                 .measurementIterations(QUICK ? 2 : 5).measurementTime(TimeValue.milliseconds(QUICK ? 200 : 1000));
         for (Paired p : PAIRED) {
-            opts.exclude(Pattern.quote(p.benchmark().getName()) + "\\.");
+            for (String method : p.methods()) {
+                opts.exclude(Pattern.quote(p.benchmark().getName() + "." + method) + "$");
+            }
         }
         if (Runtime.version().feature() < 21) { // no virtual threads before Java 21: that baseline is n/a
             opts.param("executor", "dispatchSerial", "dispatchGlobal", "tpe1", "tpeN", "forkJoin");
@@ -104,68 +120,115 @@ public final class BenchMain {
         } catch (NoBenchmarksException onlyPaired) {
             // The include regex selects paired benchmarks only: they run below.
         }
-        Pattern selected = Pattern.compile(include);
-        for (Paired p : PAIRED) {
-            if (p.selectedBy(selected)) {
-                runPaired(p, m);
-            }
-        }
     }
 
-    /** Pairs per parameter set of a {@link Paired} benchmark (1 in a quick run). */
-    static final int PAIR_ROUNDS = 5;
+    /** Pairs per parameter set of a {@link Paired} benchmark: -Dbench.pairs, 5 by default (1 in a quick run). */
+    static final int PAIR_ROUNDS = Integer.getInteger("bench.pairs", 5);
 
     /**
-     * A benchmark whose two methods are compared on this shared machine: ours and the other alternate, one
-     * fork each, for every parameter set, round after round ({@link #runPaired}).
+     * A benchmark compared on this shared machine with another of its methods, with its C floor, or with both:
+     * they alternate, one fork (or one run of the floor program) each, for every parameter set, round after
+     * round ({@link #runPaired}). {@code other} is null when there is no Java alternative; {@code floorProgram}
+     * is null when there is no floor, and {@code floorResult} names the floor's RESULT line for a parameter
+     * set (null: that set has none).
      */
-    record Paired(Class<?> benchmark, String ours, String other, List<Map<String, String>> paramSets) {
+    record Paired(Class<?> benchmark, String ours, String other, List<Map<String, String>> paramSets,
+                  String floorProgram, Function<Map<String, String>, String> floorResult) {
+        Paired(Class<?> benchmark, String ours, String other, List<Map<String, String>> paramSets) {
+            this(benchmark, ours, other, paramSets, null, params -> null);
+        }
+
+        List<String> methods() {
+            return other == null ? List.of(ours) : List.of(ours, other);
+        }
+
         boolean selectedBy(Pattern include) {
-            return include.matcher(benchmark.getName() + "." + ours).find()
-                    || include.matcher(benchmark.getName() + "." + other).find();
+            return methods().stream().anyMatch(m -> include.matcher(benchmark.getName() + "." + m).find());
         }
     }
 
+    /**
+     * Two-thread benchmarks depend on where the host puts this VM's two vCPUs: a run sits in one of a few
+     * regimes, for seconds at a time, and the score moves by up to 5x between them. Run back to back, ours and
+     * what it is compared with see the same regime.
+     */
     static final List<Paired> PAIRED = List.of(
-            // The two-thread data-queue benchmark (ours against Agrona) depends on where the host puts this VM's
-            // two vCPUs: a run sits in one of a few regimes, for seconds at a time, and the score moves by up to
-            // 5x between them.
             new Paired(DataQueueBenchmark.class, "jdispatch", "agronaBaseline", grid(
                     Map.entry("calls", List.of("entry", "batch")), Map.entry("size", List.of("8", "64", "256")),
-                    Map.entry("mode", List.of("twoThreads")))),
+                    Map.entry("mode", List.of("twoThreads"))),
+                    "bench_dataqueue", params -> params.get("calls").equals("entry")
+                            ? "c.dataqueue.entry." + params.get("size") : null),
             // Names on and off differ by tens of ns per task; unpaired forks scattered 0.85x-1.7x apart.
             new Paired(WorkerNamingBenchmark.class, "named", "unnamed", grid(
-                    Map.entry("queue", List.of("serial", "global", "concurrent")))));
+                    Map.entry("queue", List.of("serial", "global", "concurrent")))),
+            new Paired(DispatchSourceEventBenchmark.class, "pingPong", null, List.of(Map.of()),
+                    "bench_source_event", params -> "c.source.pingpong"),
+            new Paired(DispatchSourceEventBenchmark.class, "coalescedMerge", null, List.of(Map.of()),
+                    "bench_source_event", params -> "c.source.coalesced_merge"),
+            new Paired(GroupNotifyBenchmark.class, "notifyCycle", null, grid(Map.entry("queues", List.of("fresh", "reused"))),
+                    "bench_group", params -> "c.group.notify_cycle." + params.get("queues")));
 
     /**
-     * Runs {@code p} as pairs: for every parameter set, one fork of ours and one of the other back to back
-     * (which goes first alternates from round to round), {@value #PAIR_ROUNDS} rounds. Both forks of a pair
-     * see the same state of the host, so the pair's ratio holds where the forks' scores scatter; the row's
+     * Runs {@code p} as pairs: for every parameter set, one fork of ours, one of the other and one run of the
+     * floor program back to back (ours first in even rounds, last in odd ones), {@link #PAIR_ROUNDS} rounds.
+     * They see the same state of the host, so a pair's ratio holds where the forks' scores scatter; the row's
      * ratio is the median of its pairs' ratios ({@link Measurements#pairedRatio}), each side's figure its
      * median fork.
      */
-    static void runPaired(Paired p, Measurements m) throws Exception {
-        Map<Map<String, String>, List<RunResult[]>> pairs = new LinkedHashMap<>();
+    static void runPaired(Paired p, Path nativeDir, Measurements m) throws Exception {
+        Map<Map<String, String>, List<double[]>> pairs = new LinkedHashMap<>();
+        Map<Map<String, String>, String[]> keys = new LinkedHashMap<>();
         for (int round = 0; round < (QUICK ? 1 : PAIR_ROUNDS); round++) {
             for (Map<String, String> params : p.paramSets()) {
-                RunResult[] pair = new RunResult[2];
-                for (int side : round % 2 == 0 ? new int[] {0, 1} : new int[] {1, 0}) {
-                    pair[side] = fork(p.benchmark(), side == 0 ? p.ours() : p.other(), params);
+                String floor = p.floorResult().apply(params);
+                List<String> sides = new ArrayList<>(p.methods());
+                if (floor != null) {
+                    sides.add(floor);
                 }
+                if (round % 2 == 1) {
+                    Collections.reverse(sides);
+                }
+                double[] pair = new double[3]; // ns per op of ours, the other, the floor
+                String[] key = {null, null, floor};
+                for (String side : sides) {
+                    if (side.equals(floor)) {
+                        Measurements.Value c = runCFloor(nativeDir.resolve(p.floorProgram())).get(floor);
+                        if (c == null) {
+                            throw new IllegalStateException(p.floorProgram() + " printed no RESULT " + floor);
+                        }
+                        pair[2] = c.nsPerOp();
+                    } else {
+                        int i = side.equals(p.ours()) ? 0 : 1;
+                        RunResult r = fork(p.benchmark(), side, params);
+                        key[i] = key(r);
+                        pair[i] = Measurements.toNanosPerOp(r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreUnit());
+                    }
+                }
+                keys.put(params, key);
                 pairs.computeIfAbsent(params, k -> new ArrayList<>()).add(pair);
             }
         }
         pairs.forEach((params, list) -> {
-            String ours = key(list.get(0)[0]);
-            String other = key(list.get(0)[1]);
-            String unit = list.get(0)[0].getPrimaryResult().getScoreUnit();
-            for (RunResult[] pair : list) {
-                m.putPair(ours, pair[0].getPrimaryResult().getScore(), other, pair[1].getPrimaryResult().getScore(), unit);
+            String[] key = keys.get(params);
+            for (int i = 0; i < 3; i++) {
+                if (key[i] != null) {
+                    m.put(key[i], medianOf(list, i), "ns/op");
+                }
             }
-            m.put(ours, median(list, 0), unit);
-            m.put(other, median(list, 1), unit);
-            System.out.println("# " + m.describePairs(ours, other));
+            for (int i = 1; i < 3; i++) {
+                if (key[i] != null) {
+                    for (double[] pair : list) {
+                        m.putPair(key[0], pair[0], key[i], pair[i], "ns/op");
+                    }
+                    System.out.println("# " + m.describePairs(key[0], key[i]));
+                }
+            }
         });
+    }
+
+    private static double medianOf(List<double[]> pairs, int side) {
+        List<Double> v = pairs.stream().map(p -> p[side]).sorted().toList();
+        return v.get(v.size() / 2);
     }
 
     private static RunResult fork(Class<?> benchmark, String method, Map<String, String> params) throws Exception {
@@ -179,11 +242,6 @@ public final class BenchMain {
                     + ": " + results.size() + " results, expected 1 (a parameter missing from the set?)");
         }
         return results.iterator().next();
-    }
-
-    private static double median(List<RunResult[]> pairs, int side) {
-        List<Double> v = pairs.stream().map(p -> p[side].getPrimaryResult().getScore()).sorted().toList();
-        return v.get(v.size() / 2);
     }
 
     /** Every combination of the axes' values, the first axis outermost. */

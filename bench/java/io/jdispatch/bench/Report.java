@@ -42,6 +42,10 @@ final class Report {
         for (Rows.Row r : rows) {
             Measurements.Value ours = m.get(r.ours());
             Measurements.Value floor = r.floor() == null ? null : m.get(r.floor());
+            String floorPairs = r.floor() == null ? null : m.describePairs(r.ours(), r.floor());
+            if (floorPairs != null) {
+                paired.append("- ").append(floorPairs).append('\n');
+            }
             StringBuilder alts = new StringBuilder();
             r.alternatives().forEach((label, key) -> {
                 Measurements.Value v = m.get(key);
