@@ -106,6 +106,8 @@ class FdLimitTest {
         ChildJvm.Result r = ChildJvm.runWithFdLimit(LIMIT, home, List.of("-Xmx128m", "-cp", ChildJvm.classPathAsJar(home)),
                 AcceptBackOffProbe.class.getName(), String.valueOf(seconds));
         assertEquals(0, r.exitCode(), r.output());
+        assertEquals("false", line(r.output(), "accepted with no fd free: "),
+                "an fd came free during the window, so no accept could fail: " + r.output());
         int reports = Integer.parseInt(line(r.output(), "reports with no fd free: "));
         long elapsed = Long.parseLong(line(r.output(), "seconds with no fd free: "));
         // Reported at most once a second (the first at once); without the back-off the READ source fires again
