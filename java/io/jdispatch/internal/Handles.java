@@ -172,16 +172,18 @@ public final class Handles {
     }
 
     private static int fresh() {
-        int slot = FRESH.getAndIncrement();
-        if (slot >= chunks.length * CHUNK) {
-            grow(slot);
+        while (true) {
+            int slot = FRESH.get();
+            if (slot >= chunks.length * CHUNK) {
+                grow(slot); // claims nothing: when it throws (the cap, OutOfMemoryError) no slot is lost
+            } else if (FRESH.compareAndSet(slot, slot + 1)) {
+                return slot;
+            }
         }
-        return slot;
     }
 
     private static synchronized void grow(int slot) {
         if (slot >= MAX_SLOTS) {
-            FRESH.decrementAndGet();
             throw new IllegalStateException("Handles: more than " + MAX_SLOTS
                     + " tasks/handlers registered at once (each queued task holds one until it runs)");
         }

@@ -55,6 +55,12 @@ class OutOfMemoryTest {
         assertPassed(child(home, "attach"));
     }
 
+    /** A Handles.register refused because the table cannot grow uses up no slot: the next one gets it. */
+    @Test
+    void aRegisterRefusedForWantOfMemoryLosesNoSlot(@TempDir Path home) throws Exception {
+        assertPassed(child(home, "no slot lost"));
+    }
+
     /** A data-queue handler delivered while the heap is full runs (its glue allocated a Pointer: abort). */
     @Test
     void aDataQueueHandlerDeliveredWhileTheHeapIsFullRuns(@TempDir Path home) throws Exception {
@@ -103,6 +109,7 @@ class OutOfMemoryTest {
                 case "group async" -> groupAsync();
                 case "attach" -> attach();
                 case "data queue" -> dataQueue();
+                case "no slot lost" -> noSlotLost();
                 case "exhaustion" -> exhaustion();
                 default -> "unknown scenario " + args[0];
             };
@@ -153,6 +160,33 @@ class OutOfMemoryTest {
                 Handles.remove(IDS[i]);
             }
             registered = 0;
+        }
+
+        private static String noSlotLost() {
+            Handles.remove(Handles.register(DUMMY)); // initializes Handles while there is memory for it
+            String setup = exhaustHandles();
+            if (setup != null || registered == 0) {
+                freeAll();
+                return setup != null ? setup : "the full heap left no slot to take";
+            }
+            long last = IDS[registered - 1]; // the last fresh slot: the free list was empty by then
+            String refused = "register found memory for a new chunk";
+            try {
+                IDS[registered] = Handles.register(DUMMY);
+                registered++;
+            } catch (OutOfMemoryError expected) {
+                refused = null;
+            }
+            HOG.releaseAll();
+            long next = Handles.register(DUMMY);
+            IDS[registered++] = next;
+            freeAll();
+            if (refused != null) {
+                return refused;
+            }
+            // Never-used slots all get generation 1, so consecutive fresh slots have consecutive ids.
+            return next == last + 1 ? null : "after refused registers, the next fresh id is " + next + ", not "
+                    + (last + 1) + ": " + (next - last - 1) + " slot(s) lost";
         }
 
         private static String schedule(DispatchQueue q) {
