@@ -141,7 +141,7 @@ public final class DispatchSource extends DispatchObject {
     }
 
     private static DispatchSource createOnce(Type type, long handle, long mask, int flags, DispatchQueue target) {
-        SourceCallbacks callbacks = new SourceCallbacks(target.getLabel());
+        SourceCallbacks callbacks = new SourceCallbacks(target.getLabel(), type);
         long id = Handles.register(callbacks);
         callbacks.id = id;
         long address;
@@ -336,7 +336,9 @@ public final class DispatchSource extends DispatchObject {
     public void setEventHandler(Runnable handler) {
         callLive("dispatch_source_set_event_handler", s -> {
             callbacks.event = handler;
-            SourceNative.jd_source_set_event(s, handler != null ? 1 : 0);
+            // A merged type keeps its C handler: a call without a Java handler must take the pending data and
+            // drop it, as libdispatch does for a source without a handler.
+            SourceNative.jd_source_set_event(s, handler != null || callbacks.mergesInJava() ? 1 : 0);
         });
     }
 
@@ -445,6 +447,10 @@ public final class DispatchSource extends DispatchObject {
      * @return the pending data
      */
     public long getData() {
+        if (callbacks.mergesInJava()) {
+            return callbacks.handlerThread == Thread.currentThread() ? callbacks.latched
+                    : callForLong("dispatch_source_get_data", s -> callbacks.latched);
+        }
         if (callbacks.handlerThread == Thread.currentThread()) {
             // Inside a handler the source is alive even after close(): the C side keeps a reference until
             // the cancel handler has returned.
@@ -456,19 +462,30 @@ public final class DispatchSource extends DispatchObject {
     /**
      * dispatch_source_merge_data, for DATA_ADD / DATA_OR / DATA_REPLACE sources only.
      *
+     * <p>The merge coalesces in Java first, by the same rule (added, OR-ed, stored; 0 is "nothing pending"),
+     * and only the merge that makes pending data non-zero calls dispatch_source_merge_data. So a burst of merges
+     * costs one JNI call and one libdispatch wakeup per handler call, not one per merge; the handler gets what
+     * it would get in C, and a call whose data came back to 0 is not made, as in C.
+     *
      * @param value added, OR-ed or set, by type; 0 delivers nothing
      */
     public void mergeData(long value) {
-        if (type != Type.DATA_ADD && type != Type.DATA_OR && type != Type.DATA_REPLACE) {
+        if (!callbacks.mergesInJava()) {
             throw new IllegalStateException("dispatch_source_merge_data: " + this
                     + " is not a DATA_ADD, DATA_OR or DATA_REPLACE source (undefined for other types)");
         }
-        // Written out, as the submit paths are: a lambda capturing value could allocate on this hot path.
-        long source = acquire("dispatch_source_merge_data");
-        try {
-            SourceNative.dispatch_source_merge_data(source, value);
-        } finally {
+        if (isClosed()) {
+            acquire("dispatch_source_merge_data"); // refuses it (naming the call) before the data changes
             releaseUse();
+        }
+        if (callbacks.merge(value)) {
+            // Written out, as the submit paths are: a lambda capturing value could allocate on this path.
+            long source = acquire("dispatch_source_merge_data");
+            try {
+                SourceNative.dispatch_source_merge_data(source, 1); // the data itself is in callbacks
+            } finally {
+                releaseUse();
+            }
         }
     }
 

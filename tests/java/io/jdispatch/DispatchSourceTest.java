@@ -209,6 +209,77 @@ class DispatchSourceTest {
         }
     }
 
+    /** Merges coalesce in Java before libdispatch is told; from several threads every rule must still hold. */
+    @Test
+    void concurrentMergesKeepEachTypesRuleAndNeverDeliverZero() throws Exception {
+        try (DispatchSource add = DispatchSource.dataAdd(queue); DispatchSource or = DispatchSource.dataOr(queue);
+             DispatchSource repl = DispatchSource.dataReplace(queue)) {
+            AtomicLong sum = new AtomicLong(), bits = new AtomicLong(), last = new AtomicLong();
+            AtomicLong zeroCalls = new AtomicLong(), backwards = new AtomicLong();
+            add.setEventHandler(() -> {
+                long d = add.getData();
+                zeroCalls.addAndGet(d == 0 ? 1 : 0);
+                sum.addAndGet(d);
+            });
+            or.setEventHandler(() -> {
+                long d = or.getData();
+                zeroCalls.addAndGet(d == 0 ? 1 : 0);
+                bits.getAndAccumulate(d, (a, b) -> a | b);
+            });
+            repl.setEventHandler(() -> {
+                long d = repl.getData();
+                zeroCalls.addAndGet(d == 0 ? 1 : 0);
+                backwards.addAndGet(d < last.get() ? 1 : 0);
+                last.set(d);
+            });
+            add.resume();
+            or.resume();
+            repl.resume();
+            int perThread = 40_000;
+            Thread[] producers = new Thread[4];
+            for (int t = 0; t < producers.length; t++) {
+                int shard = t;
+                producers[t] = new Thread(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        add.mergeData(shard == 0 ? 1 : (i % 2 == 0 ? 3 : -3)); // the sum keeps passing 0
+                        or.mergeData(1L << (shard * 16 + i % 16));
+                        if (shard == 0) {
+                            repl.mergeData(i + 1);
+                        }
+                    }
+                });
+                producers[t].start();
+            }
+            for (Thread t : producers) {
+                t.join();
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+            while ((sum.get() != perThread || bits.get() != -1L || last.get() != perThread)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            drain();
+            assertEquals(perThread, sum.get(), "DATA_ADD: the handlers' data sum to what was merged");
+            assertEquals(-1L, bits.get(), "DATA_OR: every bit merged (64 of them) reached a handler");
+            assertEquals(perThread, last.get(), "DATA_REPLACE: the last handler call got the last value");
+            assertEquals(0, backwards.get(), "DATA_REPLACE from one thread: a handler got an older value");
+            assertEquals(0, zeroCalls.get(), "a handler was called with data 0, which C never does");
+        }
+    }
+
+    @Test
+    void mergesBeforeTheHandlerIsSetReachItAndGetDataKeepsTheLastValue() throws Exception {
+        try (DispatchSource s = DispatchSource.dataAdd(queue)) {
+            s.mergeData(5);
+            BlockingQueue<Long> seen = collect(s);
+            s.mergeData(2);
+            s.resume();
+            assertEquals(7, take(seen), "an inactive source keeps its merges for the handler set later");
+            drain();
+            assertEquals(7, s.getData(), "outside a handler, dispatch_source_get_data is the last call's data");
+        }
+    }
+
     @Test
     void handlersRunOnTheTargetQueueAndTheDefaultTargetIsTheGlobalQueue() throws Exception {
         try (DispatchSource s = DispatchSource.dataAdd(queue)) {

@@ -53,9 +53,9 @@ final class Rows {
         rows.add(new Row("event delivery: DATA_ADD mergeData -> Java handler ping-pong (paired with its floor)",
                 "DispatchSourceEventBenchmark.pingPong", "c.source.pingpong",
                 alts("ThreadPoolExecutor handoff", "DispatchSourceEventBenchmark.executorPingPong"), new Target("floor", 1.2)));
-        rows.add(new Row("event delivery: coalesced mergeData, one JNI call each (paired with its floor)",
+        rows.add(new Row("event delivery: coalesced mergeData, coalesced in Java first (paired with its floor)",
                 "DispatchSourceEventBenchmark.coalescedMerge", "c.source.coalesced_merge",
-                alts("the same merge without the close guard", "DispatchSourceEventBenchmark.coalescedMergeRawJni",
+                alts("one dispatch_source_merge_data through JNI per merge", "DispatchSourceEventBenchmark.coalescedMergeJniEach",
                         "empty JNI call", "JniCrossingBenchmark.emptyJniCall"), new Target("floor", 1.3)));
         for (String p : List.of("p50", "p99")) {
             rows.add(new Row("readiness " + p + ": socket write -> READ handler read it", "latency.read.dispatch." + p, null,
