@@ -85,6 +85,11 @@ int main(void) {
     }
     jd_dq_region r = {base, CAPACITY};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char name[64];
+        snprintf(name, sizeof name, "c.dataqueue.entry.%u", sizes[s]);
+        if (!bench_wanted(name)) {
+            continue;
+        }
         jd_dq_core_reset(&r);
         g.size = sizes[s];
         atomic_store(&g.requested, 0);
@@ -108,8 +113,6 @@ int main(void) {
         atomic_store(&g.stop, true);
         pthread_join(t, NULL);
         qsort(rounds, ROUNDS, sizeof rounds[0], by_value);
-        char name[64];
-        snprintf(name, sizeof name, "c.dataqueue.entry.%u", sizes[s]);
         bench_result(name, rounds[ROUNDS / 2], "ns/op");
     }
     if (g.sum == 42) { /* keeps the consumer's reads */

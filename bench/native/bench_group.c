@@ -44,6 +44,11 @@ static int cmp(const void *a, const void *b) {
 }
 
 static void run(const char *name, int reuse, long cycles, int rounds) {
+    char key[64];
+    snprintf(key, sizeof key, "c.group.notify_cycle.%s", name);
+    if (!bench_wanted(key)) {
+        return;
+    }
     dispatch_queue_t nq = dispatch_queue_create("bench.group.notify", NULL);
     dispatch_group_t tested = dispatch_group_create();
     dispatch_queue_t qa[QUEUES];
@@ -57,8 +62,6 @@ static void run(const char *name, int reuse, long cycles, int rounds) {
         }
     }
     qsort(per_cycle, (size_t)rounds, sizeof *per_cycle, cmp);
-    char key[64];
-    snprintf(key, sizeof key, "c.group.notify_cycle.%s", name);
     bench_result(key, per_cycle[rounds / 2], "ns/op");
     free(per_cycle);
     for (int i = 0; i < QUEUES; i++) dispatch_release(qa[i]);

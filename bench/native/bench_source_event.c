@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
     dispatch_source_set_event_handler_f(s, handler);
     dispatch_activate(s);
 
-    for (int pass = 0; pass < 2; pass++) { /* pass 0 warms up */
+    for (int pass = 0; pass < 2 && bench_wanted("c.source.pingpong"); pass++) { /* pass 0 warms up */
         atomic_store(&seen, 0);
         uint64_t t0 = bench_now_ns();
         for (long i = 1; i <= rounds; i++) {
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
             bench_result("c.source.pingpong", (double)(t1 - t0) / rounds, "ns/op");
         }
     }
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 2 && bench_wanted("c.source.coalesced_merge"); pass++) {
         atomic_store(&seen, 0);
         long merges = rounds * 20;
         uint64_t t0 = bench_now_ns();

@@ -3,6 +3,8 @@
 #define BENCH_UTIL_H
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline uint64_t bench_now_ns(void) {
@@ -15,5 +17,12 @@ static inline uint64_t bench_now_ns(void) {
 static inline void bench_result(const char *name, double value, const char *unit) {
     printf("RESULT %s %.3f %s\n", name, value, unit);
     fflush(stdout);
+}
+
+/* Whether to measure the case that prints `name`: a paired run asks for one (BENCH_ONLY=<name>), so that a
+ * program of several cases measures only the one it is paired for; unset, every case runs. */
+static inline int bench_wanted(const char *name) {
+    const char *only = getenv("BENCH_ONLY");
+    return only == NULL || strcmp(only, name) == 0;
 }
 #endif

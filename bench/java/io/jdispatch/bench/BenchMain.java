@@ -72,15 +72,22 @@ public final class BenchMain {
                     && Files.isRegularFile(p) && !paired.contains(p.getFileName().toString())).sorted().toList();
         }
         for (Path p : programs) {
-            runCFloor(p).forEach((name, v) -> m.put(name, v.raw(), v.unit()));
+            runCFloor(p, null).forEach((name, v) -> m.put(name, v.raw(), v.unit()));
         }
     }
 
-    /** Runs one C floor; it prints `RESULT <name> <value> <unit>` lines. */
-    static Map<String, Measurements.Value> runCFloor(Path program) throws IOException, InterruptedException {
-        System.out.println("# C floor: " + program.getFileName());
+    /**
+     * Runs one C floor; it prints `RESULT <name> <value> <unit>` lines. {@code only} non-null measures just the
+     * case that prints it (bench_util.h's BENCH_ONLY), null every case.
+     */
+    static Map<String, Measurements.Value> runCFloor(Path program, String only) throws IOException, InterruptedException {
+        System.out.println("# C floor: " + program.getFileName() + (only != null ? " " + only : ""));
         Map<String, Measurements.Value> results = new LinkedHashMap<>();
-        Process proc = new ProcessBuilder(program.toString()).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(program.toString()).redirectErrorStream(true);
+        if (only != null) {
+            pb.environment().put("BENCH_ONLY", only);
+        }
+        Process proc = pb.start();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 System.out.println("  " + line);
@@ -192,7 +199,7 @@ public final class BenchMain {
                 String[] key = {null, null, floor};
                 for (String side : sides) {
                     if (side.equals(floor)) {
-                        Measurements.Value c = runCFloor(nativeDir.resolve(p.floorProgram())).get(floor);
+                        Measurements.Value c = runCFloor(nativeDir.resolve(p.floorProgram()), floor).get(floor);
                         if (c == null) {
                             throw new IllegalStateException(p.floorProgram() + " printed no RESULT " + floor);
                         }
