@@ -7,6 +7,7 @@
 #include "jdispatch.h"
 #include "jd_dataqueue.h"
 #include "jd_io.h"
+#include "jd_loop.h"
 #include "jd_source.h"
 #include "jd_workloop.h"
 
@@ -44,6 +45,8 @@ static const struct {
     ROW(SIZE_MAX), ROW(O_RDONLY), ROW(O_WRONLY), ROW(O_RDWR), ROW(O_CREAT), ROW(O_TRUNC), ROW(O_APPEND), ROW(O_EXCL),
     /* jd_io.h: callback kinds of the I/O trampoline */
     ROW(JD_IO_HANDLER), ROW(JD_IO_CLEANUP),
+    /* jd_loop.h: what an event of a DispatchChannel loop reports */
+    ROW(JD_LOOP_IN), ROW(JD_LOOP_OUT), ROW(JD_LOOP_HANGUP), ROW(JD_LOOP_WAKE_ID), ROW(JD_LOOP_BATCH),
     /* jd_source.h: callback kinds and jd_source_create's PROC flags */
     ROW(JD_SOURCE_EVENT), ROW(JD_SOURCE_CANCEL), ROW(JD_SOURCE_REGISTRATION),
     ROW(JD_PROC_EXISTED), ROW(JD_PROC_EXITED),
