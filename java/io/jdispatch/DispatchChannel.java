@@ -1,5 +1,7 @@
 package io.jdispatch;
 
+import io.jdispatch.internal.LoopNative;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -19,29 +21,34 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A JDK {@link SelectableChannel} served by a READ and a WRITE {@link DispatchSource}: the adapter owns the
- * channel (made non-blocking) and both sources, which run on a serial queue of its own targeting the queue
- * given to {@link #create}. Set the handlers, then {@link #activate()}.
+ * A JDK {@link SelectableChannel} the adapter owns (made non-blocking) and serves. A connected
+ * {@link SocketChannel} created without a queue (the default) is served by one of the library's loops: one
+ * edge-triggered epoll set per core, watched by a libdispatch READ source on the loop's serial queue. Any
+ * other channel, and a connection created with a queue, gets a READ and a WRITE {@link DispatchSource} on a
+ * serial queue of its own targeting the queue given to {@link #create}. Set the handlers, then
+ * {@link #activate()}.
  *
  * <p>The rules it keeps, which a hand-written source handler easily breaks:
  * <ul>
  * <li>On every READ event it reads (or accepts) until the channel has nothing more (EAGAIN), end of stream or
  * an error, whatever {@link DispatchSource#getData()} estimates. Linux libdispatch delivers one last READ event
  * when a peer resets a connection and then drops the fd from epoll: a handler that leaves bytes unread in
- * that call never hears from the source again, and the connection stays open.</li>
+ * that call never hears from the source again, and the connection stays open. On a loop (edge-triggered) it
+ * reads until a read does not fill its buffer, and to the end after a hangup and at {@link #activate()}.</li>
  * <li>{@link #write(ByteBuffer)} writes what the channel takes now and queues the rest; the WRITE source is
  * resumed only while bytes remain queued and suspended when they are written (then the write handler runs:
  * write more). {@link #close()} writes the queued bytes first.</li>
  * <li>The channel is closed only after the cancel handlers of all its sources ran (dispatch_source_cancel(3):
- * the fd must not be closed before), exactly once, in whatever order close, cancel, end of stream and errors
- * come; then the error handler (if a failure closed it) and the close handler run.</li>
+ * the fd must not be closed before; on a loop, after it left the epoll set), exactly once, in whatever order
+ * close, cancel, end of stream and errors come; then the error handler (if a failure closed it) and the close handler run.</li>
  * <li>A handler that throws (an {@link IOException}, any {@link RuntimeException} or {@link Error}, e.g.
  * {@link OutOfMemoryError} or {@link StackOverflowError}) closes the connection at once and is reported to
  * the error handler; the queue and the other connections keep running.</li>
  * </ul>
  *
- * <p>All handlers run on the adapter's serial queue, never concurrently with each other. {@link #write},
- * {@link #close()} and {@link #cancel()} may be called from any thread.
+ * <p>All handlers run on the adapter's serial queue (a loop's is shared by its connections: a handler that
+ * blocks stalls them all), never concurrently with each other. {@link #write}, {@link #close()} and
+ * {@link #cancel()} may be called from any thread.
  */
 public final class DispatchChannel implements AutoCloseable {
     /** Receives each connection a listening channel accepted. */
@@ -94,8 +101,11 @@ public final class DispatchChannel implements AutoCloseable {
         void error(DispatchChannel channel, Throwable cause);
     }
 
-    /** The size of the buffer one adapter reads into (allocated at its first read). */
+    /** The size of the buffer one adapter reads into (allocated at its first read; a loop's is shared). */
     public static final int READ_BUFFER_SIZE = 16 * 1024;
+
+    // Full reads a loop's connection gets before the loop serves the others (as Netty's maxMessagesPerRead).
+    private static final int LOOP_READS_PER_TURN = 16;
 
     // Which adapter owns a channel (BUILDING while create runs): refuses a second owner, and lets a failed
     // accept cancel the adapter its handler already created.
@@ -105,10 +115,20 @@ public final class DispatchChannel implements AutoCloseable {
     private enum WriteState { INACTIVE, RUNNING, SUSPENDED, CANCELLED }
 
     private final SelectableChannel channel;
-    private final DispatchQueue queue; // our own serial queue: handlers never overlap
-    private final DispatchSource readSource; // null for a channel that cannot be read (a pipe's sink)
-    private final DispatchSource writeSource; // null for a listener or a pipe's source
-    private final AtomicInteger sourcesLeft; // cancel handlers still to run before the channel may close
+    private final int fd;
+    private final boolean readable; // false for a pipe's sink
+    private final boolean writable; // false for a listener or a pipe's source
+    // Served by a loop (a connection made without a queue: see ChannelLoop), or by sources of its own:
+    private final ChannelLoop loop; // null: served by the two sources below
+    private final DispatchQueue queue; // the loop's, or our own serial queue: handlers never overlap
+    private final DispatchSource readSource; // null on a loop, or for a channel that cannot be read
+    private final DispatchSource writeSource; // null on a loop, or for a listener or a pipe's source
+    private final AtomicInteger sourcesLeft; // cancel handlers (a loop: its deregistration) still to run
+    private long loopId; // the loop's registration, set by create
+    DispatchChannel nextTurn; // ChannelLoop's list of channels waiting for a turn
+    private final AtomicInteger turnClaimed = new AtomicInteger(); // 1 while on that list
+    private volatile boolean activated; // a loop's channel: read on its events only once activated
+    private boolean deregistered; // a loop's channel, on the loop's queue only
 
     // Guarded by lock (write, close and cancel come from any thread, the write handler from the queue).
     private final Object lock = new Object();
@@ -142,12 +162,20 @@ public final class DispatchChannel implements AutoCloseable {
     private volatile int cancelHandlersRunAtChannelClose = -1;
     private final AtomicInteger writeEventsWithNothingPending = new AtomicInteger();
 
-    private DispatchChannel(SelectableChannel channel, DispatchQueue target) {
+    private DispatchChannel(SelectableChannel channel, DispatchQueue target, ChannelLoop loop) {
         this.channel = channel;
-        int fd = FileDescriptors.of(channel);
+        this.fd = FileDescriptors.of(channel);
         int ops = channel.validOps();
-        boolean readable = (ops & (SelectionKey.OP_READ | SelectionKey.OP_ACCEPT)) != 0;
-        boolean writable = (ops & SelectionKey.OP_WRITE) != 0;
+        this.readable = (ops & (SelectionKey.OP_READ | SelectionKey.OP_ACCEPT)) != 0;
+        this.writable = (ops & SelectionKey.OP_WRITE) != 0;
+        this.loop = loop;
+        if (loop != null) {
+            this.queue = loop.queue;
+            this.readSource = null;
+            this.writeSource = null;
+            this.sourcesLeft = new AtomicInteger(1); // the loop's registration
+            return;
+        }
         DispatchQueue q = DispatchQueue.createSerial("io.jdispatch.channel");
         DispatchSource r = null;
         DispatchSource w = null;
@@ -182,15 +210,16 @@ public final class DispatchChannel implements AutoCloseable {
     }
 
     /**
-     * Takes ownership of {@code channel}: makes it non-blocking and creates its READ source (a readable channel
-     * or a listener) and WRITE source (a writable channel), inactive, on a new serial queue targeting
-     * {@code queue}. Until the adapter is closed the channel belongs to it: do not close it, read it or write it
-     * directly. If this throws, the caller still owns the channel.
+     * Takes ownership of {@code channel}: makes it non-blocking and, for a connected {@link SocketChannel} and a
+     * null {@code queue}, registers it with the next loop; else creates its READ source (a readable channel or
+     * a listener) and WRITE source (a writable channel), inactive, on a new serial queue targeting
+     * {@code queue} (null: the default global queue). Until the adapter is closed the channel belongs to it: do
+     * not close it, read it or write it directly. If this throws, the caller still owns the channel.
      *
      * @param channel an open {@link ServerSocketChannel}, a connected {@link SocketChannel}, a connected
      *                DatagramChannel or a Pipe channel
-     * @param queue what the adapter's queue targets: a shared concurrent or global queue (see the README), or
-     *              null for the default global queue
+     * @param queue null for the default (a connection: a loop; see the README's queue topology), or what the
+     *              adapter's own queue targets: a shared concurrent or global queue
      * @return the adapter, inactive: set its handlers, then {@link #activate()}
      * @throws IllegalArgumentException for a closed channel, an unconnected socket, or a channel another
      *         adapter already owns
@@ -215,7 +244,12 @@ public final class DispatchChannel implements AutoCloseable {
         }
         try {
             channel.configureBlocking(false);
-            DispatchChannel c = new DispatchChannel(channel, queue);
+            // The default topology, measured fastest (README): a connection without a queue goes to a loop.
+            ChannelLoop loop = queue == null && channel instanceof SocketChannel ? ChannelLoop.next() : null;
+            DispatchChannel c = new DispatchChannel(channel, queue, loop);
+            if (loop != null) {
+                c.loopId = loop.register(c, c.fd);
+            }
             OWNERS.put(channel, c);
             return c;
         } catch (IOException e) {
@@ -249,7 +283,7 @@ public final class DispatchChannel implements AutoCloseable {
      * @param handler the read handler, or null
      */
     public void setReadHandler(ReadHandler handler) {
-        if (readSource == null || channel instanceof ServerSocketChannel) {
+        if (!readable || channel instanceof ServerSocketChannel) {
             throw new IllegalStateException("DispatchChannel.setReadHandler: " + channel + " cannot be read");
         }
         readHandler = handler;
@@ -262,7 +296,7 @@ public final class DispatchChannel implements AutoCloseable {
      * @param handler the write handler, or null
      */
     public void setWriteHandler(ChannelHandler handler) {
-        if (writeSource == null) {
+        if (!writable) {
             throw new IllegalStateException("DispatchChannel.setWriteHandler: " + channel + " cannot be written");
         }
         writeHandler = handler;
@@ -288,10 +322,18 @@ public final class DispatchChannel implements AutoCloseable {
 
     // ---- state --------------------------------------------------------------------------------------------
 
-    /** Starts reading (or accepting): activates the READ source (idempotent; nothing once closing). */
+    /**
+     * Starts reading (or accepting): activates the READ source, or on a loop reads what came before and every
+     * later event (idempotent; nothing once closing).
+     */
     public void activate() {
         synchronized (lock) {
-            if (readSource != null && !readCancelled) {
+            if (loop != null) {
+                if (!readCancelled && !activated) {
+                    activated = true;
+                    loop.turn(this); // reads what came before: its edge was not read, and is not reported again
+                }
+            } else if (readSource != null && !readCancelled) {
                 readSource.activate();
             }
         }
@@ -354,7 +396,7 @@ public final class DispatchChannel implements AutoCloseable {
      */
     public long write(ByteBuffer bytes) throws ClosedChannelException {
         Objects.requireNonNull(bytes, "DispatchChannel.write: bytes is null");
-        if (writeSource == null) {
+        if (!writable) {
             throw new IllegalStateException("DispatchChannel.write: " + channel + " cannot be written");
         }
         synchronized (lock) {
@@ -409,7 +451,9 @@ public final class DispatchChannel implements AutoCloseable {
             if (closeRequested) {
                 cancelWriteLocked();
             } else {
-                writeSource.suspend();
+                if (writeSource != null) {
+                    writeSource.suspend(); // a loop's channel hears of room only after a write that found none
+                }
                 writeState = WriteState.SUSPENDED;
                 drained = true;
             }
@@ -425,7 +469,10 @@ public final class DispatchChannel implements AutoCloseable {
     }
 
     private void resumeWriteLocked() {
-        if (writeState == WriteState.INACTIVE) {
+        if (loop != null) {
+            // Registered for writing from the start: the write that left bytes queued found the socket full, so
+            // the edge of its room comes.
+        } else if (writeState == WriteState.INACTIVE) {
             writeSource.activate();
         } else if (writeState == WriteState.SUSPENDED) {
             writeSource.resume();
@@ -444,15 +491,27 @@ public final class DispatchChannel implements AutoCloseable {
      * saves the read that would only return EAGAIN.
      */
     private void readAll() {
+        if (readBuffer == null) {
+            readBuffer = ByteBuffer.allocate(READ_BUFFER_SIZE);
+        }
+        readAll(readBuffer, readSource.getData());
+    }
+
+    /**
+     * Reads until EAGAIN, end of stream or an error, or until {@code announced} (if positive) bytes were read
+     * by reads that did not fill the buffer. On a loop, a peer that keeps the buffer full gets
+     * {@link #LOOP_READS_PER_TURN} reads, then a later turn: the loop's other connections are served between.
+     */
+    private void readAll(ByteBuffer buf, long announced) {
         try {
             ReadableByteChannel in = (ReadableByteChannel) channel;
-            if (readBuffer == null) {
-                readBuffer = ByteBuffer.allocate(READ_BUFFER_SIZE);
-            }
-            ByteBuffer buf = readBuffer;
-            long announced = readSource.getData();
             long read = 0;
+            int reads = 0;
             while (!closing) {
+                if (loop != null && reads++ == LOOP_READS_PER_TURN) {
+                    loop.turn(this); // its turn reads to the end (or to the next cap): no edge is lost
+                    return;
+                }
                 buf.clear();
                 int n = in.read(buf);
                 if (n == 0) {
@@ -475,6 +534,51 @@ public final class DispatchChannel implements AutoCloseable {
             }
         } catch (Throwable t) {
             fail(t);
+        }
+    }
+
+    /**
+     * An event of a loop's channel, on the loop's queue (edge-triggered: each is reported once). A read that
+     * does not fill the buffer has emptied the socket, and bytes that come after it bring a new edge, so the
+     * read loop stops there (Netty's epoll transport does the same); after a hangup it reads to the end.
+     */
+    void loopEvent(int events) {
+        try {
+            if ((events & LoopNative.OUT) != 0) {
+                flush();
+            }
+            if ((events & (LoopNative.IN | LoopNative.HANGUP)) != 0 && activated) {
+                readAll(loop.readBuffer, (events & LoopNative.HANGUP) != 0 ? 0 : 1);
+            }
+        } catch (Throwable t) {
+            fail(t); // e.g. an OutOfMemoryError in flush: this connection closes, the loop's others go on
+        }
+    }
+
+    /** Claims the channel's place on its loop's list of turns: false if it is there already. */
+    boolean claimTurn() {
+        return turnClaimed.compareAndSet(0, 1);
+    }
+
+    /**
+     * A loop's channel's turn (see {@link ChannelLoop#turn}), on the loop's queue: once closing is done with
+     * both directions, leaves the loop and closes (what the last cancel handler does for sources); else, once
+     * activated, reads to the end.
+     */
+    void loopTurn() {
+        turnClaimed.set(0);
+        boolean done;
+        synchronized (lock) {
+            done = readCancelled && writeState == WriteState.CANCELLED;
+        }
+        if (done) {
+            if (!deregistered) {
+                deregistered = true;
+                loop.deregister(loopId, fd);
+                sourceCancelled();
+            }
+        } else if (activated) {
+            readAll(loop.readBuffer, 0);
         }
     }
 
@@ -576,16 +680,33 @@ public final class DispatchChannel implements AutoCloseable {
     }
 
     private void cancelReadLocked() {
-        if (readSource != null && !readCancelled) {
+        if (loop != null) {
+            if (!readCancelled) {
+                readCancelled = true;
+                leaveLoopIfDoneLocked();
+            }
+        } else if (readSource != null && !readCancelled) {
             readCancelled = true;
             readSource.close(); // cancels (activating it first if need be); its cancel handler runs on our queue
         }
     }
 
     private void cancelWriteLocked() {
-        if (writeSource != null && writeState != WriteState.CANCELLED) {
+        if (loop != null) {
+            if (writeState != WriteState.CANCELLED) {
+                writeState = WriteState.CANCELLED;
+                leaveLoopIfDoneLocked();
+            }
+        } else if (writeSource != null && writeState != WriteState.CANCELLED) {
             writeState = WriteState.CANCELLED;
             writeSource.close(); // cancels, resuming or activating it first so that the cancel handler runs
+        }
+    }
+
+    /** A loop's channel done with both directions: its turn deregisters and closes it. */
+    private void leaveLoopIfDoneLocked() {
+        if (readCancelled && writeState == WriteState.CANCELLED) {
+            loop.turn(this);
         }
     }
 
@@ -627,7 +748,9 @@ public final class DispatchChannel implements AutoCloseable {
                 report(t);
             }
         }
-        queue.close(); // libdispatch keeps it until this cancel handler returned
+        if (loop == null) {
+            queue.close(); // libdispatch keeps it until this cancel handler returned
+        }
     }
 
     /** To the error handler, else {@link Dispatch#reportException}; never throws. */

@@ -52,6 +52,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DispatchChannelTest {
     private static final long WAIT_S = 60;
+
+    /**
+     * What the server's connections are created with: here a queue, so each has a READ and a WRITE source of
+     * its own; {@link DispatchChannelLoopTest} runs every test again with null, the default: the loops.
+     */
+    DispatchQueue connectionQueue() {
+        return DispatchQueue.global();
+    }
+
+    /** What a closed connection counted as run before it closed: its two cancel handlers, or a loop's one turn. */
+    private int cancelsBeforeClose() {
+        return connectionQueue() == null ? 1 : 2;
+    }
+
     /** A request cut short: the first 7 bytes of an HTTP request line (the bug report's 7 unread bytes). */
     private static final byte[] PARTIAL_REQUEST = "GET / H".getBytes(StandardCharsets.US_ASCII);
 
@@ -59,7 +73,8 @@ class DispatchChannelTest {
     void connectionsResetMidRequestLeaveNoSocketOpen() throws Exception {
         int connections = 2_000;
         // The handler waits for a whole request that never comes: only the adapter's own reads see the reset.
-        try (Server server = Server.start(c -> c.setReadHandler((ch, bytes) -> bytes.position(bytes.limit())))) {
+        try (Server server = Server.start(connectionQueue(),
+                c -> c.setReadHandler((ch, bytes) -> bytes.position(bytes.limit())))) {
             long baseline = openSockets();
             for (int i = 0; i < connections; i++) {
                 try (Socket s = new Socket()) {
@@ -78,7 +93,7 @@ class DispatchChannelTest {
     @Test
     void tenThousandConnectCloseCyclesLeaveNoSocketOpen() throws Exception {
         int cycles = 10_000;
-        try (Server server = Server.start(Server::echo)) {
+        try (Server server = Server.start(connectionQueue(), Server::echo)) {
             long baseline = openSockets();
             for (int i = 0; i < cycles; i++) {
                 new Socket(server.address.getAddress(), server.address.getPort()).close();
@@ -97,7 +112,7 @@ class DispatchChannelTest {
         AtomicReference<DispatchChannel> conn = new AtomicReference<>();
         AtomicLong maxQueued = new AtomicLong();
         AtomicInteger writeHandlerCalls = new AtomicInteger();
-        try (Server server = Server.start(c -> {
+        try (Server server = Server.start(connectionQueue(), c -> {
             conn.set(c);
             Producer producer = new Producer(total, chunk, maxQueued);
             c.setWriteHandler(ch -> {
@@ -181,7 +196,7 @@ class DispatchChannelTest {
         int connections = 200;
         Map<DispatchChannel, AtomicInteger> closeHandlerRuns = new ConcurrentHashMap<>();
         AtomicInteger openInCloseHandler = new AtomicInteger();
-        try (Server server = Server.start(c -> {
+        try (Server server = Server.start(connectionQueue(), c -> {
             closeHandlerRuns.put(c, new AtomicInteger());
             Server.echo(c);
         }, c -> {
@@ -230,7 +245,8 @@ class DispatchChannelTest {
             assertEquals(0, openInCloseHandler.get(), "close handlers that ran with the channel still open");
             for (DispatchChannel c : server.connections) {
                 assertEquals(1, c.getChannelCloseCount(), c + ": channel closes");
-                assertEquals(2, c.getCancelHandlersRunAtChannelClose(), c + ": cancel handlers run before the close");
+                assertEquals(cancelsBeforeClose(), c.getCancelHandlersRunAtChannelClose(),
+                        c + ": cancel handlers run before the close");
                 assertEquals(1, closeHandlerRuns.get(c).get(), c + ": close handler runs");
                 assertThrows(ClosedChannelException.class, () -> c.write(ByteBuffer.allocate(1)));
             }
@@ -255,6 +271,97 @@ class DispatchChannelTest {
 
     private interface ThrowingConsumer<T> {
         void accept(T t) throws IOException;
+    }
+
+    @Test
+    void adaptersClosedBeforeActivationOrActivatedAfterTheResetLeaveNoSocketOpen() throws Exception {
+        int connections = 200;
+        try (Server server = Server.startInactive(connectionQueue(),
+                c -> c.setReadHandler((ch, bytes) -> bytes.position(bytes.limit())))) {
+            long baseline = openSockets();
+            for (int i = 0; i < connections; i++) {
+                try (Socket s = new Socket()) {
+                    s.connect(server.address);
+                    s.getOutputStream().write(PARTIAL_REQUEST);
+                    s.setSoLinger(true, 0); // close sends RST
+                }
+            }
+            await(() -> server.accepted.get() == connections, () -> "accepted " + server.accepted);
+            // Every reset came before its adapter was activated: an edge-triggered event that was not read then
+            // is never reported again, so activate() itself must read to the end.
+            int i = 0;
+            for (DispatchChannel c : server.connections) {
+                if (i++ % 2 == 0) {
+                    c.close();
+                } else {
+                    c.activate();
+                }
+            }
+            awaitSocketsAtMost(baseline, () -> "after " + connections + " resets, closed " + server.closed);
+            assertEquals(connections, server.closed.get(), "close handlers");
+        }
+    }
+
+    @Test
+    void aPeerThatKeepsItsConnectionFullDoesNotStarveTheOthers() throws Exception {
+        // A slow read handler on the flooded connection keeps its socket full, so each of its reads fills the
+        // buffer. On a loop, the other connections are served in between only if its turn is capped: enough
+        // other connections share the flooder's loop whatever the core count.
+        int others = 2 * Runtime.getRuntime().availableProcessors();
+        int roundTrips = 50;
+        try (Server server = Server.start(connectionQueue(), c -> c.setReadHandler((ch, bytes) -> {
+            if (bytes.get(bytes.position()) == 'F') {
+                for (long end = System.nanoTime() + 50_000; System.nanoTime() < end; ) {
+                    Thread.onSpinWait(); // 50 us of work per read: slower than the flooder writes
+                }
+                bytes.position(bytes.limit());
+            } else {
+                ch.write(bytes);
+            }
+        }));
+             Socket flooder = new Socket()) {
+            flooder.connect(server.address);
+            Thread flood = new Thread(() -> {
+                byte[] f = new byte[64 << 10];
+                java.util.Arrays.fill(f, (byte) 'F');
+                try {
+                    OutputStream out = flooder.getOutputStream();
+                    while (true) {
+                        out.write(f);
+                    }
+                } catch (IOException closed) {
+                    // the test closed the flooder
+                }
+            });
+            flood.start();
+            await(() -> server.accepted.get() == 1, () -> "accepted " + server.accepted);
+            List<Socket> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < others; i++) {
+                    Socket s = new Socket();
+                    clients.add(s);
+                    s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_S)); // a starved connection fails here
+                    s.connect(server.address);
+                }
+                byte[] request = new byte[100];
+                java.util.Arrays.fill(request, (byte) 'E');
+                byte[] reply = new byte[request.length];
+                for (int r = 0; r < roundTrips; r++) {
+                    for (Socket s : clients) {
+                        s.getOutputStream().write(request);
+                        new java.io.DataInputStream(s.getInputStream()).readFully(reply);
+                        assertArrayEquals(request, reply, "echo");
+                    }
+                }
+            } finally {
+                flooder.close();
+                for (Socket s : clients) {
+                    s.close();
+                }
+                flood.join();
+            }
+            await(() -> server.closed.get() == others + 1, () -> "closed " + server.closed);
+        }
     }
 
     @Test
@@ -298,7 +405,7 @@ class DispatchChannelTest {
     void aThrowingCallbackClosesItsConnectionAndTheServerKeepsServing(Failure failure, @TempDir Path home)
             throws Exception {
         ChildJvm.Result r = ChildJvm.run(home, List.of("-cp", System.getProperty("java.class.path")),
-                ThrowingCallbacks.class.getName(), failure.name());
+                ThrowingCallbacks.class.getName(), failure.name(), connectionQueue() == null ? "loops" : "global");
         assertEquals(0, r.exitCode(), r.output());
         for (String kind : ThrowingCallbacks.KINDS) {
             assertTrue(r.output().contains("ok " + kind + "\n"), kind + " did not pass: " + r.output());
@@ -314,11 +421,13 @@ class DispatchChannelTest {
         static final List<String> KINDS = List.of("accept", "read", "write", "close", "error");
         private static final AtomicReference<Throwable> UNCAUGHT = new AtomicReference<>();
         private static final Queue<DispatchChannel> SERVER_SIDE = new ConcurrentLinkedQueue<>();
+        private static DispatchQueue connectionQueue; // null: the loops
 
         private ThrowingCallbacks() {}
 
         public static void main(String[] args) throws Exception {
             Failure failure = Failure.valueOf(args[0]);
+            connectionQueue = args[1].equals("loops") ? null : DispatchQueue.global();
             Dispatch.setUncaughtExceptionHandler((thread, e) -> UNCAUGHT.compareAndSet(null, e));
             int failed = 0;
             for (String kind : KINDS) {
@@ -370,7 +479,7 @@ class DispatchChannelTest {
                 listener.setErrorHandler((c, e) -> reported.add(e));
                 listener.setAcceptHandler(accepted -> {
                     boolean first = accepts.incrementAndGet() == 1;
-                    DispatchChannel c = DispatchChannel.create(accepted, DispatchQueue.global());
+                    DispatchChannel c = DispatchChannel.create(accepted, connectionQueue);
                     SERVER_SIDE.add(c);
                     c.setErrorHandler((ch, e) -> {
                         if (kind.equals("error") && first) {
@@ -472,7 +581,7 @@ class DispatchChannelTest {
 
     // ---- the server and the counts ------------------------------------------------------------------------
 
-    /** A listener on 127.0.0.1 whose connections run on the global queue, each set up by {@code setup}. */
+    /** A listener on 127.0.0.1 whose connections are created with {@code queue}, each set up by {@code setup}. */
     private static final class Server implements AutoCloseable {
         final ServerSocketChannel ssc;
         final DispatchChannel listener;
@@ -483,7 +592,8 @@ class DispatchChannelTest {
         final Queue<DispatchChannel> connections = new ConcurrentLinkedQueue<>();
         private final CountDownLatch listenerClosed = new CountDownLatch(1);
 
-        private Server(Consumer<DispatchChannel> setup, Consumer<DispatchChannel> onClosed) throws IOException {
+        private Server(DispatchQueue queue, Consumer<DispatchChannel> setup, Consumer<DispatchChannel> onClosed,
+                       boolean activate) throws IOException {
             ssc = ServerSocketChannel.open();
             ssc.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
             address = (InetSocketAddress) ssc.getLocalAddress();
@@ -491,7 +601,7 @@ class DispatchChannelTest {
             listener.setErrorHandler((c, e) -> errors.add(e));
             listener.setCloseHandler(c -> listenerClosed.countDown());
             listener.setAcceptHandler(accepted -> {
-                DispatchChannel c = DispatchChannel.create(accepted, DispatchQueue.global());
+                DispatchChannel c = DispatchChannel.create(accepted, queue);
                 c.setErrorHandler((ch, e) -> errors.add(e));
                 c.setCloseHandler(ch -> {
                     onClosed.accept(ch);
@@ -500,18 +610,26 @@ class DispatchChannelTest {
                 setup.accept(c);
                 connections.add(c);
                 this.accepted.incrementAndGet();
-                c.activate();
+                if (activate) {
+                    c.activate();
+                }
             });
             listener.activate();
         }
 
-        static Server start(Consumer<DispatchChannel> setup) throws IOException {
-            return new Server(setup, c -> {});
+        static Server start(DispatchQueue queue, Consumer<DispatchChannel> setup) throws IOException {
+            return new Server(queue, setup, c -> {}, true);
         }
 
-        /** {@link #start(Consumer)}, also running {@code onClosed} in each connection's close handler. */
-        static Server start(Consumer<DispatchChannel> setup, Consumer<DispatchChannel> onClosed) throws IOException {
-            return new Server(setup, onClosed);
+        /** {@link #start(DispatchQueue, Consumer)} whose connections are left for the test to activate. */
+        static Server startInactive(DispatchQueue queue, Consumer<DispatchChannel> setup) throws IOException {
+            return new Server(queue, setup, c -> {}, false);
+        }
+
+        /** {@link #start(DispatchQueue, Consumer)}, also running {@code onClosed} in each connection's close handler. */
+        static Server start(DispatchQueue queue, Consumer<DispatchChannel> setup, Consumer<DispatchChannel> onClosed)
+                throws IOException {
+            return new Server(queue, setup, onClosed, true);
         }
 
         /** An echo: writes back what it reads. */
