@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 
 /**
  * bench/run's HTTP benchmark: wrk (2 threads) against the same HTTP/1.1 keep-alive server on JDispatch's
- * {@code DispatchChannel} (two queue topologies), in C on libdispatch (the floor, bench/native/http_floor.c),
+ * {@code DispatchChannel} (its loops, the default, and a READ and a WRITE source per connection), in C on libdispatch (the floor, bench/native/http_floor.c),
  * on Netty's native epoll transport and on java.nio, each in a process of its own,
  * interleaved: every round starts each server once (in a rotating order), warms it up, then measures each
  * connection count. It reports the median over rounds of req/s, wrk's p50/p99, the server's CPU time per
@@ -47,7 +47,7 @@ public final class HttpBench {
                int threadsIdle, int threadsMax) {}
 
     /** The servers compared, in the report's order: the Java ones (HttpServerMain) and the C floor. */
-    static final String[] KINDS = {"jdispatch", "jdispatch-loops", "c-libdispatch", "netty", "nio"};
+    static final String[] KINDS = {"jdispatch", "jdispatch-sources", "c-libdispatch", "netty", "nio"};
 
     /** Arguments: {@code [results dir] [native build dir (the C floor, http_floor)]}. */
     public static void main(String[] args) throws Exception {

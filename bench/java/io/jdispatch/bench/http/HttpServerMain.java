@@ -5,9 +5,10 @@ import io.jdispatch.DispatchQueue;
 import java.io.IOException;
 
 /**
- * One benchmark server in its own JVM: {@code HttpServerMain jdispatch|jdispatch-loops|netty|nio [port]}
- * ({@code jdispatch}: every connection's queue targets the default global queue; {@code jdispatch-loops}: they
- * target one of as many serial queues as there are cores, each targeting the global queue). It prints
+ * One benchmark server in its own JVM: {@code HttpServerMain jdispatch|jdispatch-sources|netty|nio [port]}
+ * ({@code jdispatch}: connections made without a queue, the default, served by DispatchChannel's loops, one
+ * edge-triggered epoll set per core; {@code jdispatch-sources}: each connection has a READ and a WRITE source
+ * on a serial queue of its own that targets the default global queue). It prints
  * {@code LISTENING <port>} once it accepts, and serves until its standard input ends (the driver closes it).
  */
 public final class HttpServerMain {
@@ -19,7 +20,7 @@ public final class HttpServerMain {
     /**
      * Starts one of the Java servers on 127.0.0.1.
      *
-     * @param kind jdispatch, jdispatch-loops, netty or nio
+     * @param kind jdispatch, jdispatch-sources, netty or nio
      * @param port the port, or 0 for any free one
      * @return the server, serving
      * @throws Exception if it cannot bind
@@ -27,21 +28,12 @@ public final class HttpServerMain {
     public static Started start(String kind, int port) throws Exception {
         switch (kind) {
             case "jdispatch" -> {
-                JDispatchHttpServer s = new JDispatchHttpServer(port, DispatchQueue.global());
+                JDispatchHttpServer s = new JDispatchHttpServer(port); // the default: the loops
                 return new Started(s, s.port());
             }
-            case "jdispatch-loops" -> {
-                DispatchQueue[] loops = new DispatchQueue[Runtime.getRuntime().availableProcessors()];
-                for (int i = 0; i < loops.length; i++) {
-                    loops[i] = DispatchQueue.createSerial("http-loop-" + i);
-                }
-                JDispatchHttpServer s = new JDispatchHttpServer(port, loops);
-                return new Started(() -> {
-                    s.close();
-                    for (DispatchQueue q : loops) {
-                        q.close(); // each connection's queue holds its target until that connection is closed
-                    }
-                }, s.port());
+            case "jdispatch-sources" -> {
+                JDispatchHttpServer s = new JDispatchHttpServer(port, DispatchQueue.global());
+                return new Started(s, s.port());
             }
             case "netty" -> {
                 NettyHttpServer s = new NettyHttpServer(port);
@@ -52,7 +44,7 @@ public final class HttpServerMain {
                 return new Started(s, s.port());
             }
             default -> throw new IllegalArgumentException("HttpServerMain: server kind '" + kind
-                    + "' is not one of jdispatch, jdispatch-loops, netty, nio");
+                    + "' is not one of jdispatch, jdispatch-sources, netty, nio");
         }
     }
 

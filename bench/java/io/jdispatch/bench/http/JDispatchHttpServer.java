@@ -9,9 +9,9 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 
 /**
- * The example: an HTTP/1.1 keep-alive server on {@link DispatchChannel}. Each connection's adapter has its own
- * serial queue, targeting one of {@code targets} in turn (the README's topologies: one global queue, or a few
- * serial "loop" queues that themselves target a global queue).
+ * The example: an HTTP/1.1 keep-alive server on {@link DispatchChannel}. Its connections are created without
+ * a queue (the default: DispatchChannel's loops), or each with a serial queue of its own targeting one of
+ * {@code targets} in turn.
  * Everything a socket server must get right (reading to EAGAIN, backpressure, closing after the cancel
  * handlers) is the adapter's; this class only frames requests and answers them.
  */
@@ -23,7 +23,8 @@ public final class JDispatchHttpServer implements AutoCloseable {
      * Starts serving.
      *
      * @param port the TCP port on 127.0.0.1, or 0 for any free one
-     * @param targets what the connections' queues target, dealt out round-robin
+     * @param targets the queues the connections are created with, dealt out round-robin; none: the default
+     *                (DispatchChannel's loops)
      * @throws IOException if the port cannot be bound
      */
     public JDispatchHttpServer(int port, DispatchQueue... targets) throws IOException {
@@ -34,7 +35,8 @@ public final class JDispatchHttpServer implements AutoCloseable {
         int[] next = {0}; // the accept handler runs on the listener's serial queue only
         listener.setAcceptHandler(connection -> {
             connection.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            DispatchChannel c = DispatchChannel.create(connection, targets[next[0]++ % targets.length]);
+            DispatchChannel c = DispatchChannel.create(connection,
+                    targets.length == 0 ? null : targets[next[0]++ % targets.length]);
             Http11.Framer framer = new Http11.Framer();
             c.setReadHandler((ch, bytes) -> {
                 for (int n = framer.requests(bytes); n > 0; n -= Http11.BATCH) {

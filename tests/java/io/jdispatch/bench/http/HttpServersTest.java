@@ -38,7 +38,7 @@ class HttpServersTest {
     private static final Path C_FLOOR = Path.of("target/native/http_floor");
 
     @ParameterizedTest
-    @ValueSource(strings = {"jdispatch", "jdispatch-loops", "netty", "nio", "c-libdispatch"})
+    @ValueSource(strings = {"jdispatch", "jdispatch-sources", "netty", "nio", "c-libdispatch"})
     void everyRequestGetsOneResponseInOrder(String kind) throws Exception {
         try (Running server = Running.start(kind)) {
             try (Socket s = connect(server.port)) {
