@@ -94,6 +94,19 @@ class FdLimitTest {
     }
 
     @Test
+    void aChannelWhoseLoopCannotBeMadeIsAnExceptionAndWorksOnceFdsAreFree(@TempDir Path home) throws Exception {
+        ChildJvm.Result r = probe(home, LIMIT, "channel");
+        String out = r.output();
+        assertEquals(0, r.exitCode(), "the child JVM must exit normally (a signal is 128+N): " + out);
+        String refused = line(out, "channel with no fd free: ");
+        assertTrue(refused.startsWith("threw java.io.UncheckedIOException") && refused.contains("jd_loop_create"),
+                refused);
+        assertNamesTheLimit(refused);
+        assertEquals("open", line(out, "refused channel: "), "a refused channel is still the caller's");
+        assertEquals("ping", line(out, "channel once fds are free: "), out);
+    }
+
+    @Test
     void aGlobalQueueBacklogWithNoFdFreeDoesNotCrashTheWorkerPoolMonitor(@TempDir Path home) throws Exception {
         ChildJvm.Result r = probe(home, LIMIT, "monitor");
         assertEquals(0, r.exitCode(), "the child JVM must exit normally (a signal is 128+N): " + r.output());

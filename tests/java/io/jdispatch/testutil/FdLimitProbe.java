@@ -1,6 +1,7 @@
 package io.jdispatch.testutil;
 
 import io.jdispatch.Dispatch;
+import io.jdispatch.DispatchChannel;
 import io.jdispatch.DispatchQueue;
 import io.jdispatch.DispatchSource;
 import io.jdispatch.DispatchTime;
@@ -9,9 +10,16 @@ import io.jdispatch.DispatchWorkloop;
 import io.jdispatch.FileDescriptors;
 import io.jdispatch.IODataQueueDispatchSource;
 
+import java.io.DataInputStream;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +39,9 @@ import java.util.function.Supplier;
  * <li>{@code drop N}: N small data queues dropped without close();
  * <li>{@code reopen N}: data queues until the limit, then close N and create N again at once;
  * <li>{@code monitor}: a global-queue backlog with the fd table full;
- * <li>{@code issue17}: workloops, work items, a finalized queue, asyncAndWait and the main queue with no fd free.
+ * <li>{@code issue17}: workloops, work items, a finalized queue, asyncAndWait and the main queue with no fd free;
+ * <li>{@code channel}: the first DispatchChannel on a loop with no fd free (the loop needs two), then again
+ *     once fds are free.
  * </ul>
  */
 public final class FdLimitProbe {
@@ -45,7 +55,41 @@ public final class FdLimitProbe {
             case "reopen" -> reopen(Integer.parseInt(args[1]));
             case "monitor" -> monitor();
             case "issue17" -> issue17();
+            case "channel" -> channel();
             default -> throw new IllegalArgumentException(args[0]);
+        }
+    }
+
+    // ---- channel ----------------------------------------------------------------------------------------------
+
+    private static void channel() throws Exception {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            try (Socket client = new Socket()) {
+                client.setSoTimeout(30_000);
+                client.connect(server.getLocalAddress());
+                SocketChannel accepted = server.accept();
+                List<FileInputStream> filler = new ArrayList<>();
+                fillFds(filler);
+                String outcome;
+                try {
+                    outcome = "created " + DispatchChannel.create(accepted, null);
+                } catch (RuntimeException e) {
+                    outcome = "threw " + e;
+                }
+                System.out.println("channel with no fd free: " + outcome);
+                System.out.println("refused channel: " + (accepted.isOpen() ? "open" : "closed"));
+                for (FileInputStream f : filler) {
+                    f.close();
+                }
+                DispatchChannel c = DispatchChannel.create(accepted, null);
+                c.setReadHandler(DispatchChannel::write);
+                c.activate();
+                client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+                byte[] echo = new DataInputStream(client.getInputStream()).readNBytes(4);
+                System.out.println("channel once fds are free: " + new String(echo, StandardCharsets.US_ASCII));
+                c.close();
+            }
         }
     }
 
