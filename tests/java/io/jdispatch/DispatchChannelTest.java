@@ -76,18 +76,23 @@ class DispatchChannelTest {
         try (Server server = Server.start(connectionQueue(),
                 c -> c.setReadHandler((ch, bytes) -> bytes.position(bytes.limit())))) {
             long baseline = openSockets();
-            for (int i = 0; i < connections; i++) {
-                try (Socket s = new Socket()) {
-                    s.connect(server.address);
-                    s.getOutputStream().write(PARTIAL_REQUEST);
-                    s.setSoLinger(true, 0); // close sends RST
-                }
-            }
-            await(() -> server.accepted.get() == connections, () -> "accepted " + server.accepted);
+            resetMidRequest(server, connections);
             awaitSocketsAtMost(baseline, () -> "after " + connections + " resets, closed " + server.closed);
             assertEquals(connections, server.closed.get(), "close handlers");
             server.errors.forEach(e -> assertTrue(e instanceof IOException, "a reset is an IOException: " + e));
         }
+    }
+
+    /** Opens {@code connections} connections that each send a partial request and reset; waits for their accepts. */
+    private static void resetMidRequest(Server server, int connections) throws Exception {
+        for (int i = 0; i < connections; i++) {
+            try (Socket s = new Socket()) {
+                s.connect(server.address);
+                s.getOutputStream().write(PARTIAL_REQUEST);
+                s.setSoLinger(true, 0); // close sends RST
+            }
+        }
+        await(() -> server.accepted.get() == connections, () -> "accepted " + server.accepted);
     }
 
     @Test
@@ -279,14 +284,7 @@ class DispatchChannelTest {
         try (Server server = Server.startInactive(connectionQueue(),
                 c -> c.setReadHandler((ch, bytes) -> bytes.position(bytes.limit())))) {
             long baseline = openSockets();
-            for (int i = 0; i < connections; i++) {
-                try (Socket s = new Socket()) {
-                    s.connect(server.address);
-                    s.getOutputStream().write(PARTIAL_REQUEST);
-                    s.setSoLinger(true, 0); // close sends RST
-                }
-            }
-            await(() -> server.accepted.get() == connections, () -> "accepted " + server.accepted);
+            resetMidRequest(server, connections);
             // Every reset came before its adapter was activated: an edge-triggered event that was not read then
             // is never reported again, so activate() itself must read to the end.
             int i = 0;
