@@ -68,6 +68,7 @@ class CallbackFailureTest {
         private static final long WAIT_NS = TimeUnit.SECONDS.toNanos(30);
         // Set by the handler without allocating: a real OutOfMemoryError may still be filling the heap.
         private static final AtomicReference<Throwable> REPORTED = new AtomicReference<>();
+        private static final AtomicInteger REPORTS = new AtomicInteger(); // every report, not only the first
         private static Failure failure;
 
         private Child() {}
@@ -76,6 +77,7 @@ class CallbackFailureTest {
             failure = Failure.valueOf(args[0]);
             Dispatch.setUncaughtExceptionHandler((thread, e) -> {
                 REPORTED.compareAndSet(null, e);
+                REPORTS.incrementAndGet();
                 if (failure == Failure.UNREPORTABLE) {
                     throw new IllegalStateException("the uncaught-exception handler fails too");
                 }
@@ -368,7 +370,16 @@ class CallbackFailureTest {
             try (DispatchIO io = DispatchIO.createWithPath(DispatchIO.RANDOM, file.toString(), DispatchIO.O_RDWR, 0, q,
                     null); DispatchData data = DispatchData.create(new byte[10])) {
                 AtomicInteger later = new AtomicInteger();
-                DispatchIO.Handler failing = (done, d, e) -> fail();
+                AtomicInteger calls = new AtomicInteger();
+                AtomicInteger lastCalls = new AtomicInteger();
+                int reportsBefore = REPORTS.get();
+                DispatchIO.Handler failing = (done, d, e) -> {
+                    calls.incrementAndGet();
+                    if (done) {
+                        lastCalls.incrementAndGet();
+                    }
+                    fail();
+                };
                 DispatchIO.Handler counting = (done, d, e) -> {
                     if (done) {
                         later.incrementAndGet();
@@ -380,6 +391,18 @@ class CallbackFailureTest {
                     io.write(0, data, q, failing);
                 }
                 expectReported(kind);
+                // The handler is called again (the data, then done), and each call fails: with a real
+                // OutOfMemoryError each fills the heap. This thread allocates again only once the last call's
+                // failure was reported, so that it does not compete with a call still filling the heap.
+                await(kind, lastCalls, 1, "the failing handler's last call (done) never came");
+                long end = System.nanoTime() + WAIT_NS;
+                while (REPORTS.get() - reportsBefore < calls.get() && System.nanoTime() < end) {
+                    LockSupport.parkNanos(1_000_000);
+                }
+                if (REPORTS.get() - reportsBefore < calls.get()) {
+                    throw new AssertionError(kind + ": " + calls.get() + " failed calls, "
+                            + (REPORTS.get() - reportsBefore) + " reported in 30 s");
+                }
                 if (read) {
                     io.read(0, DispatchIO.SIZE_MAX, q, counting);
                 } else {
